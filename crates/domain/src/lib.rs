@@ -1,0 +1,25 @@
+//! bellhop's domain: the pure types and rules of guest communication.
+//!
+//! Nothing in this crate performs I/O or reads the wall clock: every function that needs "now"
+//! takes it as an argument, so planning and rendering are exhaustively testable.
+#![deny(missing_docs)]
+
+pub mod booking;
+pub mod contact;
+pub mod language;
+pub mod message;
+pub mod plan;
+pub mod presets;
+pub mod property;
+pub mod render;
+pub mod retry;
+pub mod rule;
+pub mod text;
+pub mod time;
+
+pub use booking::{Booking, BookingKind, BookingStatus, Schedule};
+pub use contact::{Contact, GuestField};
+pub use message::MessageStatus;
+pub use plan::{ExistingMessage, PlanAction, PlanInput};
+pub use property::Property;
+pub use rule::{Anchor, Channel, Conditions, LatePolicy, Offset, OffsetUnit, Rule};

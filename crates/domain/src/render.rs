@@ -1,0 +1,430 @@
+//! Templates and strict, sandboxed rendering.
+//!
+//! Templates are minijinja: no file system, an instruction budget (fuel), an output cap, and
+//! semi-strict undefined values: printing a variable that has no value stops the message
+//! with a reason that names it ("guest.first_name has no value") — never "Dear ,".
+
+use crate::booking::{Booking, Schedule};
+use crate::contact::Contact;
+use crate::language;
+use crate::property::Property;
+use crate::text::single_line;
+use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, json};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// Whether a template needs marketing consent (enforced by the consent issue) or is service.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// Confirmations, reminders, cancellations.
+    #[default]
+    Service,
+    /// Newsletters, offers, review requests.
+    Marketing,
+    /// Personalised suggestions.
+    Personalized,
+}
+
+/// One language's content of an email template.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailContent {
+    /// Subject template.
+    pub subject: String,
+    /// HTML body template (auto-escaped).
+    pub html: String,
+    /// Text body template; derived from the HTML when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// An email template with its language variants.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Template {
+    /// Stable id.
+    pub id: Uuid,
+    /// Owning account.
+    pub account_id: Uuid,
+    /// Property it belongs to.
+    pub property_id: Uuid,
+    /// Staff-facing name.
+    pub name: String,
+    /// Consent category.
+    pub category: Category,
+    /// Variants by language tag.
+    pub variants: BTreeMap<String, EmailContent>,
+    /// Increments with every edit (compiled templates are cached by it).
+    pub version: i64,
+}
+
+/// Resource limits of one render.
+#[derive(Clone, Copy, Debug)]
+pub struct RenderLimits {
+    /// minijinja instruction budget per render.
+    pub fuel: u64,
+    /// Largest rendered part, in bytes.
+    pub max_output: usize,
+    /// Largest template source, in bytes.
+    pub max_source: usize,
+}
+
+impl Default for RenderLimits {
+    fn default() -> Self {
+        RenderLimits {
+            fuel: 200_000,
+            max_output: 1024 * 1024,
+            max_source: 256 * 1024,
+        }
+    }
+}
+
+/// A rendered email, ready for a transport.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RenderedEmail {
+    /// One-line subject.
+    pub subject: String,
+    /// Full HTML (layout applied).
+    pub html: String,
+    /// Full text (layout applied).
+    pub text: String,
+    /// The variant used.
+    pub language: String,
+    /// No variant matched the wanted language; `language` is a fallback.
+    pub fell_back: bool,
+}
+
+/// Why a template cannot be compiled or rendered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RenderError {
+    /// A syntax error, with the part and line.
+    #[error("template syntax error in {part}: {detail}")]
+    Syntax {
+        /// `de/subject`, `layout/html`, ...
+        part: String,
+        /// minijinja's description, with line.
+        detail: String,
+    },
+    /// Variables without a value.
+    #[error("{part}: {} has no value", names.join(", "))]
+    Missing {
+        /// The part being rendered.
+        part: String,
+        /// Variable paths such as `guest.first_name`.
+        names: Vec<String>,
+    },
+    /// The instruction budget ran out (a loop that does not end).
+    #[error("{part}: the template ran out of its instruction budget (does it loop forever?)")]
+    OutOfFuel {
+        /// The part being rendered.
+        part: String,
+    },
+    /// Output over the cap.
+    #[error("{part}: the rendered text is larger than {limit} bytes")]
+    TooLarge {
+        /// The part being rendered.
+        part: String,
+        /// The cap.
+        limit: usize,
+    },
+    /// The template has no variants.
+    #[error("the template has no language variants")]
+    NoVariants,
+    /// Another render error.
+    #[error("{part}: {detail}")]
+    Other {
+        /// The part being rendered.
+        part: String,
+        /// minijinja's description.
+        detail: String,
+    },
+    /// The subject rendered to nothing.
+    #[error("the subject is empty after rendering")]
+    EmptySubject,
+}
+
+/// A template compiled once and rendered many times.
+pub struct CompiledTemplate {
+    env: Environment<'static>,
+    languages: Vec<String>,
+    text_parts: Vec<String>,
+    has_layout_html: bool,
+    has_layout_text: bool,
+    limits: RenderLimits,
+}
+
+impl std::fmt::Debug for CompiledTemplate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledTemplate")
+            .field("languages", &self.languages)
+            .finish()
+    }
+}
+
+impl CompiledTemplate {
+    /// Compiles every variant and the layout; any syntax error is reported with its part.
+    pub fn compile(
+        template: &Template,
+        layout_html: Option<&str>,
+        layout_text: Option<&str>,
+        limits: RenderLimits,
+    ) -> Result<Self, RenderError> {
+        if template.variants.is_empty() {
+            return Err(RenderError::NoVariants);
+        }
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+        env.set_fuel(Some(limits.fuel));
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with("/html") {
+                AutoEscape::Html
+            } else {
+                AutoEscape::None
+            }
+        });
+        let mut add = |name: String, source: &str| -> Result<(), RenderError> {
+            if source.len() > limits.max_source {
+                return Err(RenderError::Syntax {
+                    part: name,
+                    detail: format!("longer than {} bytes", limits.max_source),
+                });
+            }
+            env.add_template_owned(name.clone(), source.to_owned())
+                .map_err(|e| RenderError::Syntax {
+                    part: name,
+                    detail: describe(&e),
+                })
+        };
+        let mut text_parts = Vec::new();
+        for (lang, content) in &template.variants {
+            add(format!("{lang}/subject"), &content.subject)?;
+            add(format!("{lang}/html"), &content.html)?;
+            if let Some(text) = &content.text {
+                add(format!("{lang}/text"), text)?;
+                text_parts.push(lang.clone());
+            }
+        }
+        if let Some(layout) = layout_html {
+            add("layout/html".to_owned(), layout)?;
+        }
+        if let Some(layout) = layout_text {
+            add("layout/text".to_owned(), layout)?;
+        }
+        Ok(CompiledTemplate {
+            env,
+            languages: template.variants.keys().cloned().collect(),
+            text_parts,
+            has_layout_html: layout_html.is_some(),
+            has_layout_text: layout_text.is_some(),
+            limits,
+        })
+    }
+
+    /// Renders the variant that best fits `preferences` with `context`.
+    pub fn render(
+        &self,
+        preferences: &[&str],
+        context: &Value,
+    ) -> Result<RenderedEmail, RenderError> {
+        let (lang, fell_back) =
+            language::choose(preferences, &self.languages).ok_or(RenderError::NoVariants)?;
+        let subject = single_line(&self.part(&format!("{lang}/subject"), context)?);
+        if subject.is_empty() {
+            return Err(RenderError::EmptySubject);
+        }
+        let body_html = self.part(&format!("{lang}/html"), context)?;
+        let body_text = if self.text_parts.iter().any(|l| l == lang) {
+            self.part(&format!("{lang}/text"), context)?
+        } else {
+            nanohtml2text::html2text(&body_html)
+        };
+        let html = if self.has_layout_html {
+            self.wrap("layout/html", context, Value::from_safe_string(body_html))?
+        } else {
+            body_html
+        };
+        let text = if self.has_layout_text {
+            self.wrap("layout/text", context, Value::from(body_text))?
+        } else {
+            body_text
+        };
+        Ok(RenderedEmail {
+            subject,
+            html,
+            text,
+            language: lang.to_owned(),
+            fell_back,
+        })
+    }
+
+    fn wrap(&self, name: &str, context: &Value, content: Value) -> Result<String, RenderError> {
+        let merged = minijinja::context! { content => content, ..context.clone() };
+        self.part(name, &merged)
+    }
+
+    fn part(&self, name: &str, context: &Value) -> Result<String, RenderError> {
+        let template = self
+            .env
+            .get_template(name)
+            .map_err(|e| RenderError::Other {
+                part: name.to_owned(),
+                detail: describe(&e),
+            })?;
+        let out = template.render(context).map_err(|e| match e.kind() {
+            ErrorKind::UndefinedError => RenderError::Missing {
+                part: name.to_owned(),
+                names: missing_names(&template, context),
+            },
+            ErrorKind::OutOfFuel => RenderError::OutOfFuel {
+                part: name.to_owned(),
+            },
+            _ => RenderError::Other {
+                part: name.to_owned(),
+                detail: describe(&e),
+            },
+        })?;
+        if out.len() > self.limits.max_output {
+            return Err(RenderError::TooLarge {
+                part: name.to_owned(),
+                limit: self.limits.max_output,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Names the dotted variables of a template that have no value in the context.
+fn missing_names(template: &minijinja::Template<'_, '_>, context: &Value) -> Vec<String> {
+    let mut names: Vec<String> = template
+        .undeclared_variables(true)
+        .into_iter()
+        .filter(|path| lookup(context, path).is_none_or(|v| v.is_undefined() || v.is_none()))
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        names.push("a variable".to_owned());
+    }
+    names
+}
+
+fn lookup(context: &Value, path: &str) -> Option<Value> {
+    let mut value = context.clone();
+    for key in path.split('.') {
+        value = value.get_attr(key).ok()?;
+        if value.is_undefined() {
+            return None;
+        }
+    }
+    Some(value)
+}
+
+fn describe(e: &minijinja::Error) -> String {
+    let mut text = e
+        .detail()
+        .map_or_else(|| e.kind().to_string(), str::to_owned);
+    if let Some(line) = e.line() {
+        text.push_str(&format!(" (line {line})"));
+    }
+    text
+}
+
+/// Formats a date for a language: `28.03.2026` in most of Europe, `28 March 2026` in English.
+fn format_date(lang: &str, date: jiff::civil::Date) -> String {
+    if language::same_primary(lang, "en") {
+        date.strftime("%-d %B %Y").to_string()
+    } else {
+        date.strftime("%d.%m.%Y").to_string()
+    }
+}
+
+/// The variables a template sees: `guest.*`, `booking.*`, `property.*`. Values that are not
+/// known are left out, so printing them is a "has no value" error.
+pub fn context(property: &Property, booking: &Booking, contact: &Contact, lang: &str) -> Value {
+    let mut guest = Map::new();
+    let put = |map: &mut Map<String, serde_json::Value>, key: &str, value: Option<String>| {
+        if let Some(v) = value.filter(|v| !v.trim().is_empty()) {
+            map.insert(key.to_owned(), json!(v));
+        }
+    };
+    put(&mut guest, "first_name", contact.first_name.clone());
+    put(&mut guest, "last_name", contact.last_name.clone());
+    put(&mut guest, "full_name", contact.full_name());
+    put(&mut guest, "email", contact.email.clone());
+    put(&mut guest, "phone", contact.phone.clone());
+    put(&mut guest, "city", contact.city.clone());
+    put(&mut guest, "country", contact.country.clone());
+    put(&mut guest, "nationality", contact.nationality.clone());
+
+    let tz = &property.time_zone;
+    let mut b = Map::new();
+    b.insert("id".to_owned(), json!(booking.id.to_string()));
+    put(
+        &mut b,
+        "reference",
+        Some(
+            booking
+                .external_id
+                .clone()
+                .unwrap_or_else(|| booking.id.to_string()[..8].to_uppercase()),
+        ),
+    );
+    b.insert("kind".to_owned(), json!(booking.kind().as_str()));
+    b.insert("status".to_owned(), json!(booking.status.as_str()));
+    match booking.schedule {
+        Schedule::Stay { arrival, departure } => {
+            put(&mut b, "arrival", Some(format_date(lang, arrival)));
+            put(&mut b, "departure", Some(format_date(lang, departure)));
+            put(&mut b, "arrival_iso", Some(arrival.to_string()));
+            put(&mut b, "departure_iso", Some(departure.to_string()));
+            b.insert("nights".to_owned(), json!((departure - arrival).get_days()));
+            put(
+                &mut b,
+                "check_in_time",
+                Some(property.check_in_time.to_string()),
+            );
+            put(
+                &mut b,
+                "check_out_time",
+                Some(property.check_out_time.to_string()),
+            );
+        }
+        Schedule::Appointment { start, end } => {
+            let (s, e) = (start.to_zoned(tz.clone()), end.to_zoned(tz.clone()));
+            put(&mut b, "start_date", Some(format_date(lang, s.date())));
+            put(&mut b, "start_time", Some(s.strftime("%H:%M").to_string()));
+            put(&mut b, "end_time", Some(e.strftime("%H:%M").to_string()));
+        }
+    }
+    let local = |ts: Option<jiff::Timestamp>| {
+        ts.map(|t| {
+            let z = t.to_zoned(tz.clone());
+            format!("{} {}", format_date(lang, z.date()), z.strftime("%H:%M"))
+        })
+    };
+    put(&mut b, "option_until", local(booking.option_until));
+    put(&mut b, "hold_expires_at", local(booking.hold_expires_at));
+    put(&mut b, "room_category", booking.room_category.clone());
+    put(&mut b, "service", booking.service.clone());
+    put(&mut b, "staff", booking.staff.clone());
+    put(&mut b, "voucher", booking.voucher.clone());
+    put(&mut b, "source_channel", booking.source_channel.clone());
+    if let Some(guests) = booking.guests {
+        b.insert("guests".to_owned(), json!(guests));
+    }
+    let money = |cents: Option<i64>| cents.map(|c| format!("{}.{:02}", c / 100, (c % 100).abs()));
+    put(&mut b, "price", money(booking.price_cents));
+    put(&mut b, "deposit", money(booking.deposit_cents));
+
+    let mut p = Map::new();
+    put(&mut p, "name", Some(property.name.clone()));
+    put(&mut p, "email", Some(property.sender.email.clone()));
+    Value::from(minijinja::value::Serde(
+        json!({ "guest": guest, "booking": b, "property": p }),
+    ))
+}
+
+#[cfg(test)]
+#[path = "render_tests.rs"]
+mod tests;

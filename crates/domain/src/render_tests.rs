@@ -1,0 +1,193 @@
+//! Rendering tests: strictness, sandbox limits, escaping, header safety, language fallback.
+
+use super::*;
+use crate::booking::BookingStatus;
+use crate::property::Sender;
+use crate::time::{LocalTime, parse_time_zone};
+use jiff::civil::date;
+
+fn template(subject: &str, html: &str) -> Template {
+    let mut variants = BTreeMap::new();
+    variants.insert(
+        "de".to_owned(),
+        EmailContent {
+            subject: subject.into(),
+            html: html.into(),
+            text: None,
+        },
+    );
+    Template {
+        id: Uuid::nil(),
+        account_id: Uuid::nil(),
+        property_id: Uuid::nil(),
+        name: "t".into(),
+        category: Category::Service,
+        variants,
+        version: 1,
+    }
+}
+
+fn world(first_name: Option<&str>) -> (Property, Booking, Contact) {
+    let property = Property {
+        id: Uuid::nil(),
+        account_id: Uuid::nil(),
+        name: "Hotel Schöne Aussicht".into(),
+        time_zone_name: "Europe/Vienna".into(),
+        time_zone: parse_time_zone("Europe/Vienna").unwrap(),
+        country: "AT".into(),
+        default_language: "de".into(),
+        check_in_time: LocalTime::hm(15, 0),
+        check_out_time: LocalTime::hm(10, 0),
+        sender: Sender {
+            email: "info@example.com".into(),
+            name: "Hotel".into(),
+            reply_to: None,
+        },
+        layout_html: None,
+        layout_text: None,
+    };
+    let now: jiff::Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
+    let booking = Booking {
+        id: Uuid::nil(),
+        account_id: Uuid::nil(),
+        property_id: Uuid::nil(),
+        contact_id: Uuid::nil(),
+        status: BookingStatus::Confirmed,
+        schedule: Schedule::Stay {
+            arrival: date(2026, 6, 20),
+            departure: date(2026, 6, 23),
+        },
+        option_until: None,
+        hold_expires_at: None,
+        room_category: Some("Suite <Deluxe>".into()),
+        service: None,
+        staff: None,
+        source_channel: None,
+        external_id: Some("R-1".into()),
+        voucher: None,
+        price_cents: Some(123_456),
+        deposit_cents: None,
+        paid_cents: None,
+        guests: Some(2),
+        language: None,
+        notes: None,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+        status_changed_at: now,
+        status_version: 1,
+        modified_at: None,
+        modified_version: None,
+    };
+    let contact = Contact {
+        first_name: first_name.map(Into::into),
+        last_name: Some("Müller".into()),
+        ..Contact::default()
+    };
+    (property, booking, contact)
+}
+
+fn render(t: &Template, first_name: Option<&str>) -> Result<RenderedEmail, RenderError> {
+    let (p, b, c) = world(first_name);
+    let compiled = CompiledTemplate::compile(
+        t,
+        Some("<div>{{ content }}</div><footer>{{ property.name }}</footer>"),
+        None,
+        RenderLimits::default(),
+    )?;
+    compiled.render(&["de"], &context(&p, &b, &c, "de"))
+}
+
+#[test]
+fn a_missing_variable_stops_the_message_and_names_it() {
+    let t = template(
+        "Hallo {{ guest.first_name }}",
+        "<p>Liebe(r) {{ guest.first_name }}</p>",
+    );
+    let err = render(&t, None).unwrap_err();
+    assert_eq!(err.to_string(), "de/subject: guest.first_name has no value");
+    assert!(render(&t, Some("Anna")).is_ok());
+}
+
+#[test]
+fn guarded_optional_values_render_without_error() {
+    let t = template(
+        "Hallo",
+        "{% if guest.first_name %}Hi {{ guest.first_name }}{% else %}Hi{% endif %}",
+    );
+    assert!(render(&t, None).unwrap().html.contains("Hi"));
+}
+
+#[test]
+fn html_is_escaped_and_wrapped_in_the_layout_and_text_is_derived() {
+    let t = template(
+        "Ihr Zimmer: {{ booking.room_category }}",
+        "<p>{{ booking.room_category }}, {{ booking.nights }} Nächte, {{ booking.arrival }}</p>",
+    );
+    let mail = render(&t, Some("Anna")).unwrap();
+    assert_eq!(mail.subject, "Ihr Zimmer: Suite <Deluxe>");
+    assert!(
+        mail.html
+            .starts_with("<div><p>Suite &lt;Deluxe&gt;, 3 Nächte, 20.06.2026</p></div>"),
+        "{}",
+        mail.html
+    );
+    assert!(mail.html.contains("<footer>Hotel Schöne Aussicht</footer>"));
+    assert!(
+        mail.text.contains("Suite <Deluxe>, 3 Nächte"),
+        "{}",
+        mail.text
+    );
+}
+
+#[test]
+fn crlf_in_a_guest_name_cannot_inject_a_header() {
+    let t = template("Für {{ guest.first_name }}", "<p>x</p>");
+    let mail = render(&t, Some("Anna\r\nBcc: victim@example.com")).unwrap();
+    assert_eq!(mail.subject, "Für Anna Bcc: victim@example.com");
+    assert!(!mail.subject.contains('\n'));
+}
+
+#[test]
+fn syntax_errors_name_the_part_and_line() {
+    let t = template("ok", "<p>\n{% if %}</p>");
+    let err = CompiledTemplate::compile(&t, None, None, RenderLimits::default()).unwrap_err();
+    assert!(
+        matches!(&err, RenderError::Syntax { part, detail } if part == "de/html" && detail.contains("line 2")),
+        "{err}"
+    );
+}
+
+#[test]
+fn templates_that_loop_forever_or_explode_run_out_of_fuel() {
+    for html in [
+        "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}",
+        "{{ 'x' * 100000000 }}",
+        "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}",
+    ] {
+        let t = template("s", html);
+        let started = std::time::Instant::now();
+        let err = render(&t, Some("A")).unwrap_err();
+        assert!(started.elapsed().as_secs() < 2, "{html}");
+        assert!(
+            matches!(
+                err,
+                RenderError::OutOfFuel { .. }
+                    | RenderError::Other { .. }
+                    | RenderError::TooLarge { .. }
+            ),
+            "{html}: {err}"
+        );
+    }
+}
+
+#[test]
+fn language_falls_back_to_an_existing_variant_and_says_so() {
+    let t = template("Hallo", "<p>x</p>");
+    let (p, b, c) = world(Some("A"));
+    let compiled = CompiledTemplate::compile(&t, None, None, RenderLimits::default()).unwrap();
+    let mail = compiled
+        .render(&["fr", "it"], &context(&p, &b, &c, "fr"))
+        .unwrap();
+    assert_eq!((mail.language.as_str(), mail.fell_back), ("de", true));
+}
