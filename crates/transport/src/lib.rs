@@ -1,1 +1,61 @@
-//! placeholder
+//! Delivery adapters. Email goes over SMTP (pooled, reused, no-delay connections; optional
+//! STARTTLS, implicit TLS and AUTH) or into a folder of `.eml` files, the embedded default that
+//! lets a newcomer read every mail without a server.
+#![deny(missing_docs)]
+
+mod eml;
+mod mime;
+mod smtp;
+
+pub use eml::EmlFolder;
+pub use mime::{OutgoingEmail, format_email};
+pub use smtp::{SmtpConfig, SmtpTls, SmtpTransport};
+
+/// Why a send failed, split by what the dispatcher should do next.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Try again later: SMTP 4xx, timeouts, refused or broken connections.
+    #[error("temporary failure: {0}")]
+    Transient(String),
+    /// Do not retry: SMTP 5xx, invalid addresses.
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+}
+
+/// An email transport chosen by configuration.
+#[derive(Debug)]
+pub enum EmailTransport {
+    /// SMTP relay.
+    Smtp(SmtpTransport),
+    /// Folder of `.eml` files.
+    Folder(EmlFolder),
+}
+
+impl EmailTransport {
+    /// Sends one email; returns the transport's reference (the Message-ID).
+    pub async fn send(&self, email: &OutgoingEmail) -> Result<String, SendError> {
+        let formatted = format_email(email)?;
+        match self {
+            EmailTransport::Smtp(smtp) => smtp.send(&formatted).await?,
+            EmailTransport::Folder(folder) => {
+                folder.write(email.message_id, &formatted.bytes).await?
+            }
+        }
+        Ok(formatted.message_id)
+    }
+
+    /// Closes pooled connections politely.
+    pub async fn close(&self) {
+        if let EmailTransport::Smtp(smtp) = self {
+            smtp.close().await;
+        }
+    }
+
+    /// How many sends may usefully run at once.
+    pub fn concurrency(&self) -> usize {
+        match self {
+            EmailTransport::Smtp(smtp) => smtp.pool_size(),
+            EmailTransport::Folder(_) => 8,
+        }
+    }
+}
