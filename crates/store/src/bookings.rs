@@ -283,3 +283,44 @@ impl Store {
             .collect()
     }
 }
+
+impl Tx {
+    /// Bookings of a property that rules can still affect: not yet ended a week ago.
+    pub async fn live_bookings(
+        &mut self,
+        account: Uuid,
+        property: Uuid,
+        now: Timestamp,
+    ) -> Result<Vec<Booking>, StoreError> {
+        let week_ago = now
+            .checked_sub(jiff::SignedDuration::from_hours(24 * 7))
+            .unwrap_or(now);
+        let day = week_ago
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date()
+            .to_string();
+        let rows = sqlx::query(
+            "SELECT * FROM bookings WHERE account_id = ? AND property_id = ? AND (departure >= ? OR ends_at >= ?) ORDER BY id",
+        )
+        .bind(account.to_string())
+        .bind(property.to_string())
+        .bind(day)
+        .bind(ms(week_ago))
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(booking_from).collect()
+    }
+
+    /// Options and cart holds whose end has passed but are not marked expired yet.
+    pub async fn lapsed_bookings(&mut self, now: Timestamp) -> Result<Vec<Booking>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM bookings WHERE (status = 'option' AND option_until <= ?)
+               OR (status = 'pending_payment' AND hold_expires_at <= ?) LIMIT 1000",
+        )
+        .bind(ms(now))
+        .bind(ms(now))
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(booking_from).collect()
+    }
+}

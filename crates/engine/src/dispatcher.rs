@@ -1,0 +1,384 @@
+//! The dispatcher: claim due messages, check them against the booking as it is now, render,
+//! send, and record every outcome.
+//!
+//! One `run_once` is one batch: claim (commit) → render and send with bounded concurrency →
+//! record all outcomes in one transaction. A crash between a send and its record leaves the
+//! message `sending` with a lease; when the lease lapses another claim sends it again with the
+//! same Message-ID — so at most the in-flight messages repeat, and none is lost.
+
+use crate::clock::Clock;
+use crate::error::EngineError;
+use bellhop_domain::plan::{self, PlanInput, SendCheck};
+use bellhop_domain::render::{self, CompiledTemplate, RenderLimits};
+use bellhop_domain::retry::Backoff;
+use bellhop_domain::{Property, Rule};
+use bellhop_store::{Claimed, Outcome, OutcomeKind, Store};
+use bellhop_transport::{EmailTransport, OutgoingEmail, SendError};
+use futures_util::StreamExt;
+use jiff::{SignedDuration, Timestamp};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Dispatcher settings.
+#[derive(Clone, Debug)]
+pub struct DispatchConfig {
+    /// This node's name (lease owner).
+    pub node: String,
+    /// Messages claimed per batch.
+    pub batch_size: i64,
+    /// How long a claim holds before another node may take it over.
+    pub lease: SignedDuration,
+    /// Longest sleep between looks at the outbox.
+    pub poll_interval: Duration,
+    /// Retry timing.
+    pub backoff: Backoff,
+    /// Keep the rendered bodies of sent messages (for "what exactly did we send?").
+    pub retain_bodies: bool,
+    /// Template limits.
+    pub limits: RenderLimits,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        DispatchConfig {
+            node: format!("node-{}", &Uuid::new_v4().simple().to_string()[..8]),
+            batch_size: 200,
+            lease: SignedDuration::from_secs(120),
+            poll_interval: Duration::from_secs(1),
+            backoff: Backoff::default(),
+            retain_bodies: true,
+            limits: RenderLimits::default(),
+        }
+    }
+}
+
+/// What one batch did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DispatchStats {
+    /// Claimed.
+    pub claimed: usize,
+    /// Sent.
+    pub sent: usize,
+    /// Suppressed.
+    pub suppressed: usize,
+    /// Deferred for retry.
+    pub deferred: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Put back because the booking moved.
+    pub rescheduled: usize,
+    /// Outcomes that lost their lease meanwhile.
+    pub stale: usize,
+}
+
+type TemplateKey = (Uuid, i64, u64);
+
+/// Sends due messages.
+pub struct Dispatcher {
+    store: Store,
+    transport: Arc<EmailTransport>,
+    clock: Arc<dyn Clock>,
+    config: DispatchConfig,
+    compiled: Mutex<HashMap<TemplateKey, Arc<CompiledTemplate>>>,
+}
+
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("node", &self.config.node)
+            .finish()
+    }
+}
+
+/// What a batch needs to know about its properties, rules and templates.
+struct BatchContext {
+    properties: HashMap<Uuid, Property>,
+    rules: HashMap<Uuid, Rule>,
+    templates: HashMap<Uuid, Result<Arc<CompiledTemplate>, String>>,
+}
+
+fn layout_hash(p: &Property) -> u64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut h = DefaultHasher::new();
+    (&p.layout_html, &p.layout_text).hash(&mut h);
+    h.finish()
+}
+
+impl Dispatcher {
+    /// A dispatcher.
+    pub fn new(
+        store: Store,
+        transport: Arc<EmailTransport>,
+        clock: Arc<dyn Clock>,
+        config: DispatchConfig,
+    ) -> Self {
+        Dispatcher {
+            store,
+            transport,
+            clock,
+            config,
+            compiled: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Settings.
+    pub fn config(&self) -> &DispatchConfig {
+        &self.config
+    }
+
+    async fn context(&self, claimed: &[Claimed]) -> Result<BatchContext, EngineError> {
+        let mut ctx = BatchContext {
+            properties: HashMap::new(),
+            rules: HashMap::new(),
+            templates: HashMap::new(),
+        };
+        for c in claimed {
+            if !ctx.properties.contains_key(&c.property_id) {
+                ctx.properties
+                    .insert(c.property_id, self.store.property_any(c.property_id).await?);
+            }
+            if !ctx.rules.contains_key(&c.rule_id) {
+                let rule = self.store.rule_any(c.rule_id).await?;
+                if !ctx.templates.contains_key(&rule.template_id) {
+                    let property = &ctx.properties[&c.property_id];
+                    let template = self.store.template_any(rule.template_id).await?;
+                    let key = (template.id, template.version, layout_hash(property));
+                    let cached = self.compiled.lock().ok().and_then(|m| m.get(&key).cloned());
+                    let compiled = match cached {
+                        Some(c) => Ok(c),
+                        None => CompiledTemplate::compile(
+                            &template,
+                            property.layout_html.as_deref(),
+                            property.layout_text.as_deref(),
+                            self.config.limits,
+                        )
+                        .map(Arc::new)
+                        .inspect(|c| {
+                            if let Ok(mut m) = self.compiled.lock() {
+                                m.insert(key, c.clone());
+                            }
+                        })
+                        .map_err(|e| e.to_string()),
+                    };
+                    ctx.templates.insert(rule.template_id, compiled);
+                }
+                ctx.rules.insert(c.rule_id, rule);
+            }
+        }
+        Ok(ctx)
+    }
+
+    /// Claims and processes one batch. Returns what it did; `claimed == 0` means nothing was due.
+    pub async fn run_once(&self) -> Result<DispatchStats, EngineError> {
+        let now = self.clock.now();
+        let lease_until = now.checked_add(self.config.lease).unwrap_or(now);
+        let claimed = self
+            .store
+            .claim_due(&self.config.node, now, lease_until, self.config.batch_size)
+            .await?;
+        let mut stats = DispatchStats {
+            claimed: claimed.len(),
+            ..DispatchStats::default()
+        };
+        if claimed.is_empty() {
+            return Ok(stats);
+        }
+        let ctx = self.context(&claimed).await?;
+        let concurrency = self.transport.concurrency();
+        let outcomes: Vec<Outcome> = futures_util::stream::iter(claimed.iter())
+            .map(|c| self.process(&ctx, c, now))
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+        for o in &outcomes {
+            match o.kind {
+                OutcomeKind::Sent { .. } => stats.sent += 1,
+                OutcomeKind::Suppressed { .. } => stats.suppressed += 1,
+                OutcomeKind::Deferred { .. } => stats.deferred += 1,
+                OutcomeKind::Failed { .. } => stats.failed += 1,
+                OutcomeKind::Rescheduled { .. } => stats.rescheduled += 1,
+            }
+        }
+        let recorded_at = self.clock.now();
+        stats.stale = self
+            .store
+            .record_outcomes(&self.config.node, &outcomes, recorded_at)
+            .await?;
+        if stats.stale > 0 {
+            tracing::warn!(stale = stats.stale, node = %self.config.node, "outcomes arrived after their lease was taken over; not recorded");
+        }
+        Ok(stats)
+    }
+
+    async fn process(&self, ctx: &BatchContext, c: &Claimed, now: Timestamp) -> Outcome {
+        let kind = self.decide_and_send(ctx, c, now).await;
+        Outcome {
+            id: c.id,
+            account_id: c.account_id,
+            property_id: c.property_id,
+            attempt: c.attempt,
+            kind,
+        }
+    }
+
+    async fn decide_and_send(
+        &self,
+        ctx: &BatchContext,
+        c: &Claimed,
+        now: Timestamp,
+    ) -> OutcomeKind {
+        let (Some(property), Some(rule)) = (
+            ctx.properties.get(&c.property_id),
+            ctx.rules.get(&c.rule_id),
+        ) else {
+            return OutcomeKind::Failed {
+                error: "the property or rule of this message no longer exists".into(),
+            };
+        };
+        let input = PlanInput {
+            property,
+            booking: &c.booking,
+            contact: &c.contact,
+            rules: &[],
+            existing: &[],
+            now,
+        };
+        let anchor_at = match plan::check_at_send(rule, &input, &c.occurrence) {
+            SendCheck::Suppress(reason) => return OutcomeKind::Suppressed { reason },
+            SendCheck::Reschedule(due_at) => return OutcomeKind::Rescheduled { due_at },
+            SendCheck::Go => match plan::want(rule, &input) {
+                plan::Want::Send { anchor_at, .. } => anchor_at,
+                plan::Want::Not(reason) => return OutcomeKind::Suppressed { reason },
+            },
+        };
+        let Some(to_email) = c.contact.email.clone().filter(|e| !e.trim().is_empty()) else {
+            return OutcomeKind::Suppressed {
+                reason: "guest email missing".into(),
+            };
+        };
+        let compiled = match ctx.templates.get(&rule.template_id) {
+            Some(Ok(t)) => t,
+            Some(Err(e)) => {
+                return OutcomeKind::Failed {
+                    error: format!("template does not compile: {e}"),
+                };
+            }
+            None => {
+                return OutcomeKind::Failed {
+                    error: "template missing".into(),
+                };
+            }
+        };
+        let wanted = bellhop_domain::language::wanted(property, &c.booking, &c.contact);
+        let preferences = [wanted.as_str(), property.default_language.as_str()];
+        let context = render::context(property, &c.booking, &c.contact, &wanted);
+        let rendered = match compiled.render(&preferences, &context) {
+            Ok(r) => r,
+            Err(e) => {
+                return OutcomeKind::Failed {
+                    error: format!("not rendered, nothing sent: {e}"),
+                };
+            }
+        };
+        let email = OutgoingEmail {
+            message_id: c.id,
+            from_name: property.sender.name.clone(),
+            from_email: property.sender.email.clone(),
+            reply_to: property.sender.reply_to.clone(),
+            to_name: c.contact.full_name(),
+            to_email: to_email.clone(),
+            subject: rendered.subject.clone(),
+            html: rendered.html,
+            text: rendered.text,
+            date: now,
+        };
+        match self.transport.send(&email).await {
+            Ok(provider_ref) => OutcomeKind::Sent {
+                recipient: to_email,
+                subject: rendered.subject,
+                detail: if rendered.fell_back {
+                    format!(
+                        "sent as {provider_ref}; no {wanted} variant, used {}",
+                        rendered.language
+                    )
+                } else {
+                    format!("sent as {provider_ref}")
+                },
+                language: rendered.language,
+                body_html: self.config.retain_bodies.then_some(email.html),
+                body_text: self.config.retain_bodies.then_some(email.text),
+                provider_ref,
+            },
+            Err(SendError::Permanent(error)) => OutcomeKind::Failed { error },
+            Err(SendError::Transient(error)) => {
+                let attempt = u32::try_from(c.attempt).unwrap_or(u32::MAX);
+                let retry_at = now
+                    .checked_add(self.config.backoff.delay(attempt, rand::random::<f64>()))
+                    .unwrap_or(now);
+                let mut deadline = c
+                    .due_at
+                    .checked_add(self.config.backoff.deadline)
+                    .unwrap_or(c.due_at);
+                if rule.is_before_anchor() && anchor_at < deadline {
+                    deadline = anchor_at;
+                }
+                if retry_at >= deadline {
+                    OutcomeKind::Failed {
+                        error: format!("gave up after {attempt} attempts: {error}"),
+                    }
+                } else {
+                    OutcomeKind::Deferred { error, retry_at }
+                }
+            }
+        }
+    }
+
+    /// Processes batches until nothing is due now (tests, the demo, the benchmark).
+    pub async fn drain(&self) -> Result<DispatchStats, EngineError> {
+        let mut total = DispatchStats::default();
+        loop {
+            let s = self.run_once().await?;
+            if s.claimed == 0 {
+                return Ok(total);
+            }
+            total.claimed += s.claimed;
+            total.sent += s.sent;
+            total.suppressed += s.suppressed;
+            total.deferred += s.deferred;
+            total.failed += s.failed;
+            total.rescheduled += s.rescheduled;
+            total.stale += s.stale;
+        }
+    }
+
+    /// Runs until `shutdown` turns true; the batch in hand is finished first.
+    pub async fn run(&self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        while !*shutdown.borrow() {
+            let idle = match self.run_once().await {
+                Ok(stats) if stats.claimed > 0 => continue,
+                Ok(_) => self.sleep_for().await,
+                Err(e) => {
+                    tracing::error!(error = %e, "dispatch batch failed");
+                    self.config.poll_interval
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(idle) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    async fn sleep_for(&self) -> Duration {
+        let poll = self.config.poll_interval;
+        match self.store.next_run_at().await {
+            Ok(Some(next)) => {
+                let wait = next.duration_since(self.clock.now());
+                Duration::try_from(wait).unwrap_or(Duration::ZERO).min(poll)
+            }
+            _ => poll,
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! The engine's error type.
+
+use bellhop_store::StoreError;
+
+/// What can go wrong in the engine, split by who must act.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The caller's input is invalid (field, message).
+    #[error("{field}: {message}")]
+    Invalid {
+        /// Field path.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// No such record for this account.
+    #[error("not found")]
+    NotFound,
+    /// The record changed meanwhile or is in a state that forbids the action.
+    #[error("{0}")]
+    Conflict(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl EngineError {
+    /// An invalid-input error.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        EngineError::Invalid {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => EngineError::NotFound,
+            StoreError::ForeignKey => {
+                EngineError::invalid("reference", "a referenced record does not exist")
+            }
+            other => EngineError::Store(other),
+        }
+    }
+}

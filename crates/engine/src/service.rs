@@ -1,0 +1,533 @@
+//! Changes to bookings, contacts, rules, templates and properties — each committed together
+//! with the re-planning of the messages it affects.
+
+use crate::clock::Clock;
+use crate::error::EngineError;
+use bellhop_domain::plan::{self, PlanAction, PlanInput};
+use bellhop_domain::render::{CompiledTemplate, RenderLimits, Template};
+use bellhop_domain::{Booking, BookingStatus, Contact, Property, Rule, Schedule};
+use bellhop_store::{PlanSummary, Store, Tx};
+use jiff::Timestamp;
+use serde::Serialize;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// The engine's entry point for every change.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+/// A booking as submitted: everything but the bookkeeping fields.
+#[derive(Clone, Debug)]
+pub struct BookingDraft {
+    /// Property.
+    pub property_id: Uuid,
+    /// Contact (must exist in the account).
+    pub contact_id: Uuid,
+    /// Status.
+    pub status: BookingStatus,
+    /// When.
+    pub schedule: Schedule,
+    /// Option end.
+    pub option_until: Option<Timestamp>,
+    /// Hold end.
+    pub hold_expires_at: Option<Timestamp>,
+    /// Room category.
+    pub room_category: Option<String>,
+    /// Service.
+    pub service: Option<String>,
+    /// Staff member.
+    pub staff: Option<String>,
+    /// Channel.
+    pub source_channel: Option<String>,
+    /// Channel's id.
+    pub external_id: Option<String>,
+    /// Voucher.
+    pub voucher: Option<String>,
+    /// Price.
+    pub price_cents: Option<i64>,
+    /// Deposit.
+    pub deposit_cents: Option<i64>,
+    /// Paid.
+    pub paid_cents: Option<i64>,
+    /// Guests.
+    pub guests: Option<i32>,
+    /// Language.
+    pub language: Option<String>,
+    /// Notes.
+    pub notes: Option<String>,
+}
+
+impl BookingDraft {
+    fn validate(&self) -> Result<(), EngineError> {
+        self.schedule
+            .validate()
+            .map_err(|m| EngineError::invalid("schedule", m))?;
+        if self.status == BookingStatus::Option && self.option_until.is_none() {
+            return Err(EngineError::invalid(
+                "option_until",
+                "an option needs option_until",
+            ));
+        }
+        if self.status == BookingStatus::PendingPayment && self.hold_expires_at.is_none() {
+            return Err(EngineError::invalid(
+                "hold_expires_at",
+                "a pending payment hold needs hold_expires_at",
+            ));
+        }
+        for (field, cents) in [
+            ("price_cents", self.price_cents),
+            ("deposit_cents", self.deposit_cents),
+            ("paid_cents", self.paid_cents),
+        ] {
+            if cents.is_some_and(|c| !(0..=1_000_000_000_00).contains(&c)) {
+                return Err(EngineError::invalid(
+                    field,
+                    "must be between 0 and 100,000,000,000 cents",
+                ));
+            }
+        }
+        if self.guests.is_some_and(|g| !(1..=1000).contains(&g)) {
+            return Err(EngineError::invalid("guests", "must be between 1 and 1000"));
+        }
+        Ok(())
+    }
+
+    fn into_booking(self, account_id: Uuid, id: Uuid, now: Timestamp) -> Booking {
+        Booking {
+            id,
+            account_id,
+            property_id: self.property_id,
+            contact_id: self.contact_id,
+            status: self.status,
+            schedule: self.schedule,
+            option_until: self.option_until,
+            hold_expires_at: self.hold_expires_at,
+            room_category: self.room_category,
+            service: self.service,
+            staff: self.staff,
+            source_channel: self.source_channel,
+            external_id: self.external_id,
+            voucher: self.voucher,
+            price_cents: self.price_cents,
+            deposit_cents: self.deposit_cents,
+            paid_cents: self.paid_cents,
+            guests: self.guests,
+            language: self.language,
+            notes: self.notes,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+            status_changed_at: now,
+            status_version: 1,
+            modified_at: None,
+            modified_version: None,
+        }
+    }
+
+    /// The draft of an existing booking (to edit it).
+    pub fn of(b: &Booking) -> BookingDraft {
+        BookingDraft {
+            property_id: b.property_id,
+            contact_id: b.contact_id,
+            status: b.status,
+            schedule: b.schedule,
+            option_until: b.option_until,
+            hold_expires_at: b.hold_expires_at,
+            room_category: b.room_category.clone(),
+            service: b.service.clone(),
+            staff: b.staff.clone(),
+            source_channel: b.source_channel.clone(),
+            external_id: b.external_id.clone(),
+            voucher: b.voucher.clone(),
+            price_cents: b.price_cents,
+            deposit_cents: b.deposit_cents,
+            paid_cents: b.paid_cents,
+            guests: b.guests,
+            language: b.language.clone(),
+            notes: b.notes.clone(),
+        }
+    }
+}
+
+/// What a rule change would do to planned messages (the dry run).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PlanImpact {
+    /// Bookings examined.
+    pub bookings: usize,
+    /// Messages that would be added.
+    pub add: usize,
+    /// Messages that would move.
+    pub r#move: usize,
+    /// Messages that would be cancelled or skipped.
+    pub cancel: usize,
+    /// A few examples: (booking id, action).
+    pub examples: Vec<serde_json::Value>,
+}
+
+fn diff(old: &Booking, new: &Booking) -> serde_json::Value {
+    let (a, b) = (
+        serde_json::to_value(old).unwrap_or_default(),
+        serde_json::to_value(new).unwrap_or_default(),
+    );
+    let mut changes = serde_json::Map::new();
+    if let (Some(a), Some(b)) = (a.as_object(), b.as_object()) {
+        for (key, new_value) in b {
+            if matches!(
+                key.as_str(),
+                "updated_at"
+                    | "version"
+                    | "status_changed_at"
+                    | "status_version"
+                    | "modified_at"
+                    | "modified_version"
+            ) {
+                continue;
+            }
+            let old_value = a.get(key).cloned().unwrap_or(serde_json::Value::Null);
+            if &old_value != new_value {
+                changes.insert(key.clone(), serde_json::json!([old_value, new_value]));
+            }
+        }
+    }
+    serde_json::Value::Object(changes)
+}
+
+/// Plans one booking inside a transaction and applies the result.
+pub(crate) async fn replan(
+    tx: &mut Tx,
+    booking: &Booking,
+    now: Timestamp,
+) -> Result<PlanSummary, EngineError> {
+    let property = tx.property(booking.account_id, booking.property_id).await?;
+    let rules = tx.rules_of(property.id).await?;
+    let contact = tx.contact(booking.account_id, booking.contact_id).await?;
+    let existing = tx.existing_messages(booking.id).await?;
+    let actions = plan::plan(&PlanInput {
+        property: &property,
+        booking,
+        contact: &contact,
+        rules: &rules,
+        existing: &existing,
+        now,
+    });
+    Ok(tx.apply_plan(booking, &actions, now).await?)
+}
+
+impl Engine {
+    /// An engine over a store, reading time from `clock`.
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+        Engine { store, clock }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Now, by the injected clock.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Creates a booking and plans its messages in the same transaction.
+    pub async fn create_booking(
+        &self,
+        account: Uuid,
+        draft: BookingDraft,
+        actor: &str,
+    ) -> Result<(Booking, PlanSummary), EngineError> {
+        let mut tx = self.store.begin().await?;
+        let out = self
+            .create_booking_in(&mut tx, account, draft, actor)
+            .await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// `create_booking` inside a caller's transaction (for idempotent requests).
+    pub async fn create_booking_in(
+        &self,
+        tx: &mut Tx,
+        account: Uuid,
+        draft: BookingDraft,
+        actor: &str,
+    ) -> Result<(Booking, PlanSummary), EngineError> {
+        draft.validate()?;
+        let now = self.now();
+        tx.property(account, draft.property_id)
+            .await
+            .map_err(|_| EngineError::invalid("property_id", "no such property"))?;
+        tx.contact(account, draft.contact_id)
+            .await
+            .map_err(|_| EngineError::invalid("contact_id", "no such contact"))?;
+        let booking = draft.into_booking(account, Uuid::now_v7(), now);
+        tx.insert_booking(&booking).await?;
+        tx.insert_booking_change(
+            booking.id,
+            1,
+            actor,
+            &serde_json::json!({"created": true}),
+            now,
+        )
+        .await?;
+        let summary = replan(tx, &booking, now).await?;
+        Ok((booking, summary))
+    }
+
+    /// Changes a booking and re-plans its messages in the same transaction. `expected_version`
+    /// guards against lost updates when given.
+    pub async fn update_booking(
+        &self,
+        account: Uuid,
+        id: Uuid,
+        draft: BookingDraft,
+        expected_version: Option<i64>,
+        actor: &str,
+    ) -> Result<(Booking, PlanSummary), EngineError> {
+        draft.validate()?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let old = tx.booking(account, id).await?;
+        if expected_version.is_some_and(|v| v != old.version) {
+            return Err(EngineError::Conflict(format!(
+                "the booking is at version {}, not {}",
+                old.version,
+                expected_version.unwrap_or_default()
+            )));
+        }
+        if draft.property_id != old.property_id {
+            return Err(EngineError::invalid(
+                "property_id",
+                "a booking cannot move to another property",
+            ));
+        }
+        if draft.schedule.kind() != old.kind() {
+            return Err(EngineError::invalid(
+                "schedule",
+                "a booking cannot change between stay and appointment",
+            ));
+        }
+        tx.contact(account, draft.contact_id)
+            .await
+            .map_err(|_| EngineError::invalid("contact_id", "no such contact"))?;
+        let mut new = draft.into_booking(account, id, old.created_at);
+        new.version = old.version + 1;
+        new.updated_at = now;
+        (new.status_changed_at, new.status_version) = if new.status != old.status {
+            (now, new.version)
+        } else {
+            (old.status_changed_at, old.status_version)
+        };
+        (new.modified_at, new.modified_version) = if old.is_modified_by(&new) {
+            (Some(now), Some(new.version))
+        } else {
+            (old.modified_at, old.modified_version)
+        };
+        let changes = diff(&old, &new);
+        if changes.as_object().is_some_and(|c| c.is_empty()) {
+            return Ok((old, PlanSummary::default()));
+        }
+        tx.update_booking(&new, old.version).await?;
+        tx.insert_booking_change(id, new.version, actor, &changes, now)
+            .await?;
+        let summary = replan(&mut tx, &new, now).await?;
+        tx.commit().await?;
+        Ok((new, summary))
+    }
+
+    /// Creates or replaces a contact and re-plans the contact's bookings (a missing-data mail
+    /// stops once the data arrives; a new language changes the variant).
+    pub async fn upsert_contact(&self, contact: &Contact) -> Result<PlanSummary, EngineError> {
+        if let Some(email) = &contact.email {
+            bellhop_domain::contact::validate_email(email)
+                .map_err(|m| EngineError::invalid("email", m))?;
+        }
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        tx.upsert_contact(contact, now).await?;
+        tx.contact(contact.account_id, contact.id).await?;
+        let mut total = PlanSummary::default();
+        for booking_id in tx.booking_ids_of_contact(contact.id).await? {
+            let booking = tx.booking(contact.account_id, booking_id).await?;
+            add(&mut total, replan(&mut tx, &booking, now).await?);
+        }
+        tx.commit().await?;
+        Ok(total)
+    }
+
+    /// Stores a new property.
+    pub async fn create_property(&self, property: &Property) -> Result<(), EngineError> {
+        let mut tx = self.store.begin().await?;
+        tx.insert_property(property, self.now()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores a template after checking that every part compiles.
+    pub async fn save_template(
+        &self,
+        template: &Template,
+        create: bool,
+    ) -> Result<Template, EngineError> {
+        CompiledTemplate::compile(template, None, None, RenderLimits::default())
+            .map_err(|e| EngineError::invalid("variants", e.to_string()))?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        tx.property(template.account_id, template.property_id)
+            .await
+            .map_err(|_| EngineError::invalid("property_id", "no such property"))?;
+        let mut saved = template.clone();
+        if create {
+            tx.insert_template(template, now).await?;
+        } else {
+            saved.version = tx.update_template(template, now).await?;
+        }
+        tx.commit().await?;
+        Ok(saved)
+    }
+
+    /// Stores a rule and re-plans the property's current bookings in the same transaction.
+    pub async fn save_rule(&self, rule: &Rule, create: bool) -> Result<PlanSummary, EngineError> {
+        rule.validate()
+            .map_err(|e| EngineError::invalid("rule", e.to_string()))?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        tx.property(rule.account_id, rule.property_id)
+            .await
+            .map_err(|_| EngineError::invalid("property_id", "no such property"))?;
+        tx.template(rule.account_id, rule.template_id)
+            .await
+            .map_err(|_| EngineError::invalid("template_id", "no such template"))?;
+        if create {
+            tx.insert_rule(rule, now).await?;
+        } else {
+            tx.update_rule(rule, now).await?;
+        }
+        let mut total = PlanSummary::default();
+        for booking in self
+            .live_bookings(&mut tx, rule.account_id, rule.property_id, now)
+            .await?
+        {
+            add(&mut total, replan(&mut tx, &booking, now).await?);
+        }
+        tx.commit().await?;
+        Ok(total)
+    }
+
+    /// What saving `rule` would do, without saving it.
+    pub async fn dry_run_rule(&self, rule: &Rule) -> Result<PlanImpact, EngineError> {
+        rule.validate()
+            .map_err(|e| EngineError::invalid("rule", e.to_string()))?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let property = tx
+            .property(rule.account_id, rule.property_id)
+            .await
+            .map_err(|_| EngineError::invalid("property_id", "no such property"))?;
+        let mut rules: Vec<Rule> = tx
+            .rules_of(rule.property_id)
+            .await?
+            .into_iter()
+            .filter(|r| r.id != rule.id)
+            .collect();
+        rules.push(rule.clone());
+        let mut impact = PlanImpact::default();
+        for booking in self
+            .live_bookings(&mut tx, rule.account_id, rule.property_id, now)
+            .await?
+        {
+            impact.bookings += 1;
+            let contact = tx.contact(booking.account_id, booking.contact_id).await?;
+            let existing: Vec<_> = tx.existing_messages(booking.id).await?;
+            let input = PlanInput {
+                property: &property,
+                booking: &booking,
+                contact: &contact,
+                rules: &rules,
+                existing: &existing,
+                now,
+            };
+            for action in plan::plan(&input) {
+                let touches_rule = match &action {
+                    PlanAction::Insert { rule_id, .. } => *rule_id == rule.id,
+                    PlanAction::Move { message_id, .. }
+                    | PlanAction::Reopen { message_id, .. }
+                    | PlanAction::Cancel { message_id, .. }
+                    | PlanAction::Skip { message_id, .. } => existing
+                        .iter()
+                        .any(|m| m.id == *message_id && m.rule_id == rule.id),
+                };
+                if !touches_rule {
+                    continue;
+                }
+                let (kind, detail) = match &action {
+                    PlanAction::Insert { due_at, .. } | PlanAction::Reopen { due_at, .. } => {
+                        impact.add += 1;
+                        ("add", due_at.to_string())
+                    }
+                    PlanAction::Move { due_at, .. } => {
+                        impact.r#move += 1;
+                        ("move", due_at.to_string())
+                    }
+                    PlanAction::Cancel { reason, .. } | PlanAction::Skip { reason, .. } => {
+                        impact.cancel += 1;
+                        ("cancel", reason.clone())
+                    }
+                };
+                if impact.examples.len() < 20 {
+                    impact.examples.push(serde_json::json!({"booking_id": booking.id, "action": kind, "detail": detail}));
+                }
+            }
+        }
+        drop(tx);
+        Ok(impact)
+    }
+
+    async fn live_bookings(
+        &self,
+        tx: &mut Tx,
+        account: Uuid,
+        property: Uuid,
+        now: Timestamp,
+    ) -> Result<Vec<Booking>, EngineError> {
+        Ok(tx.live_bookings(account, property, now).await?)
+    }
+
+    /// Lapses options and cart holds whose time has passed (status `expired`), re-planning
+    /// each. Returns how many expired.
+    pub async fn expire_lapsed(&self) -> Result<usize, EngineError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let lapsed = tx.lapsed_bookings(now).await?;
+        for old in &lapsed {
+            let mut new = old.clone();
+            new.status = BookingStatus::Expired;
+            new.version += 1;
+            new.updated_at = now;
+            new.status_changed_at = now;
+            new.status_version = new.version;
+            tx.update_booking(&new, old.version).await?;
+            tx.insert_booking_change(new.id, new.version, "system:expiry", &diff(old, &new), now)
+                .await?;
+            replan(&mut tx, &new, now).await?;
+        }
+        tx.commit().await?;
+        Ok(lapsed.len())
+    }
+}
+
+fn add(total: &mut PlanSummary, s: PlanSummary) {
+    total.planned += s.planned;
+    total.skipped += s.skipped;
+    total.moved += s.moved;
+    total.reopened += s.reopened;
+    total.cancelled += s.cancelled;
+}
