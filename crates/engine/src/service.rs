@@ -346,29 +346,67 @@ impl Engine {
     /// Creates or replaces a contact and re-plans the contact's bookings (a missing-data mail
     /// stops once the data arrives; a new language changes the variant).
     pub async fn upsert_contact(&self, contact: &Contact) -> Result<PlanSummary, EngineError> {
+        let mut tx = self.store.begin().await?;
+        let total = self.upsert_contact_in(&mut tx, contact).await?;
+        tx.commit().await?;
+        Ok(total)
+    }
+
+    /// `upsert_contact` inside a caller's transaction.
+    pub async fn upsert_contact_in(
+        &self,
+        tx: &mut Tx,
+        contact: &Contact,
+    ) -> Result<PlanSummary, EngineError> {
         if let Some(email) = &contact.email {
             bellhop_domain::contact::validate_email(email)
                 .map_err(|m| EngineError::invalid("email", m))?;
         }
         let now = self.now();
-        let mut tx = self.store.begin().await?;
         tx.upsert_contact(contact, now).await?;
+        // The upsert leaves another account's contact alone: make that a 404, not a success.
         tx.contact(contact.account_id, contact.id).await?;
         let mut total = PlanSummary::default();
         for booking_id in tx.booking_ids_of_contact(contact.id).await? {
             let booking = tx.booking(contact.account_id, booking_id).await?;
-            add(&mut total, replan(&mut tx, &booking, now).await?);
+            add(&mut total, replan(tx, &booking, now).await?);
         }
-        tx.commit().await?;
         Ok(total)
     }
 
     /// Stores a new property.
     pub async fn create_property(&self, property: &Property) -> Result<(), EngineError> {
         let mut tx = self.store.begin().await?;
-        tx.insert_property(property, self.now()).await?;
+        self.create_property_in(&mut tx, property).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// `create_property` inside a caller's transaction.
+    pub async fn create_property_in(
+        &self,
+        tx: &mut Tx,
+        property: &Property,
+    ) -> Result<(), EngineError> {
+        tx.insert_property(property, self.now()).await?;
+        Ok(())
+    }
+
+    /// Changes a property and re-plans its current bookings (zone and check-in time move
+    /// every send time).
+    pub async fn update_property(&self, property: &Property) -> Result<PlanSummary, EngineError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        tx.update_property(property, now).await?;
+        let mut total = PlanSummary::default();
+        for booking in self
+            .live_bookings(&mut tx, property.account_id, property.id, now)
+            .await?
+        {
+            add(&mut total, replan(&mut tx, &booking, now).await?);
+        }
+        tx.commit().await?;
+        Ok(total)
     }
 
     /// Stores a template after checking that every part compiles.
@@ -377,10 +415,22 @@ impl Engine {
         template: &Template,
         create: bool,
     ) -> Result<Template, EngineError> {
+        let mut tx = self.store.begin().await?;
+        let saved = self.save_template_in(&mut tx, template, create).await?;
+        tx.commit().await?;
+        Ok(saved)
+    }
+
+    /// `save_template` inside a caller's transaction.
+    pub async fn save_template_in(
+        &self,
+        tx: &mut Tx,
+        template: &Template,
+        create: bool,
+    ) -> Result<Template, EngineError> {
         CompiledTemplate::compile(template, None, None, RenderLimits::default())
             .map_err(|e| EngineError::invalid("variants", e.to_string()))?;
         let now = self.now();
-        let mut tx = self.store.begin().await?;
         tx.property(template.account_id, template.property_id)
             .await
             .map_err(|_| EngineError::invalid("property_id", "no such property"))?;
@@ -390,16 +440,27 @@ impl Engine {
         } else {
             saved.version = tx.update_template(template, now).await?;
         }
-        tx.commit().await?;
         Ok(saved)
     }
 
     /// Stores a rule and re-plans the property's current bookings in the same transaction.
     pub async fn save_rule(&self, rule: &Rule, create: bool) -> Result<PlanSummary, EngineError> {
+        let mut tx = self.store.begin().await?;
+        let total = self.save_rule_in(&mut tx, rule, create).await?;
+        tx.commit().await?;
+        Ok(total)
+    }
+
+    /// `save_rule` inside a caller's transaction.
+    pub async fn save_rule_in(
+        &self,
+        tx: &mut Tx,
+        rule: &Rule,
+        create: bool,
+    ) -> Result<PlanSummary, EngineError> {
         rule.validate()
             .map_err(|e| EngineError::invalid("rule", e.to_string()))?;
         let now = self.now();
-        let mut tx = self.store.begin().await?;
         tx.property(rule.account_id, rule.property_id)
             .await
             .map_err(|_| EngineError::invalid("property_id", "no such property"))?;
@@ -413,12 +474,11 @@ impl Engine {
         }
         let mut total = PlanSummary::default();
         for booking in self
-            .live_bookings(&mut tx, rule.account_id, rule.property_id, now)
+            .live_bookings(tx, rule.account_id, rule.property_id, now)
             .await?
         {
-            add(&mut total, replan(&mut tx, &booking, now).await?);
+            add(&mut total, replan(tx, &booking, now).await?);
         }
-        tx.commit().await?;
         Ok(total)
     }
 

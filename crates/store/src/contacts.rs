@@ -81,6 +81,22 @@ impl Tx {
         contact(self.conn(), account, id).await
     }
 
+    /// The account's contact with this email address, if any (to deduplicate).
+    pub async fn contact_by_email(
+        &mut self,
+        account: Uuid,
+        email: &str,
+    ) -> Result<Option<Contact>, StoreError> {
+        let row = sqlx::query(
+            "SELECT * FROM contacts WHERE account_id = ? AND email = ? ORDER BY id LIMIT 1",
+        )
+        .bind(account.to_string())
+        .bind(email)
+        .fetch_optional(self.conn())
+        .await?;
+        row.as_ref().map(contact_from_row).transpose()
+    }
+
     /// Ids of the contact's bookings (to re-plan them when the contact changes).
     pub async fn booking_ids_of_contact(
         &mut self,

@@ -1,1 +1,43 @@
-//! placeholder
+//! bellhop's REST API: JSON under `/api/v1`, RFC 9457 problems, API keys per account,
+//! idempotency keys on creating POSTs, an OpenAPI 3 document at `/api/v1/openapi.json`,
+//! and `/healthz`, `/readyz` for operators.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod extract;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use bellhop_engine::Engine;
+
+/// What every handler can reach.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The engine (and through it the store and the clock).
+    pub engine: Engine,
+}
+
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .nest("/api/v1", api::router())
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .fallback(|| async { error::ApiError::NotFound })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.engine.store().ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
+    }
+}

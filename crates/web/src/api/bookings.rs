@@ -1,0 +1,562 @@
+//! `/bookings`: stays and appointments. Every change re-plans the booking's messages in the
+//! same transaction, and is recorded in the booking's history.
+
+use super::contacts::{ContactIn, to_contact};
+use super::validate::Check;
+use crate::AppState;
+use crate::auth::Tenant;
+use crate::error::ApiError;
+use crate::extract::{Idempotency, Page, instant, page_size, parse_json, path_id};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Json, Router};
+use bellhop_domain::{Booking, BookingKind, BookingStatus, Schedule};
+use bellhop_engine::BookingDraft;
+use bellhop_store::{BookingChange, BookingFilter, PlanSummary};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// A booking as submitted. Stays give `arrival` and `departure` (local dates); appointments
+/// give `start` and `end` (instants). Give `contact_id`, or `contact` to create or reuse a
+/// contact by email.
+#[derive(Deserialize, Serialize, ToSchema, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct BookingIn {
+    /// Property.
+    pub property_id: Uuid,
+    /// An existing contact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<Uuid>,
+    /// Or a contact to create (reused when the email is known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<ContactIn>,
+    /// `stay` or `appointment`.
+    #[schema(value_type = String, example = "stay")]
+    pub kind: BookingKind,
+    /// Status (default `confirmed`).
+    #[serde(default = "confirmed")]
+    #[schema(value_type = String, example = "confirmed")]
+    pub status: BookingStatus,
+    /// Arrival date (stays).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub arrival: Option<Date>,
+    /// Departure date (stays).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub departure: Option<Date>,
+    /// Start instant (appointments).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub start: Option<Timestamp>,
+    /// End instant (appointments).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub end: Option<Timestamp>,
+    /// End of an option (status `option`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub option_until: Option<Timestamp>,
+    /// End of a cart hold (status `pending_payment`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub hold_expires_at: Option<Timestamp>,
+    /// Room category.
+    #[serde(default)]
+    pub room_category: Option<String>,
+    /// Service.
+    #[serde(default)]
+    pub service: Option<String>,
+    /// Staff member.
+    #[serde(default)]
+    pub staff: Option<String>,
+    /// Booking channel.
+    #[serde(default)]
+    pub source_channel: Option<String>,
+    /// Channel's id.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Voucher number.
+    #[serde(default)]
+    pub voucher: Option<String>,
+    /// Price in cents.
+    #[serde(default)]
+    pub price_cents: Option<i64>,
+    /// Deposit in cents.
+    #[serde(default)]
+    pub deposit_cents: Option<i64>,
+    /// Paid in cents.
+    #[serde(default)]
+    pub paid_cents: Option<i64>,
+    /// Number of guests.
+    #[serde(default)]
+    pub guests: Option<i32>,
+    /// Message language for this booking.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Internal notes.
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+fn confirmed() -> BookingStatus {
+    BookingStatus::Confirmed
+}
+
+/// A booking.
+#[derive(Serialize, ToSchema)]
+pub struct BookingOut {
+    /// Id.
+    pub id: Uuid,
+    /// The booking's fields.
+    #[serde(flatten)]
+    pub fields: BookingIn,
+    /// Increments with every change; send it back as `If-Match` to guard against lost updates.
+    pub version: i64,
+    /// Created.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    /// Last change.
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+}
+
+/// The answer to a create or change: the booking, what was planned, and warnings.
+#[derive(Serialize, ToSchema)]
+pub struct BookingResult {
+    /// The booking.
+    pub booking: BookingOut,
+    /// Messages planned, moved, cancelled.
+    #[schema(value_type = Object)]
+    pub plan: PlanSummary,
+    /// Things staff should know ("the guest has no email address").
+    pub warnings: Vec<String>,
+}
+
+fn fields_of(b: &Booking) -> BookingIn {
+    let (arrival, departure, start, end) = match b.schedule {
+        Schedule::Stay { arrival, departure } => (Some(arrival), Some(departure), None, None),
+        Schedule::Appointment { start, end } => (None, None, Some(start), Some(end)),
+    };
+    BookingIn {
+        property_id: b.property_id,
+        contact_id: Some(b.contact_id),
+        contact: None,
+        kind: b.kind(),
+        status: b.status,
+        arrival,
+        departure,
+        start,
+        end,
+        option_until: b.option_until,
+        hold_expires_at: b.hold_expires_at,
+        room_category: b.room_category.clone(),
+        service: b.service.clone(),
+        staff: b.staff.clone(),
+        source_channel: b.source_channel.clone(),
+        external_id: b.external_id.clone(),
+        voucher: b.voucher.clone(),
+        price_cents: b.price_cents,
+        deposit_cents: b.deposit_cents,
+        paid_cents: b.paid_cents,
+        guests: b.guests,
+        language: b.language.clone(),
+        notes: b.notes.clone(),
+    }
+}
+
+fn out(b: &Booking) -> BookingOut {
+    BookingOut {
+        id: b.id,
+        fields: fields_of(b),
+        version: b.version,
+        created_at: b.created_at,
+        updated_at: b.updated_at,
+    }
+}
+
+fn to_draft(input: &BookingIn, contact_id: Uuid) -> Result<BookingDraft, ApiError> {
+    let mut check = Check::default();
+    let schedule = match input.kind {
+        BookingKind::Stay => match (input.arrival, input.departure, input.start.or(input.end)) {
+            (Some(arrival), Some(departure), None) => Some(Schedule::Stay { arrival, departure }),
+            (_, _, Some(_)) => {
+                check.fail(
+                    "start",
+                    "stays take arrival and departure dates, not start and end",
+                );
+                None
+            }
+            _ => {
+                check.fail(
+                    "arrival",
+                    "a stay needs arrival and departure dates (YYYY-MM-DD)",
+                );
+                None
+            }
+        },
+        BookingKind::Appointment => {
+            match (input.start, input.end, input.arrival.or(input.departure)) {
+                (Some(start), Some(end), None) => Some(Schedule::Appointment { start, end }),
+                (_, _, Some(_)) => {
+                    check.fail(
+                        "arrival",
+                        "appointments take start and end instants, not arrival and departure",
+                    );
+                    None
+                }
+                _ => {
+                    check.fail(
+                        "start",
+                        "an appointment needs start and end instants (RFC 3339)",
+                    );
+                    None
+                }
+            }
+        }
+    };
+    if let Some(s) = &schedule
+        && let Err(m) = s.validate()
+    {
+        check.fail(
+            if input.kind == BookingKind::Stay {
+                "departure"
+            } else {
+                "end"
+            },
+            m,
+        );
+    }
+    for (field, value) in [
+        ("room_category", &input.room_category),
+        ("service", &input.service),
+        ("staff", &input.staff),
+        ("source_channel", &input.source_channel),
+        ("external_id", &input.external_id),
+        ("voucher", &input.voucher),
+    ] {
+        check.opt_line(field, value, 200);
+    }
+    if let Some(n) = &input.notes {
+        check.text("notes", n, 0, 10_000);
+    }
+    if let Some(l) = &input.language {
+        check.language("language", l);
+    }
+    check.done()?;
+    let schedule =
+        schedule.ok_or_else(|| ApiError::Internal("schedule missing after validation".into()))?;
+    Ok(BookingDraft {
+        property_id: input.property_id,
+        contact_id,
+        status: input.status,
+        schedule,
+        option_until: input.option_until,
+        hold_expires_at: input.hold_expires_at,
+        room_category: input.room_category.clone(),
+        service: input.service.clone(),
+        staff: input.staff.clone(),
+        source_channel: input.source_channel.clone(),
+        external_id: input.external_id.clone(),
+        voucher: input.voucher.clone(),
+        price_cents: input.price_cents,
+        deposit_cents: input.deposit_cents,
+        paid_cents: input.paid_cents,
+        guests: input.guests,
+        language: input.language.clone(),
+        notes: input.notes.clone(),
+    })
+}
+
+async fn warnings(s: &AppState, account: Uuid, b: &Booking) -> Vec<String> {
+    let mut w = Vec::new();
+    if let Ok(c) = s.engine.store().contact(account, b.contact_id).await
+        && c.email.is_none()
+    {
+        w.push(
+            "the guest has no email address: email messages will be suppressed until one is added"
+                .to_owned(),
+        );
+    }
+    w
+}
+
+/// Creates a booking and plans its messages.
+#[utoipa::path(post, path = "/api/v1/bookings", tag = "bookings", request_body = BookingIn,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key")),
+    responses((status = 201, body = BookingResult), (status = 400, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn create(
+    State(s): State<AppState>,
+    tenant: Tenant,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let idem = Idempotency::from_request(&headers, &body)?;
+    let input: BookingIn = parse_json(&body)?;
+    let account = tenant.account_id;
+    let now = s.engine.now();
+    let mut tx = s.engine.store().begin().await?;
+    if let Some(replay) = idem.start(&mut tx, account, now).await? {
+        return Ok(replay);
+    }
+    let contact_id = match (&input.contact_id, &input.contact) {
+        (Some(id), None) => *id,
+        (None, Some(c)) => {
+            let contact = to_contact(c.clone(), account, Uuid::now_v7(), "contact.")?;
+            let known = match &contact.email {
+                Some(email) => tx.contact_by_email(account, email).await?,
+                None => None,
+            };
+            match known {
+                Some(existing) => existing.id,
+                None => {
+                    s.engine.upsert_contact_in(&mut tx, &contact).await?;
+                    contact.id
+                }
+            }
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                "contact_id",
+                "give either contact_id or contact",
+            ));
+        }
+    };
+    let draft = to_draft(&input, contact_id)?;
+    let (booking, plan) = s
+        .engine
+        .create_booking_in(&mut tx, account, draft, &tenant.actor())
+        .await?;
+    let mut result = BookingResult {
+        booking: out(&booking),
+        plan,
+        warnings: Vec::new(),
+    };
+    if tx.contact(account, contact_id).await?.email.is_none() {
+        result.warnings.push(
+            "the guest has no email address: email messages will be suppressed until one is added"
+                .into(),
+        );
+    }
+    let response = idem
+        .finish(&mut tx, account, StatusCode::CREATED, &result, now)
+        .await?;
+    tx.commit().await?;
+    Ok(response)
+}
+
+/// Filters and paging of bookings.
+#[derive(Deserialize, IntoParams)]
+pub struct BookingQuery {
+    /// Only this property.
+    property_id: Option<Uuid>,
+    /// Only this status.
+    status: Option<String>,
+    /// Created at or after (RFC 3339).
+    created_from: Option<String>,
+    /// Created before (RFC 3339).
+    created_to: Option<String>,
+    /// From a previous page's `next_cursor`.
+    cursor: Option<String>,
+    /// Page size (1–500, default 50).
+    limit: Option<i64>,
+}
+
+/// Lists bookings by creation.
+#[utoipa::path(get, path = "/api/v1/bookings", tag = "bookings", params(BookingQuery), responses((status = 200, body = Page<BookingOut>)))]
+pub async fn list(
+    State(s): State<AppState>,
+    tenant: Tenant,
+    Query(q): Query<BookingQuery>,
+) -> Result<Json<Page<BookingOut>>, ApiError> {
+    let limit = page_size(q.limit)?;
+    let filter = BookingFilter {
+        property_id: q.property_id,
+        status: q
+            .status
+            .as_deref()
+            .map(|s| {
+                s.parse()
+                    .map_err(|e: bellhop_domain::booking::UnknownName| {
+                        ApiError::invalid("status", e.to_string())
+                    })
+            })
+            .transpose()?,
+        created_from: q
+            .created_from
+            .as_deref()
+            .map(|t| instant("created_from", t))
+            .transpose()?,
+        created_to: q
+            .created_to
+            .as_deref()
+            .map(|t| instant("created_to", t))
+            .transpose()?,
+        after: q
+            .cursor
+            .as_deref()
+            .map(|c| {
+                c.parse()
+                    .map_err(|_| ApiError::invalid("cursor", "not a cursor from this API"))
+            })
+            .transpose()?,
+        limit,
+    };
+    let items = s
+        .engine
+        .store()
+        .bookings(tenant.account_id, &filter)
+        .await?;
+    let next_cursor = (items.len() as i64 == limit)
+        .then(|| items.last().map(|b| b.id.to_string()))
+        .flatten();
+    Ok(Json(Page {
+        items: items.iter().map(out).collect(),
+        next_cursor,
+    }))
+}
+
+/// One booking.
+#[utoipa::path(get, path = "/api/v1/bookings/{id}", tag = "bookings", params(("id" = Uuid, Path)),
+    responses((status = 200, body = BookingOut), (status = 404, body = crate::error::Problem)))]
+pub async fn get_one(
+    State(s): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+) -> Result<Json<BookingOut>, ApiError> {
+    let b = s
+        .engine
+        .store()
+        .booking(tenant.account_id, path_id(&id)?)
+        .await?;
+    Ok(Json(out(&b)))
+}
+
+/// RFC 7396 JSON merge patch.
+fn merge(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    match (target, patch) {
+        (serde_json::Value::Object(t), serde_json::Value::Object(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge(t.entry(k.clone()).or_insert(serde_json::Value::Null), v);
+                }
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
+}
+
+/// Changes a booking (JSON merge patch: fields given replace, `null` clears). Send the
+/// version you read as `If-Match` to refuse the change if someone else changed it meanwhile.
+#[utoipa::path(patch, path = "/api/v1/bookings/{id}", tag = "bookings", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "expected version")),
+    request_body(content = Object, content_type = "application/merge-patch+json"),
+    responses((status = 200, body = BookingResult), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn patch(
+    State(s): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<BookingResult>, ApiError> {
+    let id = path_id(&id)?;
+    let patch: serde_json::Value = parse_json(&body)?;
+    if !patch.is_object() {
+        return Err(ApiError::BadRequest(
+            "a merge patch must be a JSON object".into(),
+        ));
+    }
+    let expected = match headers.get("if-match") {
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .map(|s| s.trim_matches('"'))
+                .and_then(|s| s.parse::<i64>().ok())
+                .ok_or_else(|| {
+                    ApiError::invalid("If-Match", "must be the booking's version number")
+                })?,
+        ),
+        None => None,
+    };
+    let current = s.engine.store().booking(tenant.account_id, id).await?;
+    let mut merged =
+        serde_json::to_value(fields_of(&current)).map_err(|e| ApiError::Internal(e.to_string()))?;
+    merge(&mut merged, &patch);
+    let input: BookingIn = parse_json(merged.to_string().as_bytes())?;
+    if input.contact.is_some() {
+        return Err(ApiError::invalid(
+            "contact",
+            "change the contact with PUT /contacts/{id}, or set contact_id",
+        ));
+    }
+    let contact_id = input
+        .contact_id
+        .ok_or_else(|| ApiError::invalid("contact_id", "is required"))?;
+    let draft = to_draft(&input, contact_id)?;
+    let (booking, plan) = s
+        .engine
+        .update_booking(tenant.account_id, id, draft, expected, &tenant.actor())
+        .await?;
+    let warnings = warnings(&s, tenant.account_id, &booking).await;
+    Ok(Json(BookingResult {
+        booking: out(&booking),
+        plan,
+        warnings,
+    }))
+}
+
+/// One recorded change.
+#[derive(Serialize, ToSchema)]
+pub struct ChangeOut {
+    /// Version produced.
+    pub version: i64,
+    /// Who.
+    pub actor: String,
+    /// Field → [old, new].
+    #[schema(value_type = Object)]
+    pub changes: serde_json::Value,
+    /// When.
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+}
+
+/// A booking's change history.
+#[utoipa::path(get, path = "/api/v1/bookings/{id}/changes", tag = "bookings", params(("id" = Uuid, Path)),
+    responses((status = 200, body = [ChangeOut]), (status = 404, body = crate::error::Problem)))]
+pub async fn changes(
+    State(s): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<ChangeOut>>, ApiError> {
+    let id = path_id(&id)?;
+    s.engine.store().booking(tenant.account_id, id).await?;
+    let all: Vec<BookingChange> = s
+        .engine
+        .store()
+        .booking_changes(tenant.account_id, id)
+        .await?;
+    Ok(Json(
+        all.into_iter()
+            .map(|c| ChangeOut {
+                version: c.version,
+                actor: c.actor,
+                changes: c.changes,
+                at: c.at,
+            })
+            .collect(),
+    ))
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/bookings", get(list).post(create))
+        .route("/bookings/{id}", get(get_one).patch(patch))
+        .route("/bookings/{id}/changes", get(changes))
+}

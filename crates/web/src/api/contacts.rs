@@ -1,0 +1,250 @@
+//! `/contacts`: guests and customers.
+
+use super::validate::Check;
+use crate::AppState;
+use crate::auth::Tenant;
+use crate::error::ApiError;
+use crate::extract::{Idempotency, Page, page_size, parse_json, path_id};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Json, Router};
+use bellhop_domain::Contact;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// A contact as submitted; absent fields are empty.
+#[derive(Deserialize, Serialize, ToSchema, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ContactIn {
+    /// Given name.
+    #[serde(default)]
+    pub first_name: Option<String>,
+    /// Family name.
+    #[serde(default)]
+    pub last_name: Option<String>,
+    /// Email address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Phone number as given.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Preferred language (BCP 47).
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Street address.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// Postal code.
+    #[serde(default)]
+    pub postal_code: Option<String>,
+    /// City.
+    #[serde(default)]
+    pub city: Option<String>,
+    /// Country of residence (ISO 3166-1 alpha-2).
+    #[serde(default)]
+    pub country: Option<String>,
+    /// Nationality (ISO 3166-1 alpha-2).
+    #[serde(default)]
+    pub nationality: Option<String>,
+    /// Birth date, `YYYY-MM-DD`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub birth_date: Option<Date>,
+}
+
+/// A contact.
+#[derive(Serialize, ToSchema)]
+pub struct ContactOut {
+    /// Id.
+    pub id: Uuid,
+    /// The contact's fields.
+    #[serde(flatten)]
+    pub fields: ContactIn,
+}
+
+impl From<&Contact> for ContactOut {
+    fn from(c: &Contact) -> Self {
+        ContactOut {
+            id: c.id,
+            fields: ContactIn {
+                first_name: c.first_name.clone(),
+                last_name: c.last_name.clone(),
+                email: c.email.clone(),
+                phone: c.phone.clone(),
+                language: c.language.clone(),
+                address: c.address.clone(),
+                postal_code: c.postal_code.clone(),
+                city: c.city.clone(),
+                country: c.country.clone(),
+                nationality: c.nationality.clone(),
+                birth_date: c.birth_date,
+            },
+        }
+    }
+}
+
+/// Validates a contact; `prefix` names the field path (`contact.` when inline in a booking).
+pub fn to_contact(
+    input: ContactIn,
+    account_id: Uuid,
+    id: Uuid,
+    prefix: &str,
+) -> Result<Contact, ApiError> {
+    let mut check = Check::default();
+    let f = |name: &str| format!("{prefix}{name}");
+    for (name, value) in [
+        ("first_name", &input.first_name),
+        ("last_name", &input.last_name),
+        ("city", &input.city),
+        ("address", &input.address),
+    ] {
+        check.opt_line(&f(name), value, 200);
+    }
+    check.opt_line(&f("postal_code"), &input.postal_code, 20);
+    check.opt_line(&f("phone"), &input.phone, 40);
+    if let Some(e) = &input.email {
+        check.email(&f("email"), e);
+    }
+    if let Some(l) = &input.language {
+        check.language(&f("language"), l);
+    }
+    for (name, value) in [
+        ("country", &input.country),
+        ("nationality", &input.nationality),
+    ] {
+        if let Some(c) = value {
+            check.country(&f(name), c);
+        }
+    }
+    check.done()?;
+    let blank = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    Ok(Contact {
+        id,
+        account_id,
+        first_name: blank(input.first_name),
+        last_name: blank(input.last_name),
+        email: blank(input.email).map(|e| e.to_lowercase()),
+        phone: blank(input.phone),
+        language: blank(input.language),
+        address: blank(input.address),
+        postal_code: blank(input.postal_code),
+        city: blank(input.city),
+        country: blank(input.country),
+        nationality: blank(input.nationality),
+        birth_date: input.birth_date,
+    })
+}
+
+/// Creates a contact.
+#[utoipa::path(post, path = "/api/v1/contacts", tag = "contacts", request_body = ContactIn,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key")),
+    responses((status = 201, body = ContactOut), (status = 422, body = crate::error::Problem)))]
+pub async fn create(
+    State(s): State<AppState>,
+    tenant: Tenant,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let idem = Idempotency::from_request(&headers, &body)?;
+    let contact = to_contact(parse_json(&body)?, tenant.account_id, Uuid::now_v7(), "")?;
+    let now = s.engine.now();
+    let mut tx = s.engine.store().begin().await?;
+    if let Some(replay) = idem.start(&mut tx, tenant.account_id, now).await? {
+        return Ok(replay);
+    }
+    s.engine.upsert_contact_in(&mut tx, &contact).await?;
+    let response = idem
+        .finish(
+            &mut tx,
+            tenant.account_id,
+            StatusCode::CREATED,
+            &ContactOut::from(&contact),
+            now,
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(response)
+}
+
+/// Paging of contacts.
+#[derive(Deserialize, IntoParams)]
+pub struct ContactQuery {
+    /// From a previous page's `next_cursor`.
+    cursor: Option<String>,
+    /// Page size (1–500, default 50).
+    limit: Option<i64>,
+}
+
+/// Lists contacts in creation order.
+#[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts", params(ContactQuery), responses((status = 200, body = Page<ContactOut>)))]
+pub async fn list(
+    State(s): State<AppState>,
+    tenant: Tenant,
+    Query(q): Query<ContactQuery>,
+) -> Result<Json<Page<ContactOut>>, ApiError> {
+    let limit = page_size(q.limit)?;
+    let after = q
+        .cursor
+        .as_deref()
+        .map(|c| {
+            c.parse()
+                .map_err(|_| ApiError::invalid("cursor", "not a cursor from this API"))
+        })
+        .transpose()?;
+    let items = s
+        .engine
+        .store()
+        .contacts(tenant.account_id, after, limit)
+        .await?;
+    let next_cursor = (items.len() as i64 == limit)
+        .then(|| items.last().map(|c| c.id.to_string()))
+        .flatten();
+    Ok(Json(Page {
+        items: items.iter().map(ContactOut::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// One contact.
+#[utoipa::path(get, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = Uuid, Path)),
+    responses((status = 200, body = ContactOut), (status = 404, body = crate::error::Problem)))]
+pub async fn get_one(
+    State(s): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+) -> Result<Json<ContactOut>, ApiError> {
+    let c = s
+        .engine
+        .store()
+        .contact(tenant.account_id, path_id(&id)?)
+        .await?;
+    Ok(Json(ContactOut::from(&c)))
+}
+
+/// Replaces a contact; the contact's bookings are re-planned (a missing-data mail stops once
+/// the data is there).
+#[utoipa::path(put, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = Uuid, Path)), request_body = ContactIn,
+    responses((status = 200, body = ContactOut), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn replace(
+    State(s): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<ContactOut>, ApiError> {
+    let id = path_id(&id)?;
+    s.engine.store().contact(tenant.account_id, id).await?;
+    let contact = to_contact(parse_json(&body)?, tenant.account_id, id, "")?;
+    s.engine.upsert_contact(&contact).await?;
+    Ok(Json(ContactOut::from(&contact)))
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/contacts", get(list).post(create))
+        .route("/contacts/{id}", get(get_one).put(replace))
+}

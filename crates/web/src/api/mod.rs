@@ -1,0 +1,27 @@
+//! The `/api/v1` resources, one module each.
+
+mod bookings;
+mod contacts;
+mod messages;
+mod openapi;
+mod properties;
+mod rules;
+mod templates;
+mod validate;
+
+use crate::AppState;
+use axum::Router;
+
+pub use openapi::ApiDoc;
+
+/// All resources, merged.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(properties::router())
+        .merge(contacts::router())
+        .merge(bookings::router())
+        .merge(templates::router())
+        .merge(rules::router())
+        .merge(messages::router())
+        .merge(openapi::router())
+}

@@ -1,0 +1,47 @@
+//! The OpenAPI 3 document, generated from the handlers' annotations.
+
+use super::{bookings, contacts, messages, properties, rules, templates};
+use crate::AppState;
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+/// The API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "bellhop", description = "Guest and customer communication engine: bookings in, the right email out at the right moment."),
+    paths(
+        properties::create, properties::list, properties::get_one, properties::replace,
+        contacts::create, contacts::list, contacts::get_one, contacts::replace,
+        bookings::create, bookings::list, bookings::get_one, bookings::patch, bookings::changes,
+        templates::create, templates::list, templates::get_one, templates::replace, templates::preview,
+        rules::create, rules::list, rules::get_one, rules::replace, rules::dry_run,
+        messages::list, messages::get_one, messages::history, messages::cancel, messages::send_now,
+        messages::timeline, messages::notifications,
+    ),
+    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    modifiers(&BearerAuth),
+    security(("api_key" = [])),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/openapi.json", get(document))
+}

@@ -1,0 +1,97 @@
+//! API keys: `bh_<prefix>_<secret>`. The prefix finds the key; only the SHA-256 of the secret
+//! is stored, and it is compared in constant time. Keys are 128 random bits, so a fast hash is
+//! the right tool (argon2 is for low-entropy passwords).
+
+use crate::AppState;
+use crate::error::ApiError;
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// The account a request acts for.
+#[derive(Clone, Copy, Debug)]
+pub struct Tenant {
+    /// Account.
+    pub account_id: Uuid,
+    /// The key used.
+    pub key_id: Uuid,
+}
+
+impl Tenant {
+    /// The actor name recorded in histories.
+    pub fn actor(&self) -> String {
+        format!("api:{}", self.key_id)
+    }
+}
+
+/// A freshly generated key: show `token` once, store `prefix` and `secret_hash`.
+pub struct NewKey {
+    /// What the client sends.
+    pub token: String,
+    /// Lookup part.
+    pub prefix: String,
+    /// Hex SHA-256 of the secret part.
+    pub secret_hash: String,
+}
+
+/// Generates a key.
+pub fn generate_key() -> NewKey {
+    let mut rng = rand::rng();
+    let mut prefix = [0u8; 6];
+    let mut secret = [0u8; 16];
+    rng.fill_bytes(&mut prefix);
+    rng.fill_bytes(&mut secret);
+    let (prefix, secret) = (hex::encode(prefix), hex::encode(secret));
+    NewKey {
+        token: format!("bh_{prefix}_{secret}"),
+        secret_hash: hash(&secret),
+        prefix,
+    }
+}
+
+fn hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl FromRequestParts<AppState> for Tenant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(ApiError::Unauthorized)?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .ok_or(ApiError::Unauthorized)?
+            .trim();
+        let rest = token.strip_prefix("bh_").ok_or(ApiError::Unauthorized)?;
+        let (prefix, secret) = rest.split_once('_').ok_or(ApiError::Unauthorized)?;
+        if prefix.len() != 12 || secret.len() != 32 {
+            return Err(ApiError::Unauthorized);
+        }
+        let key = match state.engine.store().api_key_by_prefix(prefix).await {
+            Ok(k) => k,
+            Err(bellhop_store::StoreError::NotFound) => return Err(ApiError::Unauthorized),
+            Err(e) => return Err(e.into()),
+        };
+        if key.revoked || !constant_time_eq(hash(secret).as_bytes(), key.secret_hash.as_bytes()) {
+            return Err(ApiError::Unauthorized);
+        }
+        Ok(Tenant {
+            account_id: key.account_id,
+            key_id: key.id,
+        })
+    }
+}

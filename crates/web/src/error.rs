@@ -1,0 +1,173 @@
+//! One error type for the API, rendered as RFC 9457 problem details.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bellhop_engine::EngineError;
+use bellhop_store::StoreError;
+use serde::Serialize;
+
+/// A field that failed validation.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    /// JSON path of the field.
+    pub field: String,
+    /// What is wrong, for people.
+    pub message: String,
+}
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the body is not the JSON we expect.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: no or a wrong API key.
+    #[error("a valid API key is required")]
+    Unauthorized,
+    /// 404: no such record for this account (also for other accounts' records).
+    #[error("not found")]
+    NotFound,
+    /// 409: state conflict.
+    #[error("{0}")]
+    Conflict(String),
+    /// 422: semantically invalid fields.
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    /// 500: our fault; details go to the log only.
+    #[error("internal error")]
+    Internal(String),
+    /// 503: the store is unavailable.
+    #[error("unavailable")]
+    Unavailable(String),
+}
+
+impl ApiError {
+    /// A single-field 422.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        ApiError::Invalid(vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }])
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+/// The problem document (RFC 9457).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary.
+    pub title: String,
+    /// HTTP status.
+    pub status: u16,
+    /// Explanation for this occurrence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Per-field errors (422).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let (slug, detail, errors) = match self {
+            ApiError::BadRequest(d) => ("bad-request", Some(d), vec![]),
+            ApiError::Unauthorized => (
+                "unauthorized",
+                Some("send an API key as 'Authorization: Bearer <key>'".into()),
+                vec![],
+            ),
+            ApiError::NotFound => ("not-found", None, vec![]),
+            ApiError::Conflict(d) => ("conflict", Some(d), vec![]),
+            ApiError::Invalid(errors) => {
+                ("invalid", Some("some fields are invalid".into()), errors)
+            }
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "request failed");
+                (
+                    "internal",
+                    Some("an internal error occurred; it has been logged".into()),
+                    vec![],
+                )
+            }
+            ApiError::Unavailable(cause) => {
+                tracing::error!(%cause, "store unavailable");
+                (
+                    "unavailable",
+                    Some("the service is temporarily unavailable; try again".into()),
+                    vec![],
+                )
+            }
+        };
+        let problem = Problem {
+            kind: format!("https://bellhop.dev/problems/{slug}"),
+            title: status.canonical_reason().unwrap_or("error").to_owned(),
+            status: status.as_u16(),
+            detail,
+            errors,
+        };
+        let mut response = (status, axum::Json(problem)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Invalid { field, message } => ApiError::invalid(&field, message),
+            EngineError::NotFound => ApiError::NotFound,
+            EngineError::Conflict(m) => ApiError::Conflict(m),
+            EngineError::Store(s) => s.into(),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::NotFound,
+            StoreError::Duplicate { constraint } => {
+                ApiError::Conflict(format!("already exists ({constraint})"))
+            }
+            StoreError::ForeignKey => {
+                ApiError::invalid("reference", "a referenced record does not exist")
+            }
+            StoreError::Database(sqlx_error) => {
+                let text = sqlx_error.to_string();
+                if text.contains("database is locked")
+                    || text.contains("disk")
+                    || text.contains("full")
+                {
+                    ApiError::Unavailable(text)
+                } else {
+                    ApiError::Internal(text)
+                }
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Request helpers: JSON parsing with readable errors, idempotency keys, pagination.
+
+use crate::error::ApiError;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bellhop_store::{IdempotencyStart, SavedResponse, Tx};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// Parses a JSON body, naming the path of the first bad field.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::BadRequest("the request needs a JSON body".into()));
+    }
+    let deserializer = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            ApiError::BadRequest(format!("invalid JSON: {inner}"))
+        } else {
+            ApiError::invalid(if path == "." { "body" } else { &path }, inner.to_string())
+        }
+    })
+}
+
+/// The `Idempotency-Key` of a creating POST, with the hash of its body.
+pub struct Idempotency {
+    key: Option<String>,
+    hash: String,
+}
+
+impl Idempotency {
+    /// Reads the header; keys are 1–255 visible ASCII characters.
+    pub fn from_request(headers: &HeaderMap, body: &[u8]) -> Result<Self, ApiError> {
+        let key = match headers.get("idempotency-key") {
+            None => None,
+            Some(v) => {
+                let key = v
+                    .to_str()
+                    .map_err(|_| ApiError::invalid("Idempotency-Key", "must be visible ASCII"))?;
+                if key.is_empty() || key.len() > 255 {
+                    return Err(ApiError::invalid(
+                        "Idempotency-Key",
+                        "must have 1 to 255 characters",
+                    ));
+                }
+                Some(key.to_owned())
+            }
+        };
+        Ok(Idempotency {
+            key,
+            hash: hex::encode(Sha256::digest(body)),
+        })
+    }
+
+    /// Reserves the key in `tx`; a replay returns the first response.
+    pub async fn start(
+        &self,
+        tx: &mut Tx,
+        account: Uuid,
+        now: jiff::Timestamp,
+    ) -> Result<Option<Response>, ApiError> {
+        let Some(key) = &self.key else {
+            return Ok(None);
+        };
+        match tx.begin_idempotent(account, key, &self.hash, now).await? {
+            IdempotencyStart::Fresh => Ok(None),
+            IdempotencyStart::Replay(saved) => {
+                let status = StatusCode::from_u16(saved.status).unwrap_or(StatusCode::OK);
+                let mut response = (status, saved.body).into_response();
+                response.headers_mut().insert(
+                    "content-type",
+                    "application/json".parse().expect("static header"),
+                );
+                response.headers_mut().insert(
+                    "idempotent-replayed",
+                    "true".parse().expect("static header"),
+                );
+                Ok(Some(response))
+            }
+            IdempotencyStart::Mismatch => Err(ApiError::invalid(
+                "Idempotency-Key",
+                "this key was already used with a different request body",
+            )),
+        }
+    }
+
+    /// Saves the response in `tx` and returns it.
+    pub async fn finish<T: Serialize>(
+        &self,
+        tx: &mut Tx,
+        account: Uuid,
+        status: StatusCode,
+        body: &T,
+        now: jiff::Timestamp,
+    ) -> Result<Response, ApiError> {
+        let text = serde_json::to_string(body).map_err(|e| ApiError::Internal(e.to_string()))?;
+        if let Some(key) = &self.key {
+            tx.save_idempotent_response(
+                account,
+                key,
+                &SavedResponse {
+                    status: status.as_u16(),
+                    body: text.clone(),
+                },
+                now,
+            )
+            .await?;
+        }
+        let mut response = (status, text).into_response();
+        response.headers_mut().insert(
+            "content-type",
+            "application/json".parse().expect("static header"),
+        );
+        Ok(response)
+    }
+}
+
+/// A page of results with the cursor for the next one.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Page size: default 50, at most 500.
+pub fn page_size(limit: Option<i64>) -> Result<i64, ApiError> {
+    match limit {
+        None => Ok(50),
+        Some(n) if (1..=500).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::invalid("limit", "must be between 1 and 500")),
+    }
+}
+
+/// Parses an id from a path or query, as a 404 (not a 400) when it is malformed: a wrong id is
+/// indistinguishable from a missing one.
+pub fn path_id(text: &str) -> Result<Uuid, ApiError> {
+    text.parse().map_err(|_| ApiError::NotFound)
+}
+
+/// Parses an RFC 3339 instant from a query parameter.
+pub fn instant(field: &str, text: &str) -> Result<jiff::Timestamp, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::invalid(
+            field,
+            "expected an RFC 3339 instant such as 2026-04-01T10:00:00Z",
+        )
+    })
+}
