@@ -1,1 +1,130 @@
-fn main() {}
+//! The `bellhop` command: parses the command line and hands over to the library.
+
+use anyhow::Context;
+use bellhop::{app, bench, config::Config, demo, timeline};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// bellhop — the right email at the right moment, for hotels and appointment businesses.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Configuration file (TOML); `bellhop.toml` is read when present.
+    #[arg(long, global = true, env = "BELLHOP_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API, planner and dispatcher.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    Account {
+        #[command(subcommand)]
+        action: AccountAction,
+    },
+    /// Show what will be sent between two instants (RFC 3339 or YYYY-MM-DD), and why not.
+    Timeline {
+        /// From (default: now).
+        #[arg(long)]
+        from: Option<String>,
+        /// To (default: from + 7 days).
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Simulate a month of a demo hotel and salon on a fresh database, writing .eml files.
+    Demo {
+        /// Folder for the database and the mails.
+        #[arg(long, default_value = "demo-out")]
+        out: PathBuf,
+    },
+    /// Benchmarks (see bench/ for the scripts that start the SMTP sink).
+    Bench {
+        #[command(subcommand)]
+        which: bench::Which,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountAction {
+    /// Create an account and print its first API key (shown once).
+    Create {
+        /// Account name.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+fn parse_instant(text: &str) -> anyhow::Result<jiff::Timestamp> {
+    if let Ok(ts) = text.parse() {
+        return Ok(ts);
+    }
+    let date: jiff::civil::Date = text
+        .parse()
+        .with_context(|| format!("{text:?} is neither an RFC 3339 instant nor a date"))?;
+    Ok(date.to_zoned(jiff::tz::TimeZone::UTC)?.timestamp())
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = || Config::load(cli.config.as_deref());
+    match cli.command {
+        Command::Demo { out } => demo::run(&out).await,
+        Command::Bench { which } => bench::run(which).await,
+        Command::Serve => app::serve(&config()?).await,
+        Command::Migrate => {
+            let config = config()?;
+            app::open_store(&config).await?;
+            println!("migrations applied to {}", config.database);
+            Ok(())
+        }
+        Command::Account {
+            action: AccountAction::Create { name },
+        } => {
+            let (id, key) = app::create_account(&config()?, &name).await?;
+            println!("account {id}\napi key {key}\n(the key is shown only now; store it safely)");
+            Ok(())
+        }
+        Command::Timeline { from, to } => {
+            let store = app::open_store(&config()?).await?;
+            let from = match from {
+                Some(f) => parse_instant(&f)?,
+                None => bellhop_engine::Clock::now(&bellhop_engine::SystemClock),
+            };
+            let to = match to {
+                Some(t) => parse_instant(&t)?,
+                None => from.checked_add(jiff::SignedDuration::from_hours(24 * 7))?,
+            };
+            timeline::print(&store, from, to).await
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BELLHOP_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -187,8 +187,10 @@ impl Dispatcher {
         }
         let ctx = self.context(&claimed).await?;
         let concurrency = self.transport.concurrency();
-        let outcomes: Vec<Outcome> = futures_util::stream::iter(claimed.iter())
-            .map(|c| self.process(&ctx, c, now))
+        // Indices rather than references: a closure over `&Claimed` arguments is
+        // higher-ranked and makes the future unsendable to `tokio::spawn`.
+        let outcomes: Vec<Outcome> = futures_util::stream::iter(0..claimed.len())
+            .map(|i| self.process(&ctx, &claimed[i], now))
             .buffer_unordered(concurrency)
             .collect()
             .await;

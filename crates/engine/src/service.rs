@@ -591,3 +591,26 @@ fn add(total: &mut PlanSummary, s: PlanSummary) {
     total.reopened += s.reopened;
     total.cancelled += s.cancelled;
 }
+
+impl Engine {
+    /// Creates many bookings in one transaction (imports, the demo, benchmarks).
+    pub async fn create_bookings(
+        &self,
+        account: Uuid,
+        drafts: Vec<BookingDraft>,
+        actor: &str,
+    ) -> Result<PlanSummary, EngineError> {
+        let mut tx = self.store.begin().await?;
+        let mut total = PlanSummary::default();
+        for draft in drafts {
+            add(
+                &mut total,
+                self.create_booking_in(&mut tx, account, draft, actor)
+                    .await?
+                    .1,
+            );
+        }
+        tx.commit().await?;
+        Ok(total)
+    }
+}

@@ -1,0 +1,752 @@
+//! `bellhop demo`: a month in the life of a hotel and a salon, simulated on the injected clock
+//! in a few seconds. Bookings arrive, move across the daylight-saving change, get cancelled,
+//! options lapse, a guest has no email; every mail is written as an `.eml` file and the
+//! timeline of what was sent when — and what was not, and why — is printed.
+
+use crate::timeline;
+use anyhow::Context;
+use bellhop_domain::presets;
+use bellhop_domain::property::{Property, Sender};
+use bellhop_domain::time::{LocalTime, parse_time_zone, resolve_local};
+use bellhop_domain::{BookingStatus, Contact, Schedule};
+use bellhop_engine::{BookingDraft, Clock, DispatchConfig, Dispatcher, Engine, ManualClock};
+use bellhop_store::{Store, StoreOptions};
+use bellhop_transport::{EmailTransport, EmlFolder};
+use jiff::civil::{Date, DateTime, date};
+use jiff::{SignedDuration, Timestamp};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use uuid::Uuid;
+
+const ZONE: &str = "Europe/Vienna";
+
+fn local(dt: DateTime) -> Timestamp {
+    resolve_local(
+        &parse_time_zone(ZONE).expect("Europe/Vienna is in every tz database"),
+        dt,
+    )
+}
+
+/// One thing that happens during the simulated month.
+enum Event {
+    Stay {
+        key: &'static str,
+        guest: usize,
+        arrival: Date,
+        nights: i32,
+        status: BookingStatus,
+        room: &'static str,
+        option_until: Option<Timestamp>,
+    },
+    Appointment {
+        key: &'static str,
+        guest: usize,
+        start: DateTime,
+        minutes: i64,
+        service: &'static str,
+        staff: &'static str,
+    },
+    MoveStay {
+        key: &'static str,
+        arrival: Date,
+        nights: i32,
+    },
+    MoveAppointment {
+        key: &'static str,
+        start: DateTime,
+    },
+    Status {
+        key: &'static str,
+        status: BookingStatus,
+    },
+    Room {
+        key: &'static str,
+        room: &'static str,
+    },
+    CompleteGuestData {
+        guest: usize,
+    },
+}
+
+struct Guest {
+    first: &'static str,
+    last: &'static str,
+    lang: &'static str,
+    email: bool,
+    complete: bool,
+}
+
+const GUESTS: [Guest; 14] = [
+    Guest {
+        first: "Anna",
+        last: "Gruber",
+        lang: "de",
+        email: true,
+        complete: true,
+    },
+    Guest {
+        first: "James",
+        last: "Miller",
+        lang: "en",
+        email: true,
+        complete: true,
+    },
+    Guest {
+        first: "Lukas",
+        last: "Huber",
+        lang: "de-AT",
+        email: true,
+        complete: false,
+    },
+    Guest {
+        first: "Sophie",
+        last: "Wagner",
+        lang: "de",
+        email: true,
+        complete: true,
+    },
+    Guest {
+        first: "Emma",
+        last: "Brown",
+        lang: "en-GB",
+        email: true,
+        complete: false,
+    },
+    Guest {
+        first: "Giulia",
+        last: "Rossi",
+        lang: "it",
+        email: true,
+        complete: true,
+    },
+    Guest {
+        first: "Otto",
+        last: "Ohnemail",
+        lang: "de",
+        email: false,
+        complete: true,
+    },
+    Guest {
+        first: "Marie",
+        last: "Bauer",
+        lang: "de",
+        email: true,
+        complete: true,
+    },
+    Guest {
+        first: "Noah",
+        last: "Fischer",
+        lang: "de",
+        email: true,
+        complete: false,
+    },
+    Guest {
+        first: "Olivia",
+        last: "Taylor",
+        lang: "en",
+        email: true,
+        complete: true,
+    },
+    Guest {
+        first: "Jakob",
+        last: "Steiner",
+        lang: "de",
+        email: true,
+        complete: true,
+    },
+    Guest {
+        first: "Lena",
+        last: "Moser",
+        lang: "de",
+        email: true,
+        complete: true,
+    },
+    Guest {
+        first: "Chloé",
+        last: "Martin",
+        lang: "fr",
+        email: true,
+        complete: true,
+    },
+    Guest {
+        first: "Felix",
+        last: "Hofer",
+        lang: "de",
+        email: true,
+        complete: true,
+    },
+];
+
+fn contact(account: Uuid, i: usize) -> Contact {
+    let g = &GUESTS[i];
+    let complete = g.complete;
+    let email = format!(
+        "{}.{}@guest.example",
+        g.first.to_lowercase().replace('é', "e"),
+        g.last.to_lowercase()
+    );
+    Contact {
+        id: Uuid::now_v7(),
+        account_id: account,
+        first_name: Some(g.first.into()),
+        last_name: Some(g.last.into()),
+        email: g.email.then_some(email),
+        language: Some(g.lang.into()),
+        address: complete.then(|| "Hauptstraße 1".into()),
+        postal_code: complete.then(|| "1010".into()),
+        city: complete.then(|| "Wien".into()),
+        country: Some("AT".into()),
+        nationality: complete.then(|| "AT".into()),
+        birth_date: complete.then(|| date(1985, 5, 17)),
+        ..Contact::default()
+    }
+}
+
+fn events() -> Vec<(Timestamp, Event)> {
+    use BookingStatus::*;
+    let start = |d: i8, h: i8, m: i8| local(date(2026, 3, d).at(h, m, 0, 0));
+    let april = |d: i8, h: i8, m: i8| local(date(2026, 4, d).at(h, m, 0, 0));
+    let mut ev: Vec<(Timestamp, Event)> = Vec::new();
+    // Regular stays booked at the start, arriving through the month (across the DST change).
+    let rooms = ["Doppelzimmer", "Einzelzimmer", "Suite", "Familienzimmer"];
+    let keys = [
+        "s01", "s02", "s03", "s04", "s05", "s06", "s07", "s08", "s09", "s10", "s11", "s12", "s13",
+        "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "s24",
+    ];
+    for (i, key) in keys.iter().enumerate() {
+        let arrival = date(2026, 3, 17)
+            .checked_add(jiff::Span::new().days(i as i64 * 5 / 4))
+            .unwrap_or(date(2026, 3, 17));
+        let guest = [0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13][i % 13];
+        ev.push((
+            start(15, 9, 0),
+            Event::Stay {
+                key,
+                guest,
+                arrival,
+                nights: 2 + (i as i32 % 4),
+                status: Confirmed,
+                room: rooms[i % 4],
+                option_until: None,
+            },
+        ));
+    }
+    // Late bookings: a day before arrival (sent at once, still before arrival), and a walk-in
+    // after the check-in time (the "before arrival" mail is skipped).
+    ev.push((
+        start(20, 12, 0),
+        Event::Stay {
+            key: "late1",
+            guest: 1,
+            arrival: date(2026, 3, 21),
+            nights: 2,
+            status: Confirmed,
+            room: "Suite",
+            option_until: None,
+        },
+    ));
+    ev.push((
+        start(20, 18, 30),
+        Event::Stay {
+            key: "late2",
+            guest: 3,
+            arrival: date(2026, 3, 21),
+            nights: 1,
+            status: Confirmed,
+            room: "Doppelzimmer",
+            option_until: None,
+        },
+    ));
+    ev.push((
+        start(22, 16, 0),
+        Event::Stay {
+            key: "walkin",
+            guest: 10,
+            arrival: date(2026, 3, 22),
+            nights: 1,
+            status: Confirmed,
+            room: "Einzelzimmer",
+            option_until: None,
+        },
+    ));
+    // A stay moved across the daylight-saving change: its reminder moves to 10:00 CEST.
+    ev.push((
+        start(15, 9, 0),
+        Event::Stay {
+            key: "dst",
+            guest: 9,
+            arrival: date(2026, 3, 30),
+            nights: 3,
+            status: Confirmed,
+            room: "Suite",
+            option_until: None,
+        },
+    ));
+    ev.push((
+        start(20, 9, 0),
+        Event::MoveStay {
+            key: "dst",
+            arrival: date(2026, 4, 1),
+            nights: 3,
+        },
+    ));
+    // A cancellation.
+    ev.push((
+        start(15, 9, 0),
+        Event::Stay {
+            key: "cancel",
+            guest: 7,
+            arrival: date(2026, 4, 5),
+            nights: 2,
+            status: Confirmed,
+            room: "Doppelzimmer",
+            option_until: None,
+        },
+    ));
+    ev.push((
+        start(25, 11, 0),
+        Event::Status {
+            key: "cancel",
+            status: Cancelled,
+        },
+    ));
+    // Options: one lapses, one is confirmed in time.
+    ev.push((
+        start(18, 9, 30),
+        Event::Stay {
+            key: "opt-lapse",
+            guest: 11,
+            arrival: date(2026, 4, 10),
+            nights: 3,
+            status: Option,
+            room: "Suite",
+            option_until: Some(start(24, 18, 0)),
+        },
+    ));
+    ev.push((
+        start(18, 10, 0),
+        Event::Stay {
+            key: "opt-ok",
+            guest: 13,
+            arrival: date(2026, 4, 11),
+            nights: 2,
+            status: Option,
+            room: "Doppelzimmer",
+            option_until: Some(start(26, 18, 0)),
+        },
+    ));
+    ev.push((
+        start(23, 15, 0),
+        Event::Status {
+            key: "opt-ok",
+            status: Confirmed,
+        },
+    ));
+    // An offer.
+    ev.push((
+        start(16, 14, 0),
+        Event::Stay {
+            key: "offer",
+            guest: 5,
+            arrival: date(2026, 5, 2),
+            nights: 4,
+            status: Offer,
+            room: "Familienzimmer",
+            option_until: None,
+        },
+    ));
+    // A guest without email.
+    ev.push((
+        start(15, 9, 0),
+        Event::Stay {
+            key: "noemail",
+            guest: 6,
+            arrival: date(2026, 3, 26),
+            nights: 2,
+            status: Confirmed,
+            room: "Einzelzimmer",
+            option_until: None,
+        },
+    ));
+    // Two quick changes: one "booking changed" mail.
+    ev.push((
+        start(15, 9, 0),
+        Event::Stay {
+            key: "modified",
+            guest: 0,
+            arrival: date(2026, 4, 8),
+            nights: 2,
+            status: Confirmed,
+            room: "Doppelzimmer",
+            option_until: None,
+        },
+    ));
+    ev.push((
+        start(26, 9, 0),
+        Event::Room {
+            key: "modified",
+            room: "Suite",
+        },
+    ));
+    ev.push((
+        start(26, 9, 5),
+        Event::MoveStay {
+            key: "modified",
+            arrival: date(2026, 4, 8),
+            nights: 3,
+        },
+    ));
+    // Missing guest data that arrives before the reminder goes out.
+    ev.push((
+        start(15, 9, 0),
+        Event::Stay {
+            key: "data",
+            guest: 4,
+            arrival: date(2026, 4, 12),
+            nights: 2,
+            status: Confirmed,
+            room: "Doppelzimmer",
+            option_until: None,
+        },
+    ));
+    ev.push((april(1, 12, 0), Event::CompleteGuestData { guest: 4 }));
+    // The salon: appointments through the month.
+    let services = [
+        ("Haarschnitt", "Mia", 45),
+        ("Färben", "Lea", 120),
+        ("Maniküre", "Mia", 60),
+        ("Pediküre", "Lea", 60),
+    ];
+    let akeys = [
+        "a01", "a02", "a03", "a04", "a05", "a06", "a07", "a08", "a09", "a10", "a11", "a12", "a13",
+    ];
+    for (i, key) in akeys.iter().enumerate() {
+        let day = 16 + (i * 11 / 10) as i8;
+        let (service, staff, minutes) = services[i % 4];
+        let booked = start(15 + (i as i8 % 3), 10 + (i as i8 % 6), 15);
+        let at =
+            date(2026, 3, day.min(31)).at(9 + (i as i8 % 8), if i % 2 == 0 { 0 } else { 30 }, 0, 0);
+        ev.push((
+            booked,
+            Event::Appointment {
+                key,
+                guest: (i * 3) % 14,
+                start: at,
+                minutes,
+                service,
+                staff,
+            },
+        ));
+    }
+    ev.push((
+        start(19, 8, 0),
+        Event::Status {
+            key: "a05",
+            status: Cancelled,
+        },
+    ));
+    ev.push((
+        start(17, 18, 0),
+        Event::MoveAppointment {
+            key: "a07",
+            start: date(2026, 3, 30).at(11, 0, 0, 0),
+        },
+    ));
+    ev.push((
+        april(2, 9, 0),
+        Event::Appointment {
+            key: "a14",
+            guest: 2,
+            start: date(2026, 4, 3).at(15, 0, 0, 0),
+            minutes: 45,
+            service: "Haarschnitt",
+            staff: "Mia",
+        },
+    ));
+    ev.sort_by_key(|(at, _)| *at);
+    ev
+}
+
+fn property(account: Uuid, name: &str, email: &str, layout: bool) -> anyhow::Result<Property> {
+    Ok(Property {
+        id: Uuid::now_v7(),
+        account_id: account,
+        name: name.into(),
+        time_zone_name: ZONE.into(),
+        time_zone: parse_time_zone(ZONE)?,
+        country: "AT".into(),
+        default_language: "de".into(),
+        check_in_time: LocalTime::hm(15, 0),
+        check_out_time: LocalTime::hm(10, 0),
+        sender: Sender { email: email.into(), name: name.into(), reply_to: None },
+        layout_html: layout.then(|| {
+            "<html><body style=\"font-family:sans-serif\"><h2>{{ property.name }}</h2>{{ content }}\
+             <hr><small>{{ property.name }} · Alpenstraße 1 · 6020 Innsbruck · {{ property.email }}</small></body></html>"
+                .into()
+        }),
+        layout_text: layout.then(|| "{{ content }}\n\n-- \n{{ property.name }} · Alpenstraße 1 · 6020 Innsbruck".into()),
+    })
+}
+
+struct Demo {
+    engine: Engine,
+    account: Uuid,
+    hotel: Uuid,
+    salon: Uuid,
+    guests: Vec<Uuid>,
+    bookings: HashMap<&'static str, Uuid>,
+}
+
+impl Demo {
+    fn draft(
+        &self,
+        property: Uuid,
+        guest: usize,
+        status: BookingStatus,
+        schedule: Schedule,
+    ) -> BookingDraft {
+        BookingDraft {
+            property_id: property,
+            contact_id: self.guests[guest],
+            status,
+            schedule,
+            option_until: None,
+            hold_expires_at: None,
+            room_category: None,
+            service: None,
+            staff: None,
+            source_channel: None,
+            external_id: None,
+            voucher: None,
+            price_cents: None,
+            deposit_cents: None,
+            paid_cents: None,
+            guests: Some(2),
+            language: None,
+            notes: None,
+        }
+    }
+
+    async fn edit(&self, key: &str, f: impl FnOnce(&mut BookingDraft)) -> anyhow::Result<()> {
+        let id = *self
+            .bookings
+            .get(key)
+            .with_context(|| format!("no demo booking {key}"))?;
+        let current = self.engine.store().booking(self.account, id).await?;
+        let mut draft = BookingDraft::of(&current);
+        f(&mut draft);
+        self.engine
+            .update_booking(self.account, id, draft, None, "demo:staff")
+            .await?;
+        Ok(())
+    }
+
+    async fn apply(&mut self, event: Event) -> anyhow::Result<()> {
+        match event {
+            Event::Stay {
+                key,
+                guest,
+                arrival,
+                nights,
+                status,
+                room,
+                option_until,
+            } => {
+                let departure = arrival.checked_add(jiff::Span::new().days(nights))?;
+                let mut d = self.draft(
+                    self.hotel,
+                    guest,
+                    status,
+                    Schedule::Stay { arrival, departure },
+                );
+                d.room_category = Some(room.into());
+                d.option_until = option_until;
+                let (b, _) = self
+                    .engine
+                    .create_booking(self.account, d, "demo:channel")
+                    .await?;
+                self.bookings.insert(key, b.id);
+            }
+            Event::Appointment {
+                key,
+                guest,
+                start,
+                minutes,
+                service,
+                staff,
+            } => {
+                let start = local(start);
+                let end = start.checked_add(SignedDuration::from_mins(minutes))?;
+                let mut d = self.draft(
+                    self.salon,
+                    guest,
+                    BookingStatus::Confirmed,
+                    Schedule::Appointment { start, end },
+                );
+                d.service = Some(service.into());
+                d.staff = Some(staff.into());
+                let (b, _) = self
+                    .engine
+                    .create_booking(self.account, d, "demo:online-booking")
+                    .await?;
+                self.bookings.insert(key, b.id);
+            }
+            Event::MoveStay {
+                key,
+                arrival,
+                nights,
+            } => {
+                let departure = arrival.checked_add(jiff::Span::new().days(nights))?;
+                self.edit(key, |d| d.schedule = Schedule::Stay { arrival, departure })
+                    .await?;
+            }
+            Event::MoveAppointment { key, start } => {
+                let start = local(start);
+                let end = start.checked_add(SignedDuration::from_mins(45))?;
+                self.edit(key, |d| d.schedule = Schedule::Appointment { start, end })
+                    .await?;
+            }
+            Event::Status { key, status } => self.edit(key, |d| d.status = status).await?,
+            Event::Room { key, room } => {
+                self.edit(key, |d| d.room_category = Some(room.into()))
+                    .await?
+            }
+            Event::CompleteGuestData { guest } => {
+                let mut c = self
+                    .engine
+                    .store()
+                    .contact(self.account, self.guests[guest])
+                    .await?;
+                c.address = Some("Ringstraße 5".into());
+                c.postal_code = Some("8010".into());
+                c.city = Some("Graz".into());
+                c.nationality = Some("GB".into());
+                c.birth_date = Some(date(1990, 1, 2));
+                self.engine.upsert_contact(&c).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs the demo into `out` (a fresh database and mail folder).
+pub async fn run(out: &Path) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let db = out.join("bellhop-demo.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let mail = out.join("mail");
+    let _ = std::fs::remove_dir_all(&mail);
+    let store = Store::open(
+        &db,
+        &StoreOptions {
+            durability: bellhop_store::Durability::Normal,
+            ..StoreOptions::default()
+        },
+    )
+    .await?;
+    store.migrate().await?;
+    let begin = local(date(2026, 3, 15).at(0, 0, 0, 0));
+    let end = local(date(2026, 4, 15).at(0, 0, 0, 0));
+    let clock = ManualClock::new(begin);
+    let engine = Engine::new(store.clone(), Arc::new(clock.clone()));
+    let account = Uuid::now_v7();
+    let mut tx = store.begin().await?;
+    tx.insert_account(account, "Demo", begin).await?;
+    tx.commit().await?;
+    let hotel = property(account, "Hotel Alpenblick", "info@alpenblick.example", true)?;
+    let salon = property(account, "Salon Bella", "termine@salon-bella.example", false)?;
+    engine.create_property(&hotel).await?;
+    engine.create_property(&salon).await?;
+    for (p, set) in [
+        (&hotel, presets::hotel()),
+        (&salon, presets::appointments()),
+    ] {
+        for preset in set {
+            let (template, rule) = preset.instantiate(account, p.id);
+            engine.save_template(&template, true).await?;
+            engine.save_rule(&rule, true).await?;
+        }
+    }
+    let mut guests = Vec::new();
+    for i in 0..GUESTS.len() {
+        let c = contact(account, i);
+        engine.upsert_contact(&c).await?;
+        guests.push(c.id);
+    }
+    let mut demo = Demo {
+        engine: engine.clone(),
+        account,
+        hotel: hotel.id,
+        salon: salon.id,
+        guests,
+        bookings: HashMap::new(),
+    };
+    let transport = Arc::new(EmailTransport::Folder(EmlFolder::new(&mail)?));
+    let dispatcher = Dispatcher::new(
+        store.clone(),
+        transport,
+        Arc::new(clock.clone()),
+        DispatchConfig {
+            node: "demo".into(),
+            ..DispatchConfig::default()
+        },
+    );
+
+    let mut pending = events().into_iter().peekable();
+    let step = SignedDuration::from_mins(5);
+    let mut now = begin;
+    while now <= end {
+        clock.set(now);
+        while let Some((at, _)) = pending.peek() {
+            if *at > now {
+                break;
+            }
+            if let Some((_, event)) = pending.next() {
+                demo.apply(event).await?;
+            }
+        }
+        engine.expire_lapsed().await?;
+        dispatcher.drain().await?;
+        now = now.checked_add(step)?;
+    }
+
+    let rows = store
+        .timeline(
+            Some(account),
+            begin.checked_sub(SignedDuration::from_hours(24 * 30))?,
+            end.checked_add(SignedDuration::from_hours(24 * 60))?,
+            10_000,
+        )
+        .await?;
+    println!("{}", timeline::render(&rows));
+    let mut counts: Vec<(String, i64)> = store.count_by_status().await?;
+    counts.sort();
+    let summary: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    println!(
+        "Simulated {} to {} ({} bookings) in {:.1} s: {}.",
+        timeline_date(begin),
+        timeline_date(end),
+        demo.bookings.len(),
+        started.elapsed().as_secs_f64(),
+        summary.join(", ")
+    );
+    println!("Mails: {}   Database: {}", mail.display(), db.display());
+    println!(
+        "Look at one: ls {} | head; or run `bellhop timeline` with BELLHOP_DATABASE={}",
+        mail.display(),
+        db.display()
+    );
+    let _ = Clock::now(&clock);
+    store.close().await;
+    Ok(())
+}
+
+fn timeline_date(t: Timestamp) -> String {
+    t.to_zoned(parse_time_zone(ZONE).unwrap_or(jiff::tz::TimeZone::UTC))
+        .date()
+        .to_string()
+}

@@ -1,0 +1,8 @@
+//! The bellhop application: configuration, wiring of store, engine, dispatcher and API, and
+//! the demo, timeline and benchmark commands. `main.rs` only parses the command line.
+
+pub mod app;
+pub mod bench;
+pub mod config;
+pub mod demo;
+pub mod timeline;
