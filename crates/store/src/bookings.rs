@@ -324,3 +324,102 @@ impl Tx {
         rows.iter().map(booking_from).collect()
     }
 }
+
+impl Tx {
+    /// Stores new bookings with their first history entry and their planned messages, many
+    /// rows per statement (imports and benchmarks). `planned` holds, per booking, the
+    /// planner's `Insert` actions; new bookings have nothing else.
+    pub async fn insert_new_bookings(
+        &mut self,
+        bookings: &[Booking],
+        planned: &[Vec<bellhop_domain::PlanAction>],
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<crate::PlanSummary, StoreError> {
+        let mut summary = crate::PlanSummary::default();
+        for chunk in bookings.chunks(200) {
+            let mut q = QueryBuilder::new(format!("INSERT INTO bookings (id, account_id, property_id, contact_id, created_at, {COLUMNS}) "));
+            q.push_values(chunk, |mut row, b| {
+                row.push_bind(b.id.to_string())
+                    .push_bind(b.account_id.to_string())
+                    .push_bind(b.property_id.to_string())
+                    .push_bind(b.contact_id.to_string())
+                    .push_bind(ms(b.created_at));
+                let (arrival, departure, starts, ends) = match b.schedule {
+                    Schedule::Stay { arrival, departure } => (Some(arrival.to_string()), Some(departure.to_string()), None, None),
+                    Schedule::Appointment { start, end } => (None, None, Some(ms(start)), Some(ms(end))),
+                };
+                row.push_bind(b.kind().as_str())
+                    .push_bind(b.status.as_str())
+                    .push_bind(arrival)
+                    .push_bind(departure)
+                    .push_bind(starts)
+                    .push_bind(ends)
+                    .push_bind(opt_ms(b.option_until))
+                    .push_bind(opt_ms(b.hold_expires_at))
+                    .push_bind(b.room_category.clone())
+                    .push_bind(b.service.clone())
+                    .push_bind(b.staff.clone())
+                    .push_bind(b.source_channel.clone())
+                    .push_bind(b.external_id.clone())
+                    .push_bind(b.voucher.clone())
+                    .push_bind(b.price_cents)
+                    .push_bind(b.deposit_cents)
+                    .push_bind(b.paid_cents)
+                    .push_bind(b.guests)
+                    .push_bind(b.language.clone())
+                    .push_bind(b.notes.clone())
+                    .push_bind(b.version)
+                    .push_bind(ms(b.status_changed_at))
+                    .push_bind(b.status_version)
+                    .push_bind(opt_ms(b.modified_at))
+                    .push_bind(b.modified_version)
+                    .push_bind(ms(b.updated_at));
+            });
+            q.build().execute(self.conn()).await?;
+            let mut q = QueryBuilder::new("INSERT INTO booking_changes (booking_id, version, actor, changes, created_at) ");
+            q.push_values(chunk, |mut row, b| {
+                row.push_bind(b.id.to_string()).push_bind(1i64).push_bind(actor.to_owned()).push_bind("{\"created\":true}").push_bind(ms(now));
+            });
+            q.build().execute(self.conn()).await?;
+        }
+        let mut rows = Vec::new();
+        for (b, actions) in bookings.iter().zip(planned) {
+            for a in actions {
+                if let bellhop_domain::PlanAction::Insert { rule_id, occurrence, due_at, status, reason } = a {
+                    rows.push((Uuid::now_v7(), b, *rule_id, occurrence.clone(), *due_at, *status, reason.clone()));
+                    if *status == bellhop_domain::MessageStatus::Planned { summary.planned += 1 } else { summary.skipped += 1 }
+                }
+            }
+        }
+        for chunk in rows.chunks(500) {
+            let mut q = QueryBuilder::new(
+                "INSERT INTO messages (id, account_id, property_id, booking_id, rule_id, contact_id, occurrence, channel,
+                   status, status_reason, due_at, run_at, created_at, updated_at) ",
+            );
+            q.push_values(chunk, |mut row, (id, b, rule, occ, due, status, reason)| {
+                row.push_bind(id.to_string())
+                    .push_bind(b.account_id.to_string())
+                    .push_bind(b.property_id.to_string())
+                    .push_bind(b.id.to_string())
+                    .push_bind(rule.to_string())
+                    .push_bind(b.contact_id.to_string())
+                    .push_bind(occ.clone())
+                    .push_bind("email")
+                    .push_bind(status.as_str())
+                    .push_bind(reason.clone())
+                    .push_bind(ms(*due))
+                    .push_bind(ms(*due))
+                    .push_bind(ms(now))
+                    .push_bind(ms(now));
+            });
+            q.build().execute(self.conn()).await?;
+            let mut q = QueryBuilder::new("INSERT INTO message_events (message_id, status, detail, created_at) ");
+            q.push_values(chunk, |mut row, (id, _, _, _, _, status, reason)| {
+                row.push_bind(id.to_string()).push_bind(status.as_str()).push_bind(reason.clone()).push_bind(ms(now));
+            });
+            q.build().execute(self.conn()).await?;
+        }
+        Ok(summary)
+    }
+}

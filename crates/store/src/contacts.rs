@@ -97,6 +97,24 @@ impl Tx {
         row.as_ref().map(contact_from_row).transpose()
     }
 
+    /// The account's contacts among `ids`.
+    pub async fn contacts_by_ids(&mut self, account: Uuid, ids: &[Uuid]) -> Result<Vec<Contact>, StoreError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let mut q = sqlx::QueryBuilder::new("SELECT * FROM contacts WHERE account_id = ");
+            q.push_bind(account.to_string()).push(" AND id IN (");
+            let mut sep = q.separated(", ");
+            for id in chunk {
+                sep.push_bind(id.to_string());
+            }
+            q.push(")");
+            for row in q.build().fetch_all(self.conn()).await? {
+                found.push(contact_from_row(&row)?);
+            }
+        }
+        Ok(found)
+    }
+
     /// Ids of the contact's bookings (to re-plan them when the contact changes).
     pub async fn booking_ids_of_contact(
         &mut self,
