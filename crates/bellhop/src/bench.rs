@@ -47,16 +47,31 @@ pub enum Which {
         /// Dispatch loops running at once.
         #[arg(long, default_value_t = 2)]
         loops: usize,
+        /// Messages per claimed batch.
+        #[arg(long, default_value_t = 500)]
+        batch: i64,
+        /// Keep the rendered bodies of sent messages in the database.
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        retain_bodies: bool,
     },
 }
 
 /// Runs a benchmark.
 pub async fn run(which: Which) -> anyhow::Result<()> {
     match which {
-        Which::Plan { bookings, stored } => plan_bench(bookings, stored).await.context("plan benchmark"),
-        Which::Dispatch { smtp, messages, connections, loops } => {
-            dispatch_bench(&smtp, messages, connections, loops).await.context("dispatch benchmark")
+        Which::Plan { bookings, stored } => {
+            plan_bench(bookings, stored).await.context("plan benchmark")
         }
+        Which::Dispatch {
+            smtp,
+            messages,
+            connections,
+            loops,
+            batch,
+            retain_bodies,
+        } => dispatch_bench(&smtp, messages, connections, loops, batch, retain_bodies)
+            .await
+            .context("dispatch benchmark"),
     }
 }
 
@@ -71,7 +86,11 @@ fn vienna(account: Uuid, name: &str) -> anyhow::Result<Property> {
         default_language: "de".into(),
         check_in_time: LocalTime::hm(15, 0),
         check_out_time: LocalTime::hm(10, 0),
-        sender: Sender { email: "info@bench.example".into(), name: name.into(), reply_to: None },
+        sender: Sender {
+            email: "info@bench.example".into(),
+            name: name.into(),
+            reply_to: None,
+        },
         layout_html: None,
         layout_text: None,
     })
@@ -87,10 +106,21 @@ fn eight_rules(account: Uuid, property: Uuid) -> Vec<Rule> {
 }
 
 fn stay_draft(property: Uuid, contact: Uuid, i: usize) -> BookingDraft {
-    let arrival = date(2026, 4, 1).checked_add(jiff::Span::new().days((i % 300) as i64)).unwrap_or(date(2026, 4, 1));
-    let departure = arrival.checked_add(jiff::Span::new().days(1 + (i % 6) as i64)).unwrap_or(arrival);
+    let arrival = date(2026, 4, 1)
+        .checked_add(jiff::Span::new().days((i % 300) as i64))
+        .unwrap_or(date(2026, 4, 1));
+    let departure = arrival
+        .checked_add(jiff::Span::new().days(1 + (i % 6) as i64))
+        .unwrap_or(arrival);
     let (status, option_until) = match i % 10 {
-        0 => (BookingStatus::Option, Some("2026-03-20T17:00:00Z".parse().unwrap_or(Timestamp::UNIX_EPOCH))),
+        0 => (
+            BookingStatus::Option,
+            Some(
+                "2026-03-20T17:00:00Z"
+                    .parse()
+                    .unwrap_or(Timestamp::UNIX_EPOCH),
+            ),
+        ),
         1 => (BookingStatus::Offer, None),
         _ => (BookingStatus::Confirmed, None),
     };
@@ -172,8 +202,18 @@ async fn plan_bench(bookings: usize, stored: usize) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut planned = 0usize;
     for (i, b) in all.iter().enumerate() {
-        let input = PlanInput { property: &property, booking: b, contact: &contacts[i % 1000], rules: &rules, existing: &[], now };
-        planned += plan::plan(&input).iter().filter(|a| matches!(a, PlanAction::Insert { .. })).count();
+        let input = PlanInput {
+            property: &property,
+            booking: b,
+            contact: &contacts[i % 1000],
+            rules: &rules,
+            existing: &[],
+            now,
+        };
+        planned += plan::plan(&input)
+            .iter()
+            .filter(|a| matches!(a, PlanAction::Insert { .. }))
+            .count();
     }
     let pure = started.elapsed().as_secs_f64();
     println!(
@@ -191,7 +231,10 @@ async fn plan_bench(bookings: usize, stored: usize) -> anyhow::Result<()> {
     let engine = Engine::new(store.clone(), Arc::new(ManualClock::new(now)));
     setup_account(&store, account, now).await?;
     engine.create_property(&property).await?;
-    for preset in presets::hotel().into_iter().filter(|p| p.key != "stay_modified") {
+    for preset in presets::hotel()
+        .into_iter()
+        .filter(|p| p.key != "stay_modified")
+    {
         let (t, r) = preset.instantiate(account, property.id);
         engine.save_template(&t, true).await?;
         engine.save_rule(&r, true).await?;
@@ -203,9 +246,13 @@ async fn plan_bench(bookings: usize, stored: usize) -> anyhow::Result<()> {
     tx.commit().await?;
     let started = Instant::now();
     let mut planned = 0u64;
-    let drafts: Vec<BookingDraft> = (0..stored).map(|i| stay_draft(property.id, contacts[i % 1000].id, i)).collect();
+    let drafts: Vec<BookingDraft> = (0..stored)
+        .map(|i| stay_draft(property.id, contacts[i % 1000].id, i))
+        .collect();
     for chunk in drafts.chunks(1000) {
-        let s = engine.create_bookings(account, chunk.to_vec(), "bench").await?;
+        let s = engine
+            .create_bookings(account, chunk.to_vec(), "bench")
+            .await?;
         planned += u64::from(s.planned + s.skipped);
     }
     let secs = started.elapsed().as_secs_f64();
@@ -234,18 +281,45 @@ fn bench_template(account: Uuid, property: Uuid) -> Template {
          <p>Preis: {{{{ booking.price }}}} EUR</p>\n{filler}</td></tr></table></body></html>"
     );
     let mut variants = BTreeMap::new();
-    variants.insert("de".to_owned(), EmailContent { subject: "Bestätigung {{ booking.reference }} für {{ guest.first_name }}".into(), html, text: None });
-    Template { id: Uuid::now_v7(), account_id: account, property_id: property, name: "Bench".into(), category: Category::Service, variants, version: 1 }
+    variants.insert(
+        "de".to_owned(),
+        EmailContent {
+            subject: "Bestätigung {{ booking.reference }} für {{ guest.first_name }}".into(),
+            html,
+            text: None,
+        },
+    );
+    Template {
+        id: Uuid::now_v7(),
+        account_id: account,
+        property_id: property,
+        name: "Bench".into(),
+        category: Category::Service,
+        variants,
+        version: 1,
+    }
 }
 
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-async fn dispatch_bench(smtp: &str, messages: usize, connections: usize, loops: usize) -> anyhow::Result<()> {
+async fn dispatch_bench(
+    smtp: &str,
+    messages: usize,
+    connections: usize,
+    loops: usize,
+    batch: i64,
+    retain_bodies: bool,
+) -> anyhow::Result<()> {
     let (host, port) = smtp.rsplit_once(':').context("--smtp must be host:port")?;
     let port: u16 = port.parse().context("--smtp port")?;
     let dir = tempfile::tempdir()?;
@@ -287,15 +361,30 @@ async fn dispatch_bench(smtp: &str, messages: usize, connections: usize, loops: 
             tx.upsert_contact(&c, now).await?;
             let s = start.checked_add(jiff::SignedDuration::from_mins((i % 5000) as i64))?;
             drafts.push(BookingDraft {
-                schedule: Schedule::Appointment { start: s, end: s.checked_add(jiff::SignedDuration::from_hours(1))? },
+                schedule: Schedule::Appointment {
+                    start: s,
+                    end: s.checked_add(jiff::SignedDuration::from_hours(1))?,
+                },
                 ..stay_draft(property.id, c.id, i)
             });
         }
-        let drafts = drafts.into_iter().map(|d| BookingDraft { status: BookingStatus::Confirmed, option_until: None, ..d }).collect();
-        engine.create_bookings_in(&mut tx, account, drafts, "bench").await?;
+        let drafts = drafts
+            .into_iter()
+            .map(|d| BookingDraft {
+                status: BookingStatus::Confirmed,
+                option_until: None,
+                ..d
+            })
+            .collect();
+        engine
+            .create_bookings_in(&mut tx, account, drafts, "bench")
+            .await?;
         tx.commit().await?;
     }
-    eprintln!("setup: {messages} bookings planned in {:.1} s", setup.elapsed().as_secs_f64());
+    eprintln!(
+        "setup: {messages} bookings planned in {:.1} s",
+        setup.elapsed().as_secs_f64()
+    );
 
     let transport = EmailTransport::Smtp(SmtpTransport::new(SmtpConfig {
         host: host.into(),
@@ -311,7 +400,12 @@ async fn dispatch_bench(smtp: &str, messages: usize, connections: usize, loops: 
         store.clone(),
         Arc::new(transport),
         Arc::new(clock.clone()),
-        DispatchConfig { node: "bench".into(), batch_size: 500, ..DispatchConfig::default() },
+        DispatchConfig {
+            node: "bench".into(),
+            batch_size: batch,
+            retain_bodies,
+            ..DispatchConfig::default()
+        },
     ));
     let started = Instant::now();
     let mut handles = Vec::new();
@@ -327,6 +421,10 @@ async fn dispatch_bench(smtp: &str, messages: usize, connections: usize, loops: 
     let counts = store.count_by_status().await?;
     anyhow::ensure!(sent == messages, "sent {sent} of {messages}: {counts:?}");
     let _ = clock.now();
-    println!("dispatch: {:.0} msgs/s; sent {sent} in {secs:.2} s; peak RSS: {:.0} MB", sent as f64 / secs, peak_rss_mb());
+    println!(
+        "dispatch: {:.0} msgs/s; sent {sent} in {secs:.2} s; peak RSS: {:.0} MB",
+        sent as f64 / secs,
+        peak_rss_mb()
+    );
     Ok(())
 }

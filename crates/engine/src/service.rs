@@ -595,38 +595,71 @@ fn add(total: &mut PlanSummary, s: PlanSummary) {
 impl Engine {
     /// Creates many bookings in one transaction, planning them in memory and storing the
     /// bookings and their messages many rows per statement (imports, the demo, benchmarks).
-    pub async fn create_bookings(&self, account: Uuid, drafts: Vec<BookingDraft>, actor: &str) -> Result<PlanSummary, EngineError> {
+    pub async fn create_bookings(
+        &self,
+        account: Uuid,
+        drafts: Vec<BookingDraft>,
+        actor: &str,
+    ) -> Result<PlanSummary, EngineError> {
         let mut tx = self.store.begin().await?;
-        let total = self.create_bookings_in(&mut tx, account, drafts, actor).await?;
+        let total = self
+            .create_bookings_in(&mut tx, account, drafts, actor)
+            .await?;
         tx.commit().await?;
         Ok(total)
     }
 
     /// `create_bookings` inside a caller's transaction.
-    pub async fn create_bookings_in(&self, tx: &mut Tx, account: Uuid, drafts: Vec<BookingDraft>, actor: &str) -> Result<PlanSummary, EngineError> {
+    pub async fn create_bookings_in(
+        &self,
+        tx: &mut Tx,
+        account: Uuid,
+        drafts: Vec<BookingDraft>,
+        actor: &str,
+    ) -> Result<PlanSummary, EngineError> {
         let now = self.now();
-        let mut properties: std::collections::HashMap<Uuid, (Property, Vec<Rule>)> = std::collections::HashMap::new();
+        let mut properties: std::collections::HashMap<Uuid, (Property, Vec<Rule>)> =
+            std::collections::HashMap::new();
         let contact_ids: Vec<Uuid> = drafts.iter().map(|d| d.contact_id).collect();
-        let contacts: std::collections::HashMap<Uuid, Contact> =
-            tx.contacts_by_ids(account, &contact_ids).await?.into_iter().map(|c| (c.id, c)).collect();
+        let contacts: std::collections::HashMap<Uuid, Contact> = tx
+            .contacts_by_ids(account, &contact_ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
         let mut bookings = Vec::with_capacity(drafts.len());
         let mut planned = Vec::with_capacity(drafts.len());
         for (i, draft) in drafts.into_iter().enumerate() {
             draft.validate().map_err(|e| match e {
-                EngineError::Invalid { field, message } => EngineError::invalid(&format!("[{i}].{field}"), message),
+                EngineError::Invalid { field, message } => {
+                    EngineError::invalid(&format!("[{i}].{field}"), message)
+                }
                 other => other,
             })?;
             if !properties.contains_key(&draft.property_id) {
-                let property = tx.property(account, draft.property_id).await.map_err(|_| EngineError::invalid(&format!("[{i}].property_id"), "no such property"))?;
+                let property = tx.property(account, draft.property_id).await.map_err(|_| {
+                    EngineError::invalid(&format!("[{i}].property_id"), "no such property")
+                })?;
                 let rules = tx.rules_of(property.id).await?;
                 properties.insert(property.id, (property, rules));
             }
             let (property, rules) = &properties[&draft.property_id];
-            let contact = contacts.get(&draft.contact_id).ok_or_else(|| EngineError::invalid(&format!("[{i}].contact_id"), "no such contact"))?;
+            let contact = contacts.get(&draft.contact_id).ok_or_else(|| {
+                EngineError::invalid(&format!("[{i}].contact_id"), "no such contact")
+            })?;
             let booking = draft.into_booking(account, Uuid::now_v7(), now);
-            planned.push(plan::plan(&PlanInput { property, booking: &booking, contact, rules, existing: &[], now }));
+            planned.push(plan::plan(&PlanInput {
+                property,
+                booking: &booking,
+                contact,
+                rules,
+                existing: &[],
+                now,
+            }));
             bookings.push(booking);
         }
-        Ok(tx.insert_new_bookings(&bookings, &planned, actor, now).await?)
+        Ok(tx
+            .insert_new_bookings(&bookings, &planned, actor, now)
+            .await?)
     }
 }

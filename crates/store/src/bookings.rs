@@ -338,7 +338,9 @@ impl Tx {
     ) -> Result<crate::PlanSummary, StoreError> {
         let mut summary = crate::PlanSummary::default();
         for chunk in bookings.chunks(200) {
-            let mut q = QueryBuilder::new(format!("INSERT INTO bookings (id, account_id, property_id, contact_id, created_at, {COLUMNS}) "));
+            let mut q = QueryBuilder::new(format!(
+                "INSERT INTO bookings (id, account_id, property_id, contact_id, created_at, {COLUMNS}) "
+            ));
             q.push_values(chunk, |mut row, b| {
                 row.push_bind(b.id.to_string())
                     .push_bind(b.account_id.to_string())
@@ -346,8 +348,15 @@ impl Tx {
                     .push_bind(b.contact_id.to_string())
                     .push_bind(ms(b.created_at));
                 let (arrival, departure, starts, ends) = match b.schedule {
-                    Schedule::Stay { arrival, departure } => (Some(arrival.to_string()), Some(departure.to_string()), None, None),
-                    Schedule::Appointment { start, end } => (None, None, Some(ms(start)), Some(ms(end))),
+                    Schedule::Stay { arrival, departure } => (
+                        Some(arrival.to_string()),
+                        Some(departure.to_string()),
+                        None,
+                        None,
+                    ),
+                    Schedule::Appointment { start, end } => {
+                        (None, None, Some(ms(start)), Some(ms(end)))
+                    }
                 };
                 row.push_bind(b.kind().as_str())
                     .push_bind(b.status.as_str())
@@ -377,18 +386,43 @@ impl Tx {
                     .push_bind(ms(b.updated_at));
             });
             q.build().execute(self.conn()).await?;
-            let mut q = QueryBuilder::new("INSERT INTO booking_changes (booking_id, version, actor, changes, created_at) ");
+            let mut q = QueryBuilder::new(
+                "INSERT INTO booking_changes (booking_id, version, actor, changes, created_at) ",
+            );
             q.push_values(chunk, |mut row, b| {
-                row.push_bind(b.id.to_string()).push_bind(1i64).push_bind(actor.to_owned()).push_bind("{\"created\":true}").push_bind(ms(now));
+                row.push_bind(b.id.to_string())
+                    .push_bind(1i64)
+                    .push_bind(actor.to_owned())
+                    .push_bind("{\"created\":true}")
+                    .push_bind(ms(now));
             });
             q.build().execute(self.conn()).await?;
         }
         let mut rows = Vec::new();
         for (b, actions) in bookings.iter().zip(planned) {
             for a in actions {
-                if let bellhop_domain::PlanAction::Insert { rule_id, occurrence, due_at, status, reason } = a {
-                    rows.push((Uuid::now_v7(), b, *rule_id, occurrence.clone(), *due_at, *status, reason.clone()));
-                    if *status == bellhop_domain::MessageStatus::Planned { summary.planned += 1 } else { summary.skipped += 1 }
+                if let bellhop_domain::PlanAction::Insert {
+                    rule_id,
+                    occurrence,
+                    due_at,
+                    status,
+                    reason,
+                } = a
+                {
+                    rows.push((
+                        Uuid::now_v7(),
+                        b,
+                        *rule_id,
+                        occurrence.clone(),
+                        *due_at,
+                        *status,
+                        reason.clone(),
+                    ));
+                    if *status == bellhop_domain::MessageStatus::Planned {
+                        summary.planned += 1
+                    } else {
+                        summary.skipped += 1
+                    }
                 }
             }
         }
@@ -414,9 +448,14 @@ impl Tx {
                     .push_bind(ms(now));
             });
             q.build().execute(self.conn()).await?;
-            let mut q = QueryBuilder::new("INSERT INTO message_events (message_id, status, detail, created_at) ");
+            let mut q = QueryBuilder::new(
+                "INSERT INTO message_events (message_id, status, detail, created_at) ",
+            );
             q.push_values(chunk, |mut row, (id, _, _, _, _, status, reason)| {
-                row.push_bind(id.to_string()).push_bind(status.as_str()).push_bind(reason.clone()).push_bind(ms(now));
+                row.push_bind(id.to_string())
+                    .push_bind(status.as_str())
+                    .push_bind(reason.clone())
+                    .push_bind(ms(now));
             });
             q.build().execute(self.conn()).await?;
         }

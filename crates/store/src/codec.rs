@@ -35,6 +35,12 @@ pub(crate) trait RowExt {
     where
         T::Err: std::fmt::Display;
     fn json<T: serde::de::DeserializeOwned>(&self, col: &str) -> Result<T, StoreError>;
+    fn opt_packed(&self, col: &str) -> Result<Option<String>, StoreError>;
+}
+
+/// Compresses a body for storage.
+pub(crate) fn pack(text: &str) -> Vec<u8> {
+    lz4_flex::compress_prepend_size(text.as_bytes())
 }
 
 impl RowExt for SqliteRow {
@@ -83,5 +89,14 @@ impl RowExt for SqliteRow {
     fn json<T: serde::de::DeserializeOwned>(&self, col: &str) -> Result<T, StoreError> {
         let text = self.text(col)?;
         serde_json::from_str(&text).map_err(|e| corrupt(col, e))
+    }
+    fn opt_packed(&self, col: &str) -> Result<Option<String>, StoreError> {
+        let Some(bytes) = self.try_get::<Option<Vec<u8>>, _>(col)? else {
+            return Ok(None);
+        };
+        let raw = lz4_flex::decompress_size_prepended(&bytes).map_err(|e| corrupt(col, e))?;
+        String::from_utf8(raw)
+            .map(Some)
+            .map_err(|e| corrupt(col, e))
     }
 }

@@ -98,7 +98,11 @@ impl Tx {
     }
 
     /// The account's contacts among `ids`.
-    pub async fn contacts_by_ids(&mut self, account: Uuid, ids: &[Uuid]) -> Result<Vec<Contact>, StoreError> {
+    pub async fn contacts_by_ids(
+        &mut self,
+        account: Uuid,
+        ids: &[Uuid],
+    ) -> Result<Vec<Contact>, StoreError> {
         let mut found = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
             let mut q = sqlx::QueryBuilder::new("SELECT * FROM contacts WHERE account_id = ");

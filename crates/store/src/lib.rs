@@ -121,7 +121,9 @@ impl Store {
             })
             .busy_timeout(options.busy_timeout)
             .foreign_keys(true)
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // 64 MiB page cache per connection: the outbox's hot pages stay in memory.
+            .pragma("cache_size", "-65536");
         Self::connect(connect, options).await
     }
 

@@ -132,12 +132,12 @@ fn record_from(row: &SqliteRow, with_bodies: bool) -> Result<MessageRecord, Stor
         provider_ref: row.opt_text("provider_ref")?,
         sent_at: row.opt_ts("sent_at")?,
         body_html: if with_bodies {
-            row.opt_text("body_html")?
+            row.opt_packed("body_html")?
         } else {
             None
         },
         body_text: if with_bodies {
-            row.opt_text("body_text")?
+            row.opt_packed("body_text")?
         } else {
             None
         },
@@ -400,7 +400,10 @@ impl Tx {
 impl Store {
     /// One message, with its rendered bodies.
     pub async fn message(&self, account: Uuid, id: Uuid) -> Result<MessageRecord, StoreError> {
-        let row = sqlx::query("SELECT * FROM messages WHERE id = ? AND account_id = ?")
+        let row = sqlx::query(
+            "SELECT m.*, b.body_html, b.body_text FROM messages m LEFT JOIN message_bodies b ON b.message_id = m.id
+             WHERE m.id = ? AND m.account_id = ?",
+        )
             .bind(id.to_string())
             .bind(account.to_string())
             .fetch_one(&self.pool)

@@ -214,122 +214,23 @@ impl Store {
         now: Timestamp,
     ) -> Result<usize, StoreError> {
         let mut tx = self.begin().await?;
-        let mut stale = 0;
         let mut history: Vec<(Uuid, &'static str, String)> = Vec::with_capacity(outcomes.len());
-        for o in outcomes {
-            fn fence<'q>(
-                q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
-                o: &Outcome,
-                owner: &str,
-            ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
-                q.bind(o.id.to_string())
-                    .bind(owner.to_owned())
-                    .bind(o.attempt)
-            }
-            const FENCE: &str =
-                " WHERE id = ? AND status = 'sending' AND lease_owner = ? AND attempt = ?";
-            let (status, detail, query) = match &o.kind {
-                OutcomeKind::Sent { recipient, subject, language, body_html, body_text, provider_ref, detail } => (
-                    "sent",
-                    detail.clone(),
-                    fence(
-                        sqlx::query(const_format(
-                            "UPDATE messages SET status = 'sent', status_reason = NULL, recipient = ?, subject = ?, language = ?,
-                               body_html = ?, body_text = ?, provider_ref = ?, sent_at = ?, updated_at = ?, lease_until = NULL",
-                            FENCE,
-                        ))
-                        .bind(recipient.clone())
-                        .bind(subject.clone())
-                        .bind(language.clone())
-                        .bind(body_html.clone())
-                        .bind(body_text.clone())
-                        .bind(provider_ref.clone())
-                        .bind(ms(now))
-                        .bind(ms(now)),
-                        o,
-                        owner,
-                    ),
-                ),
-                OutcomeKind::Suppressed { reason } => (
-                    "suppressed",
-                    reason.clone(),
-                    fence(
-                        sqlx::query(const_format(
-                            "UPDATE messages SET status = 'suppressed', status_reason = ?, updated_at = ?, lease_until = NULL",
-                            FENCE,
-                        ))
-                        .bind(reason.clone())
-                        .bind(ms(now)),
-                        o,
-                        owner,
-                    ),
-                ),
-                OutcomeKind::Rescheduled { due_at } => (
-                    "planned",
-                    format!("booking changed; moved to {due_at}"),
-                    fence(
-                        sqlx::query(const_format(
-                            "UPDATE messages SET status = 'planned', due_at = ?, run_at = ?, updated_at = ?, lease_until = NULL",
-                            FENCE,
-                        ))
-                        .bind(ms(*due_at))
-                        .bind(ms(*due_at))
-                        .bind(ms(now)),
-                        o,
-                        owner,
-                    ),
-                ),
-                OutcomeKind::Deferred { error, retry_at } => (
-                    "deferred",
-                    format!("{error}; next attempt at {retry_at}"),
-                    fence(
-                        sqlx::query(const_format(
-                            "UPDATE messages SET status = 'deferred', status_reason = ?, run_at = ?, updated_at = ?, lease_until = NULL",
-                            FENCE,
-                        ))
-                        .bind(error.clone())
-                        .bind(ms(*retry_at))
-                        .bind(ms(now)),
-                        o,
-                        owner,
-                    ),
-                ),
-                OutcomeKind::Failed { error } => (
-                    "failed",
-                    error.clone(),
-                    fence(
-                        sqlx::query(const_format(
-                            "UPDATE messages SET status = 'failed', status_reason = ?, updated_at = ?, lease_until = NULL",
-                            FENCE,
-                        ))
-                        .bind(error.clone())
-                        .bind(ms(now)),
-                        o,
-                        owner,
-                    ),
-                ),
-            };
-            let done = query.execute(tx.conn()).await?;
-            if done.rows_affected() == 0 {
-                stale += 1;
-                continue;
-            }
-            if let OutcomeKind::Failed { error } = &o.kind {
-                let text = format!("Message {} could not be sent: {error}", o.id);
-                crate::accounts::insert_notification(
-                    tx.conn(),
-                    o.account_id,
-                    Some(o.property_id),
-                    Some(o.id),
-                    "message_failed",
-                    &text,
-                    now,
-                )
-                .await?;
-            }
-            history.push((o.id, status, detail));
+        let sent: Vec<&Outcome> = outcomes
+            .iter()
+            .filter(|o| matches!(o.kind, OutcomeKind::Sent { .. }))
+            .collect();
+        for chunk in sent.chunks(300) {
+            record_sent(&mut tx, owner, chunk, now, &mut history).await?;
         }
-        for chunk in history.chunks(200) {
+        for o in outcomes
+            .iter()
+            .filter(|o| !matches!(o.kind, OutcomeKind::Sent { .. }))
+        {
+            if let Some(entry) = record_other(&mut tx, owner, o, now).await? {
+                history.push(entry);
+            }
+        }
+        for chunk in history.chunks(300) {
             let mut events = QueryBuilder::new(
                 "INSERT INTO message_events (message_id, status, detail, created_at) ",
             );
@@ -342,7 +243,7 @@ impl Store {
             events.build().execute(tx.conn()).await?;
         }
         tx.commit().await?;
-        Ok(stale)
+        Ok(outcomes.len() - history.len())
     }
 
     /// Gives back the claims of `owner` that were not started (graceful shutdown).
@@ -381,7 +282,147 @@ impl Store {
     }
 }
 
-/// Joins a statement head with the fencing clause at compile time (sqlx wants 'static SQL).
-fn const_format(head: &'static str, tail: &'static str) -> sqlx::AssertSqlSafe<String> {
-    sqlx::AssertSqlSafe(format!("{head}{tail}"))
+/// Marks many messages sent with one statement: the fencing token (lease owner, attempt) is
+/// checked per row, and only the rows that matched come back.
+async fn record_sent(
+    tx: &mut crate::Tx,
+    owner: &str,
+    chunk: &[&Outcome],
+    now: Timestamp,
+    history: &mut Vec<(Uuid, &'static str, String)>,
+) -> Result<(), StoreError> {
+    let mut q =
+        QueryBuilder::new("WITH v (id, attempt, recipient, subject, language, provider_ref) AS (");
+    q.push_values(chunk, |mut row, o| {
+        if let OutcomeKind::Sent {
+            recipient,
+            subject,
+            language,
+            provider_ref,
+            ..
+        } = &o.kind
+        {
+            row.push_bind(o.id.to_string())
+                .push_bind(o.attempt)
+                .push_bind(recipient.clone())
+                .push_bind(subject.clone())
+                .push_bind(language.clone())
+                .push_bind(provider_ref.clone());
+        }
+    });
+    q.push(
+        ") UPDATE messages SET status = 'sent', status_reason = NULL, recipient = v.recipient, subject = v.subject,
+           language = v.language, provider_ref = v.provider_ref,
+           lease_until = NULL, sent_at = ",
+    )
+    .push_bind(ms(now))
+    .push(", updated_at = ")
+    .push_bind(ms(now))
+    .push(" FROM v WHERE messages.id = v.id AND messages.status = 'sending' AND messages.attempt = v.attempt AND messages.lease_owner = ")
+    .push_bind(owner.to_owned())
+    .push(" RETURNING messages.id");
+    let done: std::collections::HashSet<String> = q
+        .build()
+        .fetch_all(tx.conn())
+        .await?
+        .iter()
+        .filter_map(|r| r.try_get::<String, _>("id").ok())
+        .collect();
+    let mut bodies = Vec::new();
+    for o in chunk {
+        if let OutcomeKind::Sent {
+            detail,
+            body_html,
+            body_text,
+            ..
+        } = &o.kind
+            && done.contains(&o.id.to_string())
+        {
+            history.push((o.id, "sent", detail.clone()));
+            if body_html.is_some() || body_text.is_some() {
+                bodies.push((o.id, body_html, body_text));
+            }
+        }
+    }
+    if !bodies.is_empty() {
+        // A repeat after a crash (same message, new attempt) replaces what the lost attempt kept.
+        let mut q = QueryBuilder::new(
+            "INSERT OR REPLACE INTO message_bodies (message_id, body_html, body_text, created_at) ",
+        );
+        q.push_values(bodies, |mut row, (id, html, text)| {
+            row.push_bind(id.to_string())
+                .push_bind(html.as_deref().map(crate::codec::pack))
+                .push_bind(text.as_deref().map(crate::codec::pack))
+                .push_bind(ms(now));
+        });
+        q.build().execute(tx.conn()).await?;
+    }
+    Ok(())
+}
+
+/// Records one outcome other than "sent" (rare: they get a statement each).
+async fn record_other(
+    tx: &mut crate::Tx,
+    owner: &str,
+    o: &Outcome,
+    now: Timestamp,
+) -> Result<Option<(Uuid, &'static str, String)>, StoreError> {
+    const FENCE: &str = " WHERE id = ? AND status = 'sending' AND lease_owner = ? AND attempt = ?";
+    let sql = |head: &str| sqlx::AssertSqlSafe(format!("{head}{FENCE}"));
+    let (status, detail, query) = match &o.kind {
+        OutcomeKind::Sent { .. } => return Ok(None),
+        OutcomeKind::Suppressed { reason } => (
+            "suppressed",
+            reason.clone(),
+            sqlx::query(sql("UPDATE messages SET status = 'suppressed', status_reason = ?, updated_at = ?, lease_until = NULL"))
+                .bind(reason.clone())
+                .bind(ms(now)),
+        ),
+        OutcomeKind::Rescheduled { due_at } => (
+            "planned",
+            format!("booking changed; moved to {due_at}"),
+            sqlx::query(sql("UPDATE messages SET status = 'planned', due_at = ?, run_at = ?, updated_at = ?, lease_until = NULL"))
+                .bind(ms(*due_at))
+                .bind(ms(*due_at))
+                .bind(ms(now)),
+        ),
+        OutcomeKind::Deferred { error, retry_at } => (
+            "deferred",
+            format!("{error}; next attempt at {retry_at}"),
+            sqlx::query(sql("UPDATE messages SET status = 'deferred', status_reason = ?, run_at = ?, updated_at = ?, lease_until = NULL"))
+                .bind(error.clone())
+                .bind(ms(*retry_at))
+                .bind(ms(now)),
+        ),
+        OutcomeKind::Failed { error } => (
+            "failed",
+            error.clone(),
+            sqlx::query(sql("UPDATE messages SET status = 'failed', status_reason = ?, updated_at = ?, lease_until = NULL"))
+                .bind(error.clone())
+                .bind(ms(now)),
+        ),
+    };
+    let done = query
+        .bind(o.id.to_string())
+        .bind(owner.to_owned())
+        .bind(o.attempt)
+        .execute(tx.conn())
+        .await?;
+    if done.rows_affected() == 0 {
+        return Ok(None);
+    }
+    if let OutcomeKind::Failed { error } = &o.kind {
+        let text = format!("Message {} could not be sent: {error}", o.id);
+        crate::accounts::insert_notification(
+            tx.conn(),
+            o.account_id,
+            Some(o.property_id),
+            Some(o.id),
+            "message_failed",
+            &text,
+            now,
+        )
+        .await?;
+    }
+    Ok(Some((o.id, status, detail)))
 }
