@@ -1,0 +1,144 @@
+//! A fresh API per test: a SQLite file, a manual clock, two accounts with keys.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use bellhop_engine::{Engine, ManualClock};
+use bellhop_store::{Store, StoreOptions};
+use bellhop_web::AppState;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+pub struct Api {
+    pub app: Router,
+    pub key: String,
+    pub other_key: String,
+    _dir: tempfile::TempDir,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Value,
+    pub headers: axum::http::HeaderMap,
+}
+
+impl Api {
+    pub async fn new() -> Api {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("api.db"), &StoreOptions::default())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let clock = ManualClock::new("2026-03-01T08:00:00Z".parse().unwrap());
+        let engine = Engine::new(store.clone(), Arc::new(clock.clone()));
+        let mut keys = Vec::new();
+        for name in ["Hotel A", "Hotel B"] {
+            let key = bellhop_web::auth::generate_key();
+            let id = uuid::Uuid::now_v7();
+            let mut tx = store.begin().await.unwrap();
+            tx.insert_account(id, name, "2026-03-01T08:00:00Z".parse().unwrap())
+                .await
+                .unwrap();
+            tx.insert_api_key(
+                id,
+                "test",
+                &key.prefix,
+                &key.secret_hash,
+                "2026-03-01T08:00:00Z".parse().unwrap(),
+            )
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+            keys.push(key.token);
+        }
+        let app = bellhop_web::app(AppState { engine });
+        Api {
+            app,
+            other_key: keys.pop().unwrap(),
+            key: keys.pop().unwrap(),
+            _dir: dir,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(k) = key {
+            req = req.header("authorization", format!("Bearer {k}"));
+        }
+        if body.is_some() {
+            req = req.header("content-type", "application/json");
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req
+            .body(
+                body.map(|b| Body::from(b.to_owned()))
+                    .unwrap_or_else(Body::empty),
+            )
+            .unwrap();
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let content_type = headers
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let bytes = axum::body::to_bytes(res.into_body(), 10 << 20)
+            .await
+            .unwrap();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Reply {
+            status,
+            content_type,
+            body,
+            headers,
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.call("POST", path, Some(&self.key), Some(&body.to_string()), &[])
+            .await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call("GET", path, Some(&self.key), None, &[]).await
+    }
+
+    /// A property in Vienna with the appointment presets' confirmation as a rule.
+    pub async fn hotel(&self) -> String {
+        let r = self.post("/api/v1/properties", json!({
+            "name": "Hotel Schöne Aussicht", "time_zone": "Europe/Vienna", "country": "AT",
+            "default_language": "de", "sender_email": "info@hotel.example", "sender_name": "Hotel Schöne Aussicht"
+        })).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn template(&self, property: &str) -> String {
+        let r = self.post("/api/v1/templates", json!({
+            "property_id": property, "name": "Vor Anreise",
+            "variants": {"de": {"subject": "Bald: {{ booking.arrival }}, {{ guest.first_name }}", "html": "<p>Hallo {{ guest.first_name }}</p>"},
+                         "en": {"subject": "Soon: {{ booking.arrival }}", "html": "<p>Hi {{ guest.first_name }}</p>"}}
+        })).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn rule(&self, property: &str, template: &str) -> Reply {
+        self.post("/api/v1/rules", json!({
+            "property_id": property, "name": "3 days before arrival at 10:00", "anchor": "start",
+            "offset": {"amount": -3, "unit": "days"}, "time_of_day": "10:00", "template_id": template
+        })).await
+    }
+}
