@@ -170,7 +170,12 @@ impl Config {
             }
             None => {}
         }
-        figment = figment.merge(Env::prefixed("BELLHOP_").split("__"));
+        // BELLHOP_LOG and BELLHOP_CONFIG steer logging and the file name, not the settings.
+        figment = figment.merge(
+            Env::prefixed("BELLHOP_")
+                .ignore(&["log", "config"])
+                .split("__"),
+        );
         let config: Config = figment.extract().map_err(|e| {
             let all: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
             anyhow::anyhow!("invalid configuration:\n  {}", all.join("\n  "))
