@@ -153,8 +153,8 @@ fn contact(account: Uuid, i: usize) -> Contact {
         first_name: Some(format!("Gast{i}")),
         last_name: Some("Müller".into()),
         email: Some(format!("guest{i}@bench.example")),
-        language: Some(if i % 3 == 0 { "en" } else { "de" }.into()),
-        address: (i % 4 != 0).then(|| "Hauptstraße 1".into()),
+        language: Some(if i.is_multiple_of(3) { "en" } else { "de" }.into()),
+        address: (!i.is_multiple_of(4)).then(|| "Hauptstraße 1".into()),
         ..Contact::default()
     }
 }

@@ -10,8 +10,8 @@ pub fn render(rows: &[TimelineRow]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<22} {:<11} {:<20} {:<34} {:<22} {}",
-        "when (local)", "status", "property", "rule", "guest", "subject / reason"
+        "{:<22} {:<11} {:<20} {:<34} {:<22} subject / reason",
+        "when (local)", "status", "property", "rule", "guest"
     );
     for r in rows {
         let when = parse_time_zone(&r.time_zone)

@@ -11,20 +11,19 @@ use jiff::{Timestamp, Zoned};
 use std::fmt;
 
 /// Resolves a civil date-time in `tz` to one instant, by the policy in the module docs.
+/// Beyond jiff's range (years ±9999) it saturates: a send time in year 9999 never comes, which
+/// is safer than any wrapped value.
 pub fn resolve_local(tz: &TimeZone, local: DateTime) -> Timestamp {
+    let saturated = if local.year() > 0 { Timestamp::MAX } else { Timestamp::MIN };
     let ambiguous = tz.to_ambiguous_timestamp(local);
     match ambiguous.offset() {
         AmbiguousOffset::Unambiguous { offset } | AmbiguousOffset::Fold { before: offset, .. } => {
-            offset
-                .to_timestamp(local)
-                .unwrap_or_else(|_| Timestamp::UNIX_EPOCH)
+            offset.to_timestamp(local).unwrap_or(saturated)
         }
         AmbiguousOffset::Gap { after, .. } => {
             // Read with the later offset, the civil time lands before the gap; the first
             // transition after that instant is where the gap ends: the first valid instant.
-            let before_gap = after
-                .to_timestamp(local)
-                .unwrap_or_else(|_| Timestamp::UNIX_EPOCH);
+            let before_gap = after.to_timestamp(local).unwrap_or(saturated);
             tz.following(before_gap)
                 .next()
                 .map(|transition| transition.timestamp())

@@ -135,9 +135,8 @@ impl Dispatcher {
             templates: HashMap::new(),
         };
         for c in claimed {
-            if !ctx.properties.contains_key(&c.property_id) {
-                ctx.properties
-                    .insert(c.property_id, self.store.property_any(c.property_id).await?);
+            if let std::collections::hash_map::Entry::Vacant(slot) = ctx.properties.entry(c.property_id) {
+                slot.insert(self.store.property_any(c.property_id).await?);
             }
             if !ctx.rules.contains_key(&c.rule_id) {
                 let rule = self.store.rule_any(c.rule_id).await?;

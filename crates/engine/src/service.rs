@@ -82,7 +82,7 @@ impl BookingDraft {
             ("deposit_cents", self.deposit_cents),
             ("paid_cents", self.paid_cents),
         ] {
-            if cents.is_some_and(|c| !(0..=1_000_000_000_00).contains(&c)) {
+            if cents.is_some_and(|c| !(0..=100_000_000_000).contains(&c)) {
                 return Err(EngineError::invalid(
                     field,
                     "must be between 0 and 100,000,000,000 cents",
