@@ -14,7 +14,11 @@ use std::fmt;
 /// Beyond jiff's range (years ±9999) it saturates: a send time in year 9999 never comes, which
 /// is safer than any wrapped value.
 pub fn resolve_local(tz: &TimeZone, local: DateTime) -> Timestamp {
-    let saturated = if local.year() > 0 { Timestamp::MAX } else { Timestamp::MIN };
+    let saturated = if local.year() > 0 {
+        Timestamp::MAX
+    } else {
+        Timestamp::MIN
+    };
     let ambiguous = tz.to_ambiguous_timestamp(local);
     match ambiguous.offset() {
         AmbiguousOffset::Unambiguous { offset } | AmbiguousOffset::Fold { before: offset, .. } => {

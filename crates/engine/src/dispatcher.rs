@@ -135,7 +135,9 @@ impl Dispatcher {
             templates: HashMap::new(),
         };
         for c in claimed {
-            if let std::collections::hash_map::Entry::Vacant(slot) = ctx.properties.entry(c.property_id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) =
+                ctx.properties.entry(c.property_id)
+            {
                 slot.insert(self.store.property_any(c.property_id).await?);
             }
             if !ctx.rules.contains_key(&c.rule_id) {
@@ -248,7 +250,13 @@ impl Dispatcher {
         };
         let anchor_at = match plan::check_at_send(rule, &input, &c.occurrence) {
             SendCheck::Suppress(reason) => return OutcomeKind::Suppressed { reason },
-            SendCheck::Reschedule(due_at) => return OutcomeKind::Rescheduled { due_at },
+            SendCheck::Reschedule(due_at) if !c.forced => {
+                return OutcomeKind::Rescheduled { due_at };
+            }
+            SendCheck::Reschedule(_) => match plan::want(rule, &input) {
+                plan::Want::Send { anchor_at, .. } => anchor_at,
+                plan::Want::Not(reason) => return OutcomeKind::Suppressed { reason },
+            },
             SendCheck::Go => match plan::want(rule, &input) {
                 plan::Want::Send { anchor_at, .. } => anchor_at,
                 plan::Want::Not(reason) => return OutcomeKind::Suppressed { reason },

@@ -464,9 +464,16 @@ impl Engine {
         tx.property(rule.account_id, rule.property_id)
             .await
             .map_err(|_| EngineError::invalid("property_id", "no such property"))?;
-        tx.template(rule.account_id, rule.template_id)
+        let template = tx
+            .template(rule.account_id, rule.template_id)
             .await
             .map_err(|_| EngineError::invalid("template_id", "no such template"))?;
+        if template.property_id != rule.property_id {
+            return Err(EngineError::invalid(
+                "template_id",
+                "the template belongs to another property",
+            ));
+        }
         if create {
             tx.insert_rule(rule, now).await?;
         } else {

@@ -373,7 +373,7 @@ impl Tx {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE messages SET status = 'planned', status_reason = NULL, run_at = ?, due_at = ?, updated_at = ?
+            "UPDATE messages SET status = 'planned', status_reason = NULL, run_at = ?, due_at = ?, forced = 1, updated_at = ?
              WHERE id = ? AND account_id = ? AND status IN ('planned', 'deferred', 'skipped')",
         )
         .bind(ms(now))

@@ -32,6 +32,8 @@ pub struct Claimed {
     pub attempt: i64,
     /// Due instant.
     pub due_at: Timestamp,
+    /// Staff asked for it to go now, whatever the rule says about the time.
+    pub forced: bool,
     /// The booking.
     pub booking: Booking,
     /// The contact.
@@ -115,7 +117,7 @@ impl Store {
                SELECT id FROM (SELECT id FROM messages WHERE status IN ('planned', 'deferred') AND run_at <= ? ORDER BY run_at LIMIT ?)
                UNION ALL
                SELECT id FROM (SELECT id FROM messages WHERE status = 'sending' AND lease_until < ? LIMIT ?))
-             RETURNING id, account_id, property_id, booking_id, contact_id, rule_id, occurrence, attempt, due_at",
+             RETURNING id, account_id, property_id, booking_id, contact_id, rule_id, occurrence, attempt, due_at, forced",
         )
         .bind(owner)
         .bind(ms(lease_until))
@@ -192,6 +194,7 @@ impl Store {
                     occurrence: r.text("occurrence")?,
                     attempt: r.int("attempt")?,
                     due_at: r.ts("due_at")?,
+                    forced: r.int("forced")? != 0,
                     booking: bookings
                         .get(&booking_id)
                         .cloned()

@@ -370,3 +370,63 @@ async fn the_openapi_document_lists_every_resource() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn staff_can_cancel_a_planned_message_for_good_or_send_one_now() {
+    let api = Api::new().await;
+    let property = api.hotel().await;
+    let template = api.template(&property).await;
+    api.rule(&property, &template).await;
+    let mut messages = Vec::new();
+    for email in ["c1@example.com", "c2@example.com"] {
+        let r = api.post("/api/v1/bookings", json!({"property_id": property, "kind": "stay", "arrival": "2026-04-01", "departure": "2026-04-03", "contact": {"email": email, "first_name": "C"}})).await;
+        let booking = r.body["booking"]["id"].as_str().unwrap().to_owned();
+        let m = api
+            .get(&format!("/api/v1/messages?booking_id={booking}"))
+            .await
+            .body["items"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        messages.push((booking, m));
+    }
+    let (cancelled_booking, cancelled) = &messages[0];
+    let r = api
+        .post(&format!("/api/v1/messages/{cancelled}/cancel"), json!({}))
+        .await;
+    assert_eq!(r.body["status"], "cancelled", "{:?}", r.body);
+    // A later change of the booking does not bring a staff cancellation back.
+    api.call(
+        "PATCH",
+        &format!("/api/v1/bookings/{cancelled_booking}"),
+        Some(&api.key),
+        Some(r#"{"arrival": "2026-04-02"}"#),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        api.get(&format!("/api/v1/messages/{cancelled}")).await.body["status"],
+        "cancelled"
+    );
+    assert_eq!(
+        api.post(&format!("/api/v1/messages/{cancelled}/send-now"), json!({}))
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+
+    let (_, now) = &messages[1];
+    let r = api
+        .post(&format!("/api/v1/messages/{now}/send-now"), json!({}))
+        .await;
+    assert_eq!(
+        (r.status, r.body["due_at"].as_str()),
+        (StatusCode::OK, Some("2026-03-01T08:00:00Z"))
+    );
+    let history = api.get(&format!("/api/v1/messages/{now}/history")).await;
+    assert!(
+        history.body.to_string().contains("send now"),
+        "{:?}",
+        history.body
+    );
+}

@@ -211,3 +211,23 @@ async fn options_get_a_reminder_before_and_a_notice_after_they_expire() {
     let expired = w.engine.store().booking(w.account, booking).await.unwrap();
     assert_eq!(expired.status, BookingStatus::Expired);
 }
+
+#[tokio::test]
+async fn a_message_staff_send_now_goes_out_before_its_planned_time() {
+    let w = World::new().await;
+    let guest = w.guest("now@example.com", Some("de")).await;
+    let booking = w.stay(guest, date(2026, 4, 1), date(2026, 4, 3)).await;
+    let m = w.message_of(booking, "Before arrival").await;
+    let mut tx = w.engine.store().begin().await.unwrap();
+    assert!(
+        tx.send_message_now(w.account, m.id, "staff:test", ts("2026-03-01T00:00:00Z"))
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    assert_eq!(w.dispatcher("a").drain().await.unwrap().sent, 1);
+    assert_eq!(
+        w.message_of(booking, "Before arrival").await.status,
+        MessageStatus::Sent
+    );
+}

@@ -156,6 +156,7 @@ CREATE TABLE messages (
     due_at        INTEGER NOT NULL,  -- when it should go out
     run_at        INTEGER NOT NULL,  -- when a dispatcher may next take it (due_at, or the next retry)
     attempt       INTEGER NOT NULL DEFAULT 0,
+    forced        INTEGER NOT NULL DEFAULT 0, -- staff said "send now": the due-time check at send time is skipped
     lease_owner   TEXT,              -- node holding the claim
     lease_until   INTEGER,           -- the claim lapses after this; fencing uses (lease_owner, attempt)
     recipient     TEXT,
