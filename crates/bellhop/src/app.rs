@@ -44,12 +44,12 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
     let store = open_store(config).await?;
     let engine = Engine::new(store.clone(), clock.clone());
     let transport = Arc::new(config.transport()?);
-    let dispatcher = Dispatcher::new(
+    let dispatcher = Arc::new(Dispatcher::new(
         store.clone(),
         transport.clone(),
         clock.clone(),
         config.dispatch_config(),
-    );
+    ));
     let (shutdown, stop) = watch::channel(false);
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -67,9 +67,16 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
             tracing::error!(error = %e, "API server stopped");
         }
     });
-    let stop_dispatch = stop.clone();
+    let workers: Vec<_> = (0..config.dispatch.workers)
+        .map(|_| {
+            let (dispatcher, stop) = (dispatcher.clone(), stop.clone());
+            tokio::spawn(async move { dispatcher.run(stop).await })
+        })
+        .collect();
     let dispatch = tokio::spawn(async move {
-        dispatcher.run(stop_dispatch).await;
+        for worker in workers {
+            let _ = worker.await;
+        }
         transport.close().await;
     });
     let mut stop_sweep = stop.clone();

@@ -92,6 +92,8 @@ pub struct DispatchSettings {
     pub poll_ms: u64,
     /// Keep rendered bodies of sent messages.
     pub retain_bodies: bool,
+    /// Dispatch loops per node: while one records its batch, another sends.
+    pub workers: usize,
 }
 
 impl Default for Config {
@@ -147,6 +149,7 @@ impl Default for DispatchSettings {
             lease_secs: 120,
             poll_ms: 1000,
             retain_bodies: true,
+            workers: 2,
         }
     }
 }
@@ -196,6 +199,10 @@ impl Config {
         anyhow::ensure!(
             (1..=256).contains(&self.email.smtp.pool_size),
             "email.smtp.pool_size must be 1..=256"
+        );
+        anyhow::ensure!(
+            (1..=16).contains(&self.dispatch.workers),
+            "dispatch.workers must be 1..=16"
         );
         self.listen
             .parse::<std::net::SocketAddr>()

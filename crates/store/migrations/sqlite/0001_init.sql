@@ -172,6 +172,7 @@ CREATE INDEX messages_runnable ON messages (run_at) WHERE status IN ('planned', 
 CREATE INDEX messages_leased ON messages (lease_until) WHERE status = 'sending';
 CREATE INDEX messages_account_due ON messages (account_id, due_at);
 CREATE INDEX messages_rule ON messages (rule_id);
+CREATE INDEX messages_contact ON messages (contact_id);
 
 -- What exactly was sent. Kept apart from the outbox rows: appending a cold row is cheap,
 -- growing a hot outbox row by kilobytes in place is not, and the outbox stays compact to scan.
