@@ -5,6 +5,7 @@ use crate::{Store, StoreError, Tx};
 use bellhop_domain::{Booking, BookingKind, BookingStatus, Schedule};
 use jiff::Timestamp;
 use serde::Serialize;
+use sqlx::query_builder::Separated;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
@@ -112,6 +113,11 @@ const COLUMNS: &str = "kind, status, arrival, departure, starts_at, ends_at, opt
     modified_version, updated_at";
 
 fn push_values(q: &mut QueryBuilder<Sqlite>, b: &Booking) {
+    push_columns(&mut q.separated(", "), b);
+}
+
+/// Binds the `COLUMNS` of a booking, in order (single-row and multi-row statements share it).
+fn push_columns<'qb, Sep: std::fmt::Display>(s: &mut Separated<'qb, Sqlite, Sep>, b: &Booking) {
     let (arrival, departure, starts, ends) = match b.schedule {
         Schedule::Stay { arrival, departure } => (
             Some(arrival.to_string()),
@@ -121,7 +127,6 @@ fn push_values(q: &mut QueryBuilder<Sqlite>, b: &Booking) {
         ),
         Schedule::Appointment { start, end } => (None, None, Some(ms(start)), Some(ms(end))),
     };
-    let mut s = q.separated(", ");
     s.push_bind(b.kind().as_str())
         .push_bind(b.status.as_str())
         .push_bind(arrival)
@@ -347,43 +352,7 @@ impl Tx {
                     .push_bind(b.property_id.to_string())
                     .push_bind(b.contact_id.to_string())
                     .push_bind(ms(b.created_at));
-                let (arrival, departure, starts, ends) = match b.schedule {
-                    Schedule::Stay { arrival, departure } => (
-                        Some(arrival.to_string()),
-                        Some(departure.to_string()),
-                        None,
-                        None,
-                    ),
-                    Schedule::Appointment { start, end } => {
-                        (None, None, Some(ms(start)), Some(ms(end)))
-                    }
-                };
-                row.push_bind(b.kind().as_str())
-                    .push_bind(b.status.as_str())
-                    .push_bind(arrival)
-                    .push_bind(departure)
-                    .push_bind(starts)
-                    .push_bind(ends)
-                    .push_bind(opt_ms(b.option_until))
-                    .push_bind(opt_ms(b.hold_expires_at))
-                    .push_bind(b.room_category.clone())
-                    .push_bind(b.service.clone())
-                    .push_bind(b.staff.clone())
-                    .push_bind(b.source_channel.clone())
-                    .push_bind(b.external_id.clone())
-                    .push_bind(b.voucher.clone())
-                    .push_bind(b.price_cents)
-                    .push_bind(b.deposit_cents)
-                    .push_bind(b.paid_cents)
-                    .push_bind(b.guests)
-                    .push_bind(b.language.clone())
-                    .push_bind(b.notes.clone())
-                    .push_bind(b.version)
-                    .push_bind(ms(b.status_changed_at))
-                    .push_bind(b.status_version)
-                    .push_bind(opt_ms(b.modified_at))
-                    .push_bind(b.modified_version)
-                    .push_bind(ms(b.updated_at));
+                push_columns(&mut row, b);
             });
             q.build().execute(self.conn()).await?;
             let mut q = QueryBuilder::new(

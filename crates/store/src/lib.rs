@@ -18,7 +18,9 @@ mod outbox;
 pub use accounts::{ApiKeyRecord, NotificationRecord};
 pub use bookings::{BookingChange, BookingFilter};
 pub use idempotency::{IdempotencyStart, SavedResponse};
-pub use messages::{MessageEvent, MessageFilter, MessageRecord, PlanSummary, TimelineRow};
+pub use messages::{
+    MessageEvent, MessageFilter, MessageRecord, PlanSummary, StaffAction, TimelineRow,
+};
 pub use outbox::{Claimed, Outcome, OutcomeKind};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

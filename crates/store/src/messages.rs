@@ -333,68 +333,55 @@ impl Tx {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Staff cancel a message that has not gone out; it is never re-planned.
-    pub async fn cancel_message_by_staff(
+    /// A staff action on a message that has not gone out. `Cancel` is final (the planner never
+    /// re-plans it); `SendNow` makes it due now and skips the due-time check at send time.
+    /// Returns false when the message is not planned, deferred or skipped.
+    pub async fn staff_action(
         &mut self,
         account: Uuid,
         id: Uuid,
+        action: StaffAction,
         actor: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE messages SET status = 'cancelled', cancelled_by = 'staff', status_reason = ?, updated_at = ?
-             WHERE id = ? AND account_id = ? AND status IN ('planned', 'deferred', 'skipped')",
-        )
-        .bind(format!("cancelled by {actor}"))
-        .bind(ms(now))
-        .bind(id.to_string())
-        .bind(account.to_string())
-        .execute(self.conn())
-        .await?;
-        if done.rows_affected() == 1 {
-            insert_event(
-                self.conn(),
-                id,
+        let (sql, status, detail) = match action {
+            StaffAction::Cancel => (
+                "UPDATE messages SET status = 'cancelled', cancelled_by = 'staff', status_reason = ?, updated_at = ?
+                 WHERE id = ? AND account_id = ? AND status IN ('planned', 'deferred', 'skipped')",
                 "cancelled",
-                Some(&format!("cancelled by {actor}")),
-                now,
-            )
-            .await?;
-        }
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Staff ask for a waiting message to go out now.
-    pub async fn send_message_now(
-        &mut self,
-        account: Uuid,
-        id: Uuid,
-        actor: &str,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE messages SET status = 'planned', status_reason = NULL, run_at = ?, due_at = ?, forced = 1, updated_at = ?
-             WHERE id = ? AND account_id = ? AND status IN ('planned', 'deferred', 'skipped')",
-        )
-        .bind(ms(now))
-        .bind(ms(now))
-        .bind(ms(now))
-        .bind(id.to_string())
-        .bind(account.to_string())
-        .execute(self.conn())
-        .await?;
-        if done.rows_affected() == 1 {
-            insert_event(
-                self.conn(),
-                id,
+                format!("cancelled by {actor}"),
+            ),
+            StaffAction::SendNow => (
+                "UPDATE messages SET status = 'planned', status_reason = ?, run_at = ?, due_at = ?, forced = 1, updated_at = ?
+                 WHERE id = ? AND account_id = ? AND status IN ('planned', 'deferred', 'skipped')",
                 "planned",
-                Some(&format!("send now, asked by {actor}")),
-                now,
-            )
+                format!("send now, asked by {actor}"),
+            ),
+        };
+        let mut q = sqlx::query(sql).bind(detail.clone());
+        if action == StaffAction::SendNow {
+            q = q.bind(ms(now)).bind(ms(now));
+        }
+        let done = q
+            .bind(ms(now))
+            .bind(id.to_string())
+            .bind(account.to_string())
+            .execute(self.conn())
             .await?;
+        if done.rows_affected() == 1 {
+            insert_event(self.conn(), id, status, Some(&detail), now).await?;
         }
         Ok(done.rows_affected() == 1)
     }
+}
+
+/// What staff can do to a waiting message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StaffAction {
+    /// Never send it.
+    Cancel,
+    /// Send it at once.
+    SendNow,
 }
 
 impl Store {

@@ -220,9 +220,15 @@ async fn a_message_staff_send_now_goes_out_before_its_planned_time() {
     let m = w.message_of(booking, "Before arrival").await;
     let mut tx = w.engine.store().begin().await.unwrap();
     assert!(
-        tx.send_message_now(w.account, m.id, "staff:test", ts("2026-03-01T00:00:00Z"))
-            .await
-            .unwrap()
+        tx.staff_action(
+            w.account,
+            m.id,
+            bellhop_store::StaffAction::SendNow,
+            "staff:test",
+            ts("2026-03-01T00:00:00Z")
+        )
+        .await
+        .unwrap()
     );
     tx.commit().await.unwrap();
     assert_eq!(w.dispatcher("a").drain().await.unwrap().sent, 1);

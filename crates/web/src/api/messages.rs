@@ -9,7 +9,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use bellhop_domain::MessageStatus;
 use bellhop_domain::time::{format_local, parse_time_zone};
-use bellhop_store::{MessageEvent, MessageFilter, MessageRecord, NotificationRecord, TimelineRow};
+use bellhop_store::{
+    MessageEvent, MessageFilter, MessageRecord, NotificationRecord, StaffAction, TimelineRow,
+};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -120,6 +122,34 @@ pub async fn history(
     ))
 }
 
+async fn staff_action(
+    s: &AppState,
+    tenant: &Tenant,
+    id: &str,
+    action: StaffAction,
+) -> Result<Json<MessageRecord>, ApiError> {
+    let id = path_id(id)?;
+    let store = s.engine.store();
+    store.message(tenant.account_id, id).await?;
+    let mut tx = store.begin().await?;
+    let done = tx
+        .staff_action(
+            tenant.account_id,
+            id,
+            action,
+            &tenant.actor(),
+            s.engine.now(),
+        )
+        .await?;
+    tx.commit().await?;
+    if !done {
+        return Err(ApiError::Conflict(
+            "only planned, deferred or skipped messages can be changed".into(),
+        ));
+    }
+    Ok(Json(store.message(tenant.account_id, id).await?))
+}
+
 /// Cancels a message that has not gone out; the planner will not bring it back.
 #[utoipa::path(post, path = "/api/v1/messages/{id}/cancel", tag = "messages", params(("id" = Uuid, Path)),
     responses((status = 200, body = Object), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
@@ -128,20 +158,7 @@ pub async fn cancel(
     tenant: Tenant,
     Path(id): Path<String>,
 ) -> Result<Json<MessageRecord>, ApiError> {
-    let id = path_id(&id)?;
-    let store = s.engine.store();
-    store.message(tenant.account_id, id).await?;
-    let mut tx = store.begin().await?;
-    let done = tx
-        .cancel_message_by_staff(tenant.account_id, id, &tenant.actor(), s.engine.now())
-        .await?;
-    tx.commit().await?;
-    if !done {
-        return Err(ApiError::Conflict(
-            "only planned, deferred or skipped messages can be cancelled".into(),
-        ));
-    }
-    Ok(Json(store.message(tenant.account_id, id).await?))
+    staff_action(&s, &tenant, &id, StaffAction::Cancel).await
 }
 
 /// Sends a waiting message now.
@@ -152,20 +169,7 @@ pub async fn send_now(
     tenant: Tenant,
     Path(id): Path<String>,
 ) -> Result<Json<MessageRecord>, ApiError> {
-    let id = path_id(&id)?;
-    let store = s.engine.store();
-    store.message(tenant.account_id, id).await?;
-    let mut tx = store.begin().await?;
-    let done = tx
-        .send_message_now(tenant.account_id, id, &tenant.actor(), s.engine.now())
-        .await?;
-    tx.commit().await?;
-    if !done {
-        return Err(ApiError::Conflict(
-            "only planned, deferred or skipped messages can be sent now".into(),
-        ));
-    }
-    Ok(Json(store.message(tenant.account_id, id).await?))
+    staff_action(&s, &tenant, &id, StaffAction::SendNow).await
 }
 
 /// The range of a timeline.
