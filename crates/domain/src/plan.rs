@@ -430,6 +430,29 @@ fn plan_rule(
     }
 }
 
+/// How late a `skip` message may still go out (the dispatcher was busy or down).
+pub const SKIP_GRACE: SignedDuration = SignedDuration::from_hours(1);
+
+/// The late policy at send time: after downtime or long retries, a message can be due long
+/// ago. A "before" mail whose anchor has passed is never sent under `send_if_before_anchor`;
+/// a `skip` message more than `SKIP_GRACE` late is not sent. Returns why not.
+pub fn late_at_send(
+    rule: &Rule,
+    due_at: Timestamp,
+    anchor_at: Timestamp,
+    now: Timestamp,
+) -> Option<String> {
+    match rule.late_policy {
+        LatePolicy::SendIfBeforeAnchor if rule.is_before_anchor() && now >= anchor_at => Some(
+            format!("late: the anchor {anchor_at} passed before the message could be sent"),
+        ),
+        LatePolicy::Skip if now.duration_since(due_at) > SKIP_GRACE => Some(format!(
+            "late: more than an hour past its send time {due_at}"
+        )),
+        _ => None,
+    }
+}
+
 /// The verdict on a claimed message at send time.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SendCheck {

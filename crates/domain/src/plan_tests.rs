@@ -576,3 +576,42 @@ fn send_time_check_suppresses_cancelled_and_reschedules_moved_bookings() {
     b.status = BookingStatus::Cancelled;
     assert!(matches!(check(&b), SendCheck::Suppress(_)));
 }
+
+#[test]
+fn messages_delayed_past_their_anchor_or_grace_are_not_sent_late() {
+    let before = rule(
+        Anchor::Start,
+        Offset::days(-3),
+        Some((10, 0)),
+        LatePolicy::SendIfBeforeAnchor,
+    );
+    let skip = rule(
+        Anchor::End,
+        Offset::days(1),
+        Some((10, 0)),
+        LatePolicy::Skip,
+    );
+    let send_now = rule(
+        Anchor::Start,
+        Offset::days(-3),
+        Some((10, 0)),
+        LatePolicy::SendNow,
+    );
+    let (due, anchor) = (ts("2026-06-10T08:00:00Z"), ts("2026-06-13T13:00:00Z"));
+    let cases = [
+        (&before, "2026-06-10T08:00:05Z", false),
+        (&before, "2026-06-13T12:59:00Z", false),
+        (&before, "2026-06-13T13:00:00Z", true),
+        (&skip, "2026-06-10T08:59:00Z", false),
+        (&skip, "2026-06-10T09:01:00Z", true),
+        (&send_now, "2026-06-20T00:00:00Z", false),
+    ];
+    for (r, now, late) in cases {
+        assert_eq!(
+            late_at_send(r, due, anchor, ts(now)).is_some(),
+            late,
+            "{:?} {now}",
+            r.late_policy
+        );
+    }
+}

@@ -262,6 +262,9 @@ impl Dispatcher {
                 plan::Want::Not(reason) => return OutcomeKind::Suppressed { reason },
             },
         };
+        if let Some(reason) = plan::late_at_send(rule, c.due_at, anchor_at, now) {
+            return OutcomeKind::Suppressed { reason };
+        }
         let Some(to_email) = c.contact.email.clone().filter(|e| !e.trim().is_empty()) else {
             return OutcomeKind::Suppressed {
                 reason: "guest email missing".into(),

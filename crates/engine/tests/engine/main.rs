@@ -237,3 +237,17 @@ async fn a_message_staff_send_now_goes_out_before_its_planned_time() {
         MessageStatus::Sent
     );
 }
+
+#[tokio::test]
+async fn a_reminder_held_up_until_after_arrival_is_suppressed_not_sent_late() {
+    let w = World::new().await;
+    let guest = w.guest("down@example.com", Some("de")).await;
+    let booking = w.stay(guest, date(2026, 3, 10), date(2026, 3, 12)).await;
+    // The dispatcher was down from before the send time until after check-in.
+    w.clock.set(ts("2026-03-10T15:00:00Z"));
+    w.dispatcher("a").drain().await.unwrap();
+    let m = w.message_of(booking, "Before arrival").await;
+    assert_eq!(m.status, MessageStatus::Suppressed);
+    assert!(m.status_reason.unwrap().starts_with("late: the anchor"));
+    assert_eq!(w.eml_count(), 0);
+}
