@@ -124,8 +124,8 @@ impl Store {
             .busy_timeout(options.busy_timeout)
             .foreign_keys(true)
             .pragma("temp_store", "memory")
-            // 64 MiB page cache per connection: the outbox's hot pages stay in memory.
-            .pragma("cache_size", "-65536");
+            // 16 MiB page cache per connection (SQLite defaults to 2 MiB): the outbox stays hot.
+            .pragma("cache_size", "-16384");
         Self::connect(connect, options).await
     }
 

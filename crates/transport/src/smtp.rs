@@ -286,6 +286,21 @@ impl SmtpTransport {
     }
 }
 
+/// The DATA payload: leading dots doubled, CRLF line ends, and the final `CRLF.CRLF`.
+fn dot_stuffed(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = String::with_capacity(text.len() + 16);
+    if text.starts_with('.') {
+        out.push('.');
+    }
+    out.push_str(&text.replace("\r\n.", "\r\n.."));
+    if !out.ends_with("\r\n") {
+        out.push_str("\r\n");
+    }
+    out.push_str(".\r\n");
+    out
+}
+
 /// One message with RFC 2920 pipelining: MAIL, RCPT and DATA in one write, their three
 /// replies read in order, then the body. Halves the round trips of lettre's `send`. Any
 /// refusal ends the session (aborting is simpler and safer than RSET after a partial
@@ -308,11 +323,19 @@ async fn send_pipelined(
         conn.abort().await;
         return Err(classify(refusal));
     }
-    conn.message(&message.bytes).await.map(|_| ()).map_err(|e| {
-        let failure = classify(e);
-        if matches!(failure, SendError::Transient(_)) {
-            tracing::debug!("transient failure after DATA; the session is closed");
-        }
-        failure
-    })
+    // The body with its terminating dot in one write (lettre's `message` makes two packets of
+    // it); the bytes are ASCII with CRLF line ends (see `exchange`), so dot-stuffing (RFC 5321
+    // §4.5.2) is one substitution.
+    conn.command(Pipelined(dot_stuffed(&message.bytes))).await.map(|_| ()).map_err(classify)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dot_stuffed;
+
+    #[test]
+    fn data_lines_starting_with_a_dot_are_doubled_and_the_payload_is_terminated() {
+        assert_eq!(dot_stuffed(b".a\r\nb\r\n.c\r\n..d"), "..a\r\nb\r\n..c\r\n...d\r\n.\r\n");
+        assert_eq!(dot_stuffed(b"x\r\n"), "x\r\n.\r\n");
+    }
 }
