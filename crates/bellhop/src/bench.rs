@@ -10,7 +10,7 @@ use bellhop_domain::render::{Category, EmailContent, Template};
 use bellhop_domain::rule::{Anchor, Channel, Conditions, LatePolicy, Offset, Rule};
 use bellhop_domain::time::{LocalTime, parse_time_zone};
 use bellhop_domain::{Booking, BookingStatus, Contact, Schedule};
-use bellhop_engine::{BookingDraft, Clock, DispatchConfig, Dispatcher, Engine, ManualClock};
+use bellhop_engine::{BookingDraft, DispatchConfig, Dispatcher, Engine, ManualClock};
 use bellhop_store::{Store, StoreOptions};
 use bellhop_transport::{EmailTransport, SmtpConfig, SmtpTls, SmtpTransport};
 use clap::Subcommand;
@@ -300,6 +300,17 @@ fn bench_template(account: Uuid, property: Uuid) -> Template {
     }
 }
 
+/// CPU seconds (user + system) this process has used so far.
+fn cpu_seconds() -> f64 {
+    let ticks = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let fields: Vec<&str> = s.rsplit_once(')')?.1.split_whitespace().collect();
+            Some(fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?)
+        });
+    ticks.unwrap_or(0.0) / 100.0
+}
+
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -408,6 +419,7 @@ async fn dispatch_bench(
         },
     ));
     let started = Instant::now();
+    let cpu_before = cpu_seconds();
     let mut handles = Vec::new();
     for _ in 0..loops.max(1) {
         let d = dispatcher.clone();
@@ -420,10 +432,12 @@ async fn dispatch_bench(
     let secs = started.elapsed().as_secs_f64();
     let counts = store.count_by_status().await?;
     anyhow::ensure!(sent == messages, "sent {sent} of {messages}: {counts:?}");
-    let _ = clock.now();
+    let cpu = cpu_seconds() - cpu_before;
     println!(
-        "dispatch: {:.0} msgs/s; sent {sent} in {secs:.2} s; peak RSS: {:.0} MB",
+        "dispatch: {:.0} msgs/s; sent {sent} in {secs:.2} s; bellhop CPU {:.0} µs/msg ({:.0}% of a core); peak RSS: {:.0} MB",
         sent as f64 / secs,
+        cpu / sent as f64 * 1e6,
+        cpu / secs * 100.0,
         peak_rss_mb()
     );
     Ok(())

@@ -326,7 +326,10 @@ async fn send_pipelined(
     // The body with its terminating dot in one write (lettre's `message` makes two packets of
     // it); the bytes are ASCII with CRLF line ends (see `exchange`), so dot-stuffing (RFC 5321
     // §4.5.2) is one substitution.
-    conn.command(Pipelined(dot_stuffed(&message.bytes))).await.map(|_| ()).map_err(classify)
+    conn.command(Pipelined(dot_stuffed(&message.bytes)))
+        .await
+        .map(|_| ())
+        .map_err(classify)
 }
 
 #[cfg(test)]
@@ -335,7 +338,10 @@ mod tests {
 
     #[test]
     fn data_lines_starting_with_a_dot_are_doubled_and_the_payload_is_terminated() {
-        assert_eq!(dot_stuffed(b".a\r\nb\r\n.c\r\n..d"), "..a\r\nb\r\n..c\r\n...d\r\n.\r\n");
+        assert_eq!(
+            dot_stuffed(b".a\r\nb\r\n.c\r\n..d"),
+            "..a\r\nb\r\n..c\r\n...d\r\n.\r\n"
+        );
         assert_eq!(dot_stuffed(b"x\r\n"), "x\r\n.\r\n");
     }
 }
