@@ -132,12 +132,14 @@ impl Store {
             tx.commit().await?;
             return Ok(Vec::new());
         }
+        let claimed: Vec<(String, i64)> = rows
+            .iter()
+            .map(|r| Ok((r.text("id")?, r.int("attempt")?)))
+            .collect::<Result<_, StoreError>>()?;
         let mut events = QueryBuilder::new(
             "INSERT INTO message_events (message_id, status, detail, created_at) ",
         );
-        events.push_values(rows.iter(), |mut b, row| {
-            let attempt: i64 = row.try_get("attempt").unwrap_or_default();
-            let id: String = row.try_get("id").unwrap_or_default();
+        events.push_values(claimed, |mut b, (id, attempt)| {
             b.push_bind(id)
                 .push_bind("sending")
                 .push_bind(format!("attempt {attempt} by {owner}"))

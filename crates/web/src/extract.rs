@@ -1,7 +1,7 @@
 //! Request helpers: JSON parsing with readable errors, idempotency keys, pagination.
 
 use crate::error::ApiError;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bellhop_store::{IdempotencyStart, SavedResponse, Tx};
 use serde::Serialize;
@@ -71,14 +71,12 @@ impl Idempotency {
             IdempotencyStart::Replay(saved) => {
                 let status = StatusCode::from_u16(saved.status).unwrap_or(StatusCode::OK);
                 let mut response = (status, saved.body).into_response();
-                response.headers_mut().insert(
-                    "content-type",
-                    "application/json".parse().expect("static header"),
-                );
-                response.headers_mut().insert(
-                    "idempotent-replayed",
-                    "true".parse().expect("static header"),
-                );
+                response
+                    .headers_mut()
+                    .insert("content-type", HeaderValue::from_static("application/json"));
+                response
+                    .headers_mut()
+                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
                 Ok(Some(response))
             }
             IdempotencyStart::Mismatch => Err(ApiError::invalid(
@@ -111,10 +109,9 @@ impl Idempotency {
             .await?;
         }
         let mut response = (status, text).into_response();
-        response.headers_mut().insert(
-            "content-type",
-            "application/json".parse().expect("static header"),
-        );
+        response
+            .headers_mut()
+            .insert("content-type", HeaderValue::from_static("application/json"));
         Ok(response)
     }
 }
