@@ -404,20 +404,20 @@ fn plan_rule(
                 reason: Some(reason),
             },
         }),
-        Some(row) if row.status == MessageStatus::Planned => {
-            if row.due_at != due_at {
-                actions.push(match late {
-                    Ok(due_at) => PlanAction::Move {
-                        message_id: row.id,
-                        due_at,
-                    },
-                    Err(reason) => PlanAction::Skip {
-                        message_id: row.id,
-                        reason,
-                    },
-                });
-            }
-        }
+        Some(row) if row.status == MessageStatus::Planned && row.due_at != due_at => match late {
+            // Already due (a late booking planned for "now"): it goes out as soon as it can;
+            // moving it to a later "now" on every re-plan would only add noise.
+            Ok(_) if due_at < input.now && row.due_at <= input.now => {}
+            Ok(due_at) => actions.push(PlanAction::Move {
+                message_id: row.id,
+                due_at,
+            }),
+            Err(reason) => actions.push(PlanAction::Skip {
+                message_id: row.id,
+                reason,
+            }),
+        },
+        Some(row) if row.status == MessageStatus::Planned => {}
         Some(row) if row.is_reopenable() => {
             if let Ok(due_at) = late {
                 actions.push(PlanAction::Reopen {

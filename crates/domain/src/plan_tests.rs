@@ -615,3 +615,81 @@ fn messages_delayed_past_their_anchor_or_grace_are_not_sent_late() {
         );
     }
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const ZONES: [&str; 7] = [
+        "Europe/Vienna",
+        "America/New_York",
+        "Australia/Sydney",
+        "Asia/Kolkata",
+        "Pacific/Chatham",
+        "America/Santiago",
+        "UTC",
+    ];
+
+    fn date_in(day: i64) -> Date {
+        date(2025, 1, 1)
+            .checked_add(jiff::Span::new().days(day))
+            .unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn days_before_at_a_time_land_on_that_local_date_at_that_time_or_just_after_a_gap(
+            zone in 0..ZONES.len(), day in 0i64..1400, days in -60i32..60, hour in 0i8..24, minute in 0i8..60,
+        ) {
+            let p = property(ZONES[zone]);
+            let arrival = date_in(day);
+            let b = stay(arrival, arrival.tomorrow().unwrap(), "2024-01-01T00:00:00Z");
+            let r = rule(Anchor::Start, Offset::days(days), Some((hour, minute)), LatePolicy::SendNow);
+            let actions = run(&p, &b, &Contact::default(), &r, &[], "2024-01-01T00:00:00Z");
+            let (due, _) = inserted_due(&actions);
+            let local = due.to_zoned(p.time_zone.clone());
+            let wanted = arrival.checked_add(jiff::Span::new().days(days)).unwrap().at(hour, minute, 0, 0);
+            // Either exactly the wanted wall time, or (in a gap) the first valid instant after it.
+            prop_assert!(local.datetime() >= wanted, "{local} < {wanted}");
+            prop_assert!(local.datetime().duration_since(wanted) < SignedDuration::from_hours(3), "{local} vs {wanted}");
+            if local.datetime() != wanted {
+                let gap = p.time_zone.to_ambiguous_timestamp(wanted);
+                let is_gap = matches!(gap.offset(), jiff::tz::AmbiguousOffset::Gap { .. });
+                prop_assert!(is_gap, "{wanted} exists but {local} was chosen");
+            }
+        }
+
+        #[test]
+        fn hour_offsets_are_exact_durations(zone in 0..ZONES.len(), minutes in 0i64..2_000_000, hours in -500i32..500) {
+            let p = property(ZONES[zone]);
+            let start = ts("2025-01-01T00:00:00Z").checked_add(SignedDuration::from_mins(minutes)).unwrap();
+            let b = appointment(&start.to_string(), "2024-01-01T00:00:00Z");
+            let r = rule(Anchor::Start, Offset::hours(hours), None, LatePolicy::SendNow);
+            let (due, _) = inserted_due(&run(&p, &b, &Contact::default(), &r, &[], "2024-01-01T00:00:00Z"));
+            prop_assert_eq!(due.duration_since(start), SignedDuration::from_hours(i64::from(hours)));
+        }
+
+        #[test]
+        fn planning_again_after_applying_a_plan_changes_nothing(
+            zone in 0..ZONES.len(), day in 0i64..700, created in 0i64..900, status in 0usize..9, preset in 0usize..13,
+        ) {
+            let p = property(ZONES[zone]);
+            let arrival = date_in(day);
+            let now = ts("2025-01-01T00:00:00Z").checked_add(SignedDuration::from_hours(created * 24)).unwrap();
+            let mut b = stay(arrival, arrival.checked_add(jiff::Span::new().days(2)).unwrap(), &now.to_string());
+            b.status = BookingStatus::ALL[status];
+            b.option_until = Some(now.checked_add(SignedDuration::from_hours(48)).unwrap());
+            let all: Vec<_> = crate::presets::hotel().into_iter().chain(crate::presets::appointments()).collect();
+            let (_, mut r) = all[preset].instantiate(Uuid::nil(), Uuid::nil());
+            r.id = Uuid::from_u128(10);
+            let first = run(&p, &b, &Contact::default(), &r, &[], &now.to_string());
+            let existing: Vec<ExistingMessage> = first.iter().filter_map(|a| match a {
+                PlanAction::Insert { rule_id, occurrence, due_at, status, .. } => Some(ExistingMessage {
+                    id: Uuid::from_u128(99), rule_id: *rule_id, occurrence: occurrence.clone(), status: *status, due_at: *due_at, cancelled_by_staff: false,
+                }),
+                _ => None,
+            }).collect();
+            prop_assert_eq!(run(&p, &b, &Contact::default(), &r, &existing, &now.to_string()), vec![]);
+        }
+    }
+}
