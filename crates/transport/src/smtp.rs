@@ -315,8 +315,10 @@ async fn send_pipelined(
         commands.push_str(&Rcpt::new(to.clone(), vec![]).to_string());
     }
     commands.push_str(&Data.to_string());
+    // One reply for MAIL (read by `command`), one per RCPT, and the 354 for DATA: a reply left
+    // unread would be taken for the next command's, and the session would drift.
     let mut replies = vec![conn.command(Pipelined(commands)).await];
-    for _ in 0..envelope.to().len() {
+    for _ in 0..envelope.to().len() + 1 {
         replies.push(conn.read_response().await);
     }
     if let Some(refusal) = replies.into_iter().find_map(Result::err) {
@@ -334,7 +336,99 @@ async fn send_pipelined(
 
 #[cfg(test)]
 mod tests {
-    use super::dot_stuffed;
+    use super::*;
+    use crate::{OutgoingEmail, SendError, format_email};
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    /// A scripted SMTP server: answers each command line, and the end of DATA with `verdict`.
+    async fn scripted_server(verdict: &'static str) -> (u16, tokio::task::JoinHandle<Vec<String>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let handle = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (read, mut write) = stream.into_split();
+            let mut lines = BufReader::new(read).lines();
+            let mut seen = Vec::new();
+            write.write_all(b"220 scripted ESMTP\r\n").await.unwrap();
+            let mut in_data = false;
+            while let Ok(Some(line)) = lines.next_line().await {
+                if in_data {
+                    if line == "." {
+                        in_data = false;
+                        write.write_all(verdict.as_bytes()).await.unwrap();
+                    }
+                    continue;
+                }
+                seen.push(line.clone());
+                let reply: &[u8] = match line.split(' ').next().unwrap_or("") {
+                    "EHLO" => b"250-scripted\r\n250-PIPELINING\r\n250 8BITMIME\r\n",
+                    "MAIL" | "RCPT" | "RSET" | "NOOP" => b"250 ok\r\n",
+                    "DATA" => {
+                        in_data = true;
+                        b"354 go ahead\r\n"
+                    }
+                    "QUIT" => b"221 bye\r\n",
+                    _ => b"500 what\r\n",
+                };
+                write.write_all(reply).await.unwrap();
+            }
+            seen
+        });
+        (port, handle)
+    }
+
+    fn email(n: u128) -> OutgoingEmail {
+        OutgoingEmail {
+            message_id: uuid::Uuid::from_u128(n),
+            from_name: "Hotel".into(),
+            from_email: "info@hotel.example".into(),
+            reply_to: None,
+            to_name: None,
+            to_email: "guest@example.com".into(),
+            subject: "Hi".into(),
+            html: "<p>Hi</p>".into(),
+            text: "Hi".into(),
+            date: "2026-06-01T08:00:00Z".parse().unwrap(),
+        }
+    }
+
+    fn transport(port: u16) -> SmtpTransport {
+        SmtpTransport::new(SmtpConfig {
+            host: "127.0.0.1".into(),
+            port,
+            tls: SmtpTls::None,
+            username: None,
+            password: None,
+            pool_size: 1,
+            timeout: Duration::from_secs(5),
+            hello_name: "test".into(),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_body_the_server_refuses_is_a_failure_not_mistaken_for_the_data_reply() {
+        let (port, _server) = scripted_server("554 5.7.1 refused\r\n").await;
+        let smtp = transport(port);
+        let result = smtp.send(&format_email(&email(1)).unwrap()).await;
+        assert!(
+            matches!(result, Err(SendError::Permanent(ref e)) if e.contains("refused")),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn pipelined_sessions_stay_in_step_over_many_messages() {
+        let (port, server) = scripted_server("250 queued\r\n").await;
+        let smtp = transport(port);
+        for n in 0..5 {
+            smtp.send(&format_email(&email(n)).unwrap()).await.unwrap();
+        }
+        smtp.close().await;
+        let seen = server.await.unwrap();
+        let mails = seen.iter().filter(|l| l.starts_with("MAIL FROM")).count();
+        assert_eq!(mails, 5, "{seen:?}");
+        assert_eq!(seen.last().map(String::as_str), Some("QUIT"));
+    }
 
     #[test]
     fn data_lines_starting_with_a_dot_are_doubled_and_the_payload_is_terminated() {
