@@ -14,7 +14,6 @@ use bellhop_domain::retry::Backoff;
 use bellhop_domain::{Property, Rule};
 use bellhop_store::{Claimed, Outcome, OutcomeKind, Store};
 use bellhop_transport::{EmailTransport, OutgoingEmail, SendError};
-use futures_util::StreamExt;
 use jiff::{SignedDuration, Timestamp};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -89,6 +88,42 @@ impl std::fmt::Debug for Dispatcher {
         f.debug_struct("Dispatcher")
             .field("node", &self.config.node)
             .finish()
+    }
+}
+
+/// Why a claimed message does not reach the transport.
+enum NotSent {
+    Suppress(String),
+    Reschedule(Timestamp),
+    Fail(String),
+}
+
+impl From<NotSent> for OutcomeKind {
+    fn from(n: NotSent) -> Self {
+        match n {
+            NotSent::Suppress(reason) => OutcomeKind::Suppressed { reason },
+            NotSent::Reschedule(due_at) => OutcomeKind::Rescheduled { due_at },
+            NotSent::Fail(error) => OutcomeKind::Failed { error },
+        }
+    }
+}
+
+/// What settling a sent message needs besides the email itself.
+struct Ready {
+    language: String,
+    /// "; no de variant, used en" when the wanted language had no variant.
+    fell_back: Option<String>,
+    anchor_at: Timestamp,
+    before_anchor: bool,
+}
+
+fn outcome(c: &Claimed, kind: OutcomeKind) -> Outcome {
+    Outcome {
+        id: c.id,
+        account_id: c.account_id,
+        property_id: c.property_id,
+        attempt: c.attempt,
+        kind,
     }
 }
 
@@ -187,14 +222,25 @@ impl Dispatcher {
             return Ok(stats);
         }
         let ctx = self.context(&claimed).await?;
-        let concurrency = self.transport.concurrency();
-        // Indices rather than references: a closure over `&Claimed` arguments is
-        // higher-ranked and makes the future unsendable to `tokio::spawn`.
-        let outcomes: Vec<Outcome> = futures_util::stream::iter(0..claimed.len())
-            .map(|i| self.process(&ctx, &claimed[i], now))
-            .buffer_unordered(concurrency)
-            .collect()
-            .await;
+        // Decide and render every message first, then hand all that are to go to the
+        // transport at once: SMTP spreads them over its connections and pipelines them.
+        let mut outcomes: Vec<Outcome> = Vec::with_capacity(claimed.len());
+        let mut metas: Vec<(usize, Ready)> = Vec::new();
+        let mut emails: Vec<OutgoingEmail> = Vec::new();
+        for (i, c) in claimed.iter().enumerate() {
+            match self.prepare(&ctx, c, now) {
+                Ok((r, email)) => {
+                    metas.push((i, r));
+                    emails.push(email);
+                }
+                Err(not_sent) => outcomes.push(outcome(c, not_sent.into())),
+            }
+        }
+        let results = self.transport.send_many(&emails).await;
+        for (((i, r), email), result) in metas.into_iter().zip(emails).zip(results) {
+            let c = &claimed[i];
+            outcomes.push(outcome(c, self.settle(c, r, email, result, now)));
+        }
         for o in &outcomes {
             match o.kind {
                 OutcomeKind::Sent { .. } => stats.sent += 1,
@@ -215,30 +261,21 @@ impl Dispatcher {
         Ok(stats)
     }
 
-    async fn process(&self, ctx: &BatchContext, c: &Claimed, now: Timestamp) -> Outcome {
-        let kind = self.decide_and_send(ctx, c, now).await;
-        Outcome {
-            id: c.id,
-            account_id: c.account_id,
-            property_id: c.property_id,
-            attempt: c.attempt,
-            kind,
-        }
-    }
-
-    async fn decide_and_send(
+    /// Everything up to the transport: the send-time check, the late policy, the address,
+    /// rendering. `Err` says why the message is not to be sent.
+    fn prepare(
         &self,
         ctx: &BatchContext,
         c: &Claimed,
         now: Timestamp,
-    ) -> OutcomeKind {
+    ) -> Result<(Ready, OutgoingEmail), NotSent> {
         let (Some(property), Some(rule)) = (
             ctx.properties.get(&c.property_id),
             ctx.rules.get(&c.rule_id),
         ) else {
-            return OutcomeKind::Failed {
-                error: "the property or rule of this message no longer exists".into(),
-            };
+            return Err(NotSent::Fail(
+                "the property or rule of this message no longer exists".into(),
+            ));
         };
         let input = PlanInput {
             property,
@@ -248,77 +285,73 @@ impl Dispatcher {
             existing: &[],
             now,
         };
+        let suppress = NotSent::Suppress;
         let anchor_at = match plan::check_at_send(rule, &input, &c.occurrence) {
-            SendCheck::Suppress(reason) => return OutcomeKind::Suppressed { reason },
+            SendCheck::Suppress(reason) => return Err(suppress(reason)),
             SendCheck::Reschedule(due_at) if !c.forced => {
-                return OutcomeKind::Rescheduled { due_at };
+                return Err(NotSent::Reschedule(due_at));
             }
-            SendCheck::Reschedule(_) => match plan::want(rule, &input) {
+            SendCheck::Reschedule(_) | SendCheck::Go => match plan::want(rule, &input) {
                 plan::Want::Send { anchor_at, .. } => anchor_at,
-                plan::Want::Not(reason) => return OutcomeKind::Suppressed { reason },
-            },
-            SendCheck::Go => match plan::want(rule, &input) {
-                plan::Want::Send { anchor_at, .. } => anchor_at,
-                plan::Want::Not(reason) => return OutcomeKind::Suppressed { reason },
+                plan::Want::Not(reason) => return Err(suppress(reason)),
             },
         };
         if let Some(reason) = plan::late_at_send(rule, c.due_at, anchor_at, now) {
-            return OutcomeKind::Suppressed { reason };
+            return Err(suppress(reason));
         }
         let Some(to_email) = c.contact.email.clone().filter(|e| !e.trim().is_empty()) else {
-            return OutcomeKind::Suppressed {
-                reason: "guest email missing".into(),
-            };
+            return Err(suppress("guest email missing".into()));
         };
         let compiled = match ctx.templates.get(&rule.template_id) {
             Some(Ok(t)) => t,
-            Some(Err(e)) => {
-                return OutcomeKind::Failed {
-                    error: format!("template does not compile: {e}"),
-                };
-            }
-            None => {
-                return OutcomeKind::Failed {
-                    error: "template missing".into(),
-                };
-            }
+            Some(Err(e)) => return Err(NotSent::Fail(format!("template does not compile: {e}"))),
+            None => return Err(NotSent::Fail("template missing".into())),
         };
         let wanted = bellhop_domain::language::wanted(property, &c.booking, &c.contact);
         let preferences = [wanted.as_str(), property.default_language.as_str()];
         let context = render::context(property, &c.booking, &c.contact, &wanted);
-        let rendered = match compiled.render(&preferences, &context) {
-            Ok(r) => r,
-            Err(e) => {
-                return OutcomeKind::Failed {
-                    error: format!("not rendered, nothing sent: {e}"),
-                };
-            }
-        };
+        let rendered = compiled
+            .render(&preferences, &context)
+            .map_err(|e| NotSent::Fail(format!("not rendered, nothing sent: {e}")))?;
+        let detail_language = rendered
+            .fell_back
+            .then(|| format!("; no {wanted} variant, used {}", rendered.language));
         let email = OutgoingEmail {
             message_id: c.id,
             from_name: property.sender.name.clone(),
             from_email: property.sender.email.clone(),
             reply_to: property.sender.reply_to.clone(),
             to_name: c.contact.full_name(),
-            to_email: to_email.clone(),
-            subject: rendered.subject.clone(),
+            to_email,
+            subject: rendered.subject,
             html: rendered.html,
             text: rendered.text,
             date: now,
         };
-        match self.transport.send(&email).await {
+        let ready = Ready {
+            language: rendered.language,
+            fell_back: detail_language,
+            anchor_at,
+            before_anchor: rule.is_before_anchor(),
+        };
+        Ok((ready, email))
+    }
+
+    /// What the transport's answer means for the message: sent, retry later, or failed.
+    fn settle(
+        &self,
+        c: &Claimed,
+        r: Ready,
+        email: OutgoingEmail,
+        result: Result<String, SendError>,
+        now: Timestamp,
+    ) -> OutcomeKind {
+        match result {
             Ok(provider_ref) => OutcomeKind::Sent {
-                recipient: to_email,
-                subject: rendered.subject,
-                detail: if rendered.fell_back {
-                    format!(
-                        "sent as {provider_ref}; no {wanted} variant, used {}",
-                        rendered.language
-                    )
-                } else {
-                    format!("sent as {provider_ref}")
-                },
-                language: rendered.language,
+                detail: format!("sent as {provider_ref}{}", r.fell_back.unwrap_or_default()),
+                recipient: email.to_email,
+                subject: email.subject,
+                language: r.language,
                 body_html: self.config.retain_bodies.then_some(email.html),
                 body_text: self.config.retain_bodies.then_some(email.text),
                 provider_ref,
@@ -333,8 +366,9 @@ impl Dispatcher {
                     .due_at
                     .checked_add(self.config.backoff.deadline)
                     .unwrap_or(c.due_at);
-                if rule.is_before_anchor() && anchor_at < deadline {
-                    deadline = anchor_at;
+                // A "before" mail is not retried past its anchor.
+                if r.before_anchor && r.anchor_at < deadline {
+                    deadline = r.anchor_at;
                 }
                 if retry_at >= deadline {
                     OutcomeKind::Failed {

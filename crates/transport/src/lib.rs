@@ -44,6 +44,42 @@ impl EmailTransport {
         Ok(formatted.message_id)
     }
 
+    /// Sends many emails; results in the same order. SMTP spreads them over its pool and
+    /// pipelines each connection's share.
+    pub async fn send_many(&self, emails: &[OutgoingEmail]) -> Vec<Result<String, SendError>> {
+        let formatted: Vec<Result<mime::Formatted, SendError>> =
+            emails.iter().map(format_email).collect();
+        match self {
+            EmailTransport::Smtp(smtp) => {
+                let ready: Vec<&mime::Formatted> =
+                    formatted.iter().filter_map(|f| f.as_ref().ok()).collect();
+                let mut sent = smtp.send_batch(&ready).await.into_iter();
+                formatted
+                    .into_iter()
+                    .map(|f| {
+                        let f = f?;
+                        sent.next()
+                            .unwrap_or_else(|| Err(SendError::Transient("not attempted".into())))?;
+                        Ok(f.message_id)
+                    })
+                    .collect()
+            }
+            EmailTransport::Folder(folder) => {
+                let mut out = Vec::with_capacity(emails.len());
+                for (email, f) in emails.iter().zip(formatted) {
+                    out.push(match f {
+                        Ok(f) => folder
+                            .write(email.message_id, &f.bytes)
+                            .await
+                            .map(|()| f.message_id),
+                        Err(e) => Err(e),
+                    });
+                }
+                out
+            }
+        }
+    }
+
     /// Closes pooled connections politely.
     pub async fn close(&self) {
         if let EmailTransport::Smtp(smtp) = self {

@@ -273,6 +273,89 @@ impl SmtpTransport {
         }
     }
 
+    /// Sends many messages, spread over the pool's connections. On a server that pipelines,
+    /// each connection streams its share: a body's terminating dot goes out in the same write as
+    /// the next message's MAIL, RCPT and DATA, and every reply is read in order. Results come
+    /// back in the order of `messages`; a message whose outcome is unknown (the connection
+    /// broke after its body was written) is a transient failure, so it is retried — at most the
+    /// in-flight messages of a broken connection can arrive twice, none is lost.
+    pub(crate) async fn send_batch(&self, messages: &[&Formatted]) -> Vec<Result<(), SendError>> {
+        let lanes = self.pool_size().min(messages.len()).max(1);
+        let chunks: Vec<Vec<usize>> = (0..lanes)
+            .map(|lane| (lane..messages.len()).step_by(lanes).collect())
+            .collect();
+        let lane_results = futures_util::future::join_all(chunks.iter().map(|indices| {
+            let chunk: Vec<&Formatted> = indices.iter().map(|&i| messages[i]).collect();
+            async move { self.send_chunk(&chunk).await }
+        }))
+        .await;
+        let mut results: Vec<Option<Result<(), SendError>>> = vec![None; messages.len()];
+        for (indices, lane) in chunks.iter().zip(lane_results) {
+            for (&i, result) in indices.iter().zip(lane) {
+                results[i] = Some(result);
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(SendError::Transient("not attempted".into()))))
+            .collect()
+    }
+
+    /// One lane of a batch, on one connection at a time.
+    async fn send_chunk(&self, chunk: &[&Formatted]) -> Vec<Result<(), SendError>> {
+        let mut out = Vec::with_capacity(chunk.len());
+        let Ok(_permit) = self.permits.acquire().await else {
+            return chunk
+                .iter()
+                .map(|_| Err(SendError::Transient("transport closed".into())))
+                .collect();
+        };
+        let mut retried_stale = false;
+        while out.len() < chunk.len() {
+            let rest = &chunk[out.len()..];
+            let (mut conn, reused) = match self.checkout().await {
+                Ok(c) => c,
+                Err(e) => {
+                    out.extend(rest.iter().map(|_| Err(e.clone())));
+                    break;
+                }
+            };
+            let before = out.len();
+            let usable = if conn.pipelining && rest.iter().all(|m| streamable(m)) {
+                stream(&mut conn.inner, rest, &mut out, self.config.timeout).await
+            } else {
+                let mut usable = true;
+                for message in rest {
+                    let result = self.exchange(&mut conn, message).await;
+                    usable = !conn.inner.has_broken();
+                    out.push(result);
+                    if !usable {
+                        break;
+                    }
+                }
+                usable
+            };
+            if usable {
+                self.checkin(conn);
+                continue;
+            }
+            conn.inner.abort().await;
+            // A pooled connection the server closed while idle fails before anything was sent:
+            // try once more on a fresh one. Otherwise the unknown rest waits for a retry.
+            if reused && out.len() == before && !retried_stale {
+                retried_stale = true;
+                continue;
+            }
+            let lost = chunk.len() - out.len();
+            out.extend((0..lost).map(|_| {
+                Err(SendError::Transient(
+                    "the SMTP connection broke; will retry".into(),
+                ))
+            }));
+        }
+        out
+    }
+
     /// Sends QUIT on idle connections.
     pub async fn close(&self) {
         let idle: Vec<Idle> = self
@@ -299,6 +382,145 @@ fn dot_stuffed(bytes: &[u8]) -> String {
     }
     out.push_str(".\r\n");
     out
+}
+
+/// Whether a message can go through the streaming path: 7-bit envelope and content, so no
+/// SMTPUTF8 or 8BITMIME parameters are needed.
+fn streamable(message: &Formatted) -> bool {
+    message
+        .envelope
+        .from()
+        .is_none_or(|a| AsRef::<str>::as_ref(a).is_ascii())
+        && message
+            .envelope
+            .to()
+            .iter()
+            .all(|a| AsRef::<str>::as_ref(a).is_ascii())
+        && message.bytes.is_ascii()
+}
+
+/// MAIL, RCPT… and DATA for one message.
+fn envelope_commands(message: &Formatted) -> String {
+    let envelope = &message.envelope;
+    let mut commands = Mail::new(envelope.from().cloned(), vec![]).to_string();
+    for to in envelope.to() {
+        commands.push_str(&Rcpt::new(to.clone(), vec![]).to_string());
+    }
+    commands.push_str(&Data.to_string());
+    commands
+}
+
+/// How the replies to one message's MAIL, RCPT… and DATA came back.
+enum Envelope {
+    /// All accepted; the server waits for the body.
+    Open,
+    /// Refused; `data_open` when DATA was accepted all the same (the body must be closed).
+    Refused {
+        error: lettre::transport::smtp::Error,
+        data_open: bool,
+    },
+    /// The connection failed: the session is out of step.
+    Broken,
+}
+
+fn is_reply(e: &lettre::transport::smtp::Error) -> bool {
+    e.is_transient() || e.is_permanent()
+}
+
+/// Awaits one SMTP step; `None` when it took longer than `limit` (the session is then out of
+/// step and must be dropped).
+async fn step<T>(limit: Duration, work: impl std::future::Future<Output = T>) -> Option<T> {
+    tokio::time::timeout(limit, work).await.ok()
+}
+
+/// Reads the rest of one message's envelope replies (`first` was read by `command`).
+async fn envelope_replies(
+    conn: &mut AsyncSmtpConnection,
+    message: &Formatted,
+    first: Option<
+        Result<lettre::transport::smtp::response::Response, lettre::transport::smtp::Error>,
+    >,
+    limit: Duration,
+) -> Envelope {
+    let expected = message.envelope.to().len() + 2;
+    let mut replies = Vec::with_capacity(expected);
+    replies.extend(first);
+    while replies.len() < expected {
+        let Some(reply) = step(limit, conn.read_response()).await else {
+            return Envelope::Broken;
+        };
+        replies.push(reply);
+    }
+    if replies
+        .iter()
+        .any(|r| r.as_ref().is_err_and(|e| !is_reply(e)))
+    {
+        return Envelope::Broken;
+    }
+    let data_open = replies
+        .last()
+        .is_some_and(|r| r.as_ref().is_ok_and(|reply| reply.has_code(354)));
+    match replies.into_iter().find_map(Result::err) {
+        None if data_open => Envelope::Open,
+        None => Envelope::Broken,
+        Some(error) => Envelope::Refused { error, data_open },
+    }
+}
+
+/// Streams `messages` over one pipelining connection, pushing one result per message it
+/// resolves. Returns whether the connection is still in step. Every step has `limit`.
+async fn stream(
+    conn: &mut AsyncSmtpConnection,
+    messages: &[&Formatted],
+    out: &mut Vec<Result<(), SendError>>,
+    limit: Duration,
+) -> bool {
+    let Some(first) = step(
+        limit,
+        conn.command(Pipelined(envelope_commands(messages[0]))),
+    )
+    .await
+    else {
+        return false;
+    };
+    let mut envelope = envelope_replies(conn, messages[0], Some(first), limit).await;
+    for (i, message) in messages.iter().enumerate() {
+        let next = messages.get(i + 1);
+        match envelope {
+            Envelope::Broken => return false,
+            Envelope::Refused { error, data_open } => {
+                out.push(Err(classify(error)));
+                if data_open {
+                    match step(limit, conn.command(Pipelined(".\r\n".to_owned()))).await {
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) if is_reply(&e) => {}
+                        _ => return false,
+                    }
+                }
+                let Some(next) = next else { return true };
+                let Some(first) =
+                    step(limit, conn.command(Pipelined(envelope_commands(next)))).await
+                else {
+                    return false;
+                };
+                envelope = envelope_replies(conn, next, Some(first), limit).await;
+                continue;
+            }
+            Envelope::Open => {}
+        }
+        let mut payload = dot_stuffed(&message.bytes);
+        if let Some(next) = next {
+            payload.push_str(&envelope_commands(next));
+        }
+        match step(limit, conn.command(Pipelined(payload))).await {
+            Some(Ok(_)) => out.push(Ok(())),
+            Some(Err(e)) if is_reply(&e) => out.push(Err(classify(e))),
+            _ => return false,
+        }
+        let Some(next) = next else { return true };
+        envelope = envelope_replies(conn, next, None, limit).await;
+    }
+    true
 }
 
 /// One message with RFC 2920 pipelining: MAIL, RCPT and DATA in one write, their three
