@@ -11,7 +11,6 @@ use crate::property::Property;
 use crate::text::single_line;
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, json};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -342,10 +341,12 @@ fn format_date(lang: &str, date: jiff::civil::Date) -> String {
 /// The variables a template sees: `guest.*`, `booking.*`, `property.*`. Values that are not
 /// known are left out, so printing them is a "has no value" error.
 pub fn context(property: &Property, booking: &Booking, contact: &Contact, lang: &str) -> Value {
-    let mut guest = Map::new();
-    let put = |map: &mut Map<String, serde_json::Value>, key: &str, value: Option<String>| {
+    // Built as minijinja values directly: this runs once per message sent.
+    type Fields = Vec<(&'static str, Value)>;
+    let mut guest: Fields = Vec::with_capacity(8);
+    let put = |map: &mut Fields, key: &'static str, value: Option<String>| {
         if let Some(v) = value.filter(|v| !v.trim().is_empty()) {
-            map.insert(key.to_owned(), json!(v));
+            map.push((key, Value::from(v)));
         }
     };
     put(&mut guest, "first_name", contact.first_name.clone());
@@ -358,8 +359,8 @@ pub fn context(property: &Property, booking: &Booking, contact: &Contact, lang: 
     put(&mut guest, "nationality", contact.nationality.clone());
 
     let tz = &property.time_zone;
-    let mut b = Map::new();
-    b.insert("id".to_owned(), json!(booking.id.to_string()));
+    let mut b: Fields = Vec::with_capacity(24);
+    b.push(("id", Value::from(booking.id.to_string())));
     put(
         &mut b,
         "reference",
@@ -370,15 +371,15 @@ pub fn context(property: &Property, booking: &Booking, contact: &Contact, lang: 
                 .unwrap_or_else(|| booking.id.to_string()[..8].to_uppercase()),
         ),
     );
-    b.insert("kind".to_owned(), json!(booking.kind().as_str()));
-    b.insert("status".to_owned(), json!(booking.status.as_str()));
+    b.push(("kind", Value::from(booking.kind().as_str())));
+    b.push(("status", Value::from(booking.status.as_str())));
     match booking.schedule {
         Schedule::Stay { arrival, departure } => {
             put(&mut b, "arrival", Some(format_date(lang, arrival)));
             put(&mut b, "departure", Some(format_date(lang, departure)));
             put(&mut b, "arrival_iso", Some(arrival.to_string()));
             put(&mut b, "departure_iso", Some(departure.to_string()));
-            b.insert("nights".to_owned(), json!((departure - arrival).get_days()));
+            b.push(("nights", Value::from((departure - arrival).get_days())));
             put(
                 &mut b,
                 "check_in_time",
@@ -411,18 +412,21 @@ pub fn context(property: &Property, booking: &Booking, contact: &Contact, lang: 
     put(&mut b, "voucher", booking.voucher.clone());
     put(&mut b, "source_channel", booking.source_channel.clone());
     if let Some(guests) = booking.guests {
-        b.insert("guests".to_owned(), json!(guests));
+        b.push(("guests", Value::from(guests)));
     }
     let money = |cents: Option<i64>| cents.map(|c| format!("{}.{:02}", c / 100, (c % 100).abs()));
     put(&mut b, "price", money(booking.price_cents));
     put(&mut b, "deposit", money(booking.deposit_cents));
 
-    let mut p = Map::new();
+    let mut p: Fields = Vec::with_capacity(2);
     put(&mut p, "name", Some(property.name.clone()));
     put(&mut p, "email", Some(property.sender.email.clone()));
-    Value::from(minijinja::value::Serde(
-        json!({ "guest": guest, "booking": b, "property": p }),
-    ))
+    let map = |fields: Fields| Value::from(fields.into_iter().collect::<BTreeMap<&str, Value>>());
+    map(vec![
+        ("guest", map(guest)),
+        ("booking", map(b)),
+        ("property", map(p)),
+    ])
 }
 
 #[cfg(test)]
