@@ -4,8 +4,8 @@
 
 mod support;
 
-use bellhop_domain::{BookingStatus, Contact, Schedule};
-use bellhop_engine::{BookingDraft, Engine, SystemClock};
+use bellhop_domain::Contact;
+use bellhop_engine::{Engine, SystemClock};
 use bellhop_store::{Store, StoreOptions};
 use std::collections::HashMap;
 use std::path::Path;
@@ -73,29 +73,11 @@ async fn killing_the_dispatcher_mid_run_loses_nothing_and_repeats_only_in_flight
                 ..Contact::default()
             };
             tx.upsert_contact(&c, now).await.unwrap();
-            drafts.push(BookingDraft {
-                property_id: property.id,
-                contact_id: c.id,
-                status: BookingStatus::Confirmed,
-                schedule: Schedule::Stay {
-                    arrival: jiff::civil::date(2027, 1, 10),
-                    departure: jiff::civil::date(2027, 1, 12),
-                },
-                option_until: None,
-                hold_expires_at: None,
-                room_category: None,
-                service: None,
-                staff: None,
-                source_channel: None,
-                external_id: None,
-                voucher: None,
-                price_cents: None,
-                deposit_cents: None,
-                paid_cents: None,
-                guests: None,
-                language: None,
-                notes: None,
-            });
+            drafts.push(support::stay(
+                property.id,
+                c.id,
+                jiff::civil::date(2027, 1, 10),
+            ));
         }
         engine
             .create_bookings_in(&mut tx, account, drafts, "test")

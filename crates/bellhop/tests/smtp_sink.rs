@@ -2,8 +2,8 @@
 
 mod support;
 
-use bellhop_domain::{BookingStatus, Contact, Schedule};
-use bellhop_engine::{BookingDraft, DispatchConfig, Dispatcher, Engine, ManualClock};
+use bellhop_domain::Contact;
+use bellhop_engine::{DispatchConfig, Dispatcher, Engine, ManualClock};
 use bellhop_store::{MessageFilter, Store, StoreOptions};
 use bellhop_transport::{EmailTransport, SmtpConfig, SmtpTls, SmtpTransport};
 use mail_parser::{MessageParser, MimeHeaders};
@@ -39,29 +39,7 @@ async fn the_mail_that_reaches_an_smtp_server_is_well_formed_multipart_with_enco
         ..Contact::default()
     };
     engine.upsert_contact(&contact).await.unwrap();
-    let draft = BookingDraft {
-        property_id: property.id,
-        contact_id: contact.id,
-        status: BookingStatus::Confirmed,
-        schedule: Schedule::Stay {
-            arrival: jiff::civil::date(2026, 4, 1),
-            departure: jiff::civil::date(2026, 4, 3),
-        },
-        option_until: None,
-        hold_expires_at: None,
-        room_category: None,
-        service: None,
-        staff: None,
-        source_channel: None,
-        external_id: None,
-        voucher: None,
-        price_cents: None,
-        deposit_cents: None,
-        paid_cents: None,
-        guests: None,
-        language: None,
-        notes: None,
-    };
+    let draft = support::stay(property.id, contact.id, jiff::civil::date(2026, 4, 1));
     let (booking, _) = engine.create_booking(account, draft, "test").await.unwrap();
 
     let smtp = SmtpTransport::new(SmtpConfig {
@@ -187,29 +165,7 @@ async fn an_address_the_transport_refuses_fails_permanently_and_staff_are_notifi
     let property = support::property(account);
     engine.create_property(&property).await.unwrap();
     support::confirmation(&engine, account, property.id).await;
-    let draft = BookingDraft {
-        property_id: property.id,
-        contact_id: Uuid::nil(),
-        status: BookingStatus::Confirmed,
-        schedule: Schedule::Stay {
-            arrival: jiff::civil::date(2026, 4, 1),
-            departure: jiff::civil::date(2026, 4, 3),
-        },
-        option_until: None,
-        hold_expires_at: None,
-        room_category: None,
-        service: None,
-        staff: None,
-        source_channel: None,
-        external_id: None,
-        voucher: None,
-        price_cents: None,
-        deposit_cents: None,
-        paid_cents: None,
-        guests: None,
-        language: None,
-        notes: None,
-    };
+    let draft = support::stay(property.id, Uuid::nil(), jiff::civil::date(2026, 4, 1));
     engine.create_booking(account, draft, "test").await.unwrap();
     let sink = support::Sink::start();
     let smtp = SmtpTransport::new(SmtpConfig {

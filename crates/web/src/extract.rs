@@ -116,6 +116,66 @@ impl Idempotency {
     }
 }
 
+/// A creating POST in progress: its transaction, with the idempotency key reserved in it.
+pub struct Creation {
+    idem: Idempotency,
+    tx: Tx,
+    account: Uuid,
+    now: jiff::Timestamp,
+}
+
+/// How a creating POST starts.
+pub enum Begun {
+    /// The key was used before with this body: answer with the first response.
+    Replay(Response),
+    /// Do the work in `Creation::tx`, then `finish`.
+    Fresh(Creation),
+}
+
+impl Creation {
+    /// Opens the transaction and reserves the request's `Idempotency-Key`, if it has one.
+    pub async fn begin(
+        state: &crate::AppState,
+        account: Uuid,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Begun, ApiError> {
+        let idem = Idempotency::from_request(headers, body)?;
+        let now = state.engine.now();
+        let mut tx = state.engine.store().begin().await?;
+        Ok(match idem.start(&mut tx, account, now).await? {
+            Some(replay) => Begun::Replay(replay),
+            None => Begun::Fresh(Creation {
+                idem,
+                tx,
+                account,
+                now,
+            }),
+        })
+    }
+
+    /// The transaction the work happens in.
+    pub fn tx(&mut self) -> &mut Tx {
+        &mut self.tx
+    }
+
+    /// Saves the 201 response under the key and commits everything together.
+    pub async fn finish<T: Serialize>(mut self, body: &T) -> Result<Response, ApiError> {
+        let response = self
+            .idem
+            .finish(
+                &mut self.tx,
+                self.account,
+                StatusCode::CREATED,
+                body,
+                self.now,
+            )
+            .await?;
+        self.tx.commit().await?;
+        Ok(response)
+    }
+}
+
 /// A page of results with the cursor for the next one.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Page<T> {

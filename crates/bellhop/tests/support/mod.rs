@@ -6,7 +6,8 @@ use bellhop_domain::property::{Property, Sender};
 use bellhop_domain::render::{Category, EmailContent, Template};
 use bellhop_domain::rule::{Anchor, Channel, Conditions, LatePolicy, Offset, Rule};
 use bellhop_domain::time::{LocalTime, parse_time_zone};
-use bellhop_engine::Engine;
+use bellhop_domain::{BookingStatus, Schedule};
+use bellhop_engine::{BookingDraft, Engine};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -166,4 +167,31 @@ pub async fn confirmation(engine: &Engine, account: Uuid, property: Uuid) -> Uui
     };
     engine.save_rule(&rule, true).await.unwrap();
     rule.id
+}
+
+/// A confirmed two-night stay.
+pub fn stay(property: Uuid, contact: Uuid, arrival: jiff::civil::Date) -> BookingDraft {
+    BookingDraft {
+        property_id: property,
+        contact_id: contact,
+        status: BookingStatus::Confirmed,
+        schedule: Schedule::Stay {
+            arrival,
+            departure: arrival.checked_add(jiff::Span::new().days(2)).unwrap(),
+        },
+        option_until: None,
+        hold_expires_at: None,
+        room_category: None,
+        service: None,
+        staff: None,
+        source_channel: None,
+        external_id: None,
+        voucher: None,
+        price_cents: None,
+        deposit_cents: None,
+        paid_cents: None,
+        guests: None,
+        language: None,
+        notes: None,
+    }
 }

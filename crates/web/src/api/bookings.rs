@@ -6,10 +6,10 @@ use super::validate::Check;
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::error::ApiError;
-use crate::extract::{Idempotency, Page, instant, page_size, parse_json, path_id};
+use crate::extract::{Begun, Creation, Page, instant, page_size, parse_json, path_id};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -274,11 +274,10 @@ fn to_draft(input: &BookingIn, contact_id: Uuid) -> Result<BookingDraft, ApiErro
     })
 }
 
-async fn warnings(s: &AppState, account: Uuid, b: &Booking) -> Vec<String> {
+/// What staff should know about a booking's contact.
+fn warnings(contact: &bellhop_domain::Contact) -> Vec<String> {
     let mut w = Vec::new();
-    if let Ok(c) = s.engine.store().contact(account, b.contact_id).await
-        && c.email.is_none()
-    {
+    if contact.email.is_none() {
         w.push(
             "the guest has no email address: email messages will be suppressed until one is added"
                 .to_owned(),
@@ -297,26 +296,24 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let idem = Idempotency::from_request(&headers, &body)?;
     let input: BookingIn = parse_json(&body)?;
     let account = tenant.account_id;
-    let now = s.engine.now();
-    let mut tx = s.engine.store().begin().await?;
-    if let Some(replay) = idem.start(&mut tx, account, now).await? {
-        return Ok(replay);
-    }
+    let mut op = match Creation::begin(&s, account, &headers, &body).await? {
+        Begun::Replay(replay) => return Ok(replay),
+        Begun::Fresh(op) => op,
+    };
     let contact_id = match (&input.contact_id, &input.contact) {
         (Some(id), None) => *id,
         (None, Some(c)) => {
             let contact = to_contact(c.clone(), account, Uuid::now_v7(), "contact.")?;
             let known = match &contact.email {
-                Some(email) => tx.contact_by_email(account, email).await?,
+                Some(email) => op.tx().contact_by_email(account, email).await?,
                 None => None,
             };
             match known {
                 Some(existing) => existing.id,
                 None => {
-                    s.engine.upsert_contact_in(&mut tx, &contact).await?;
+                    s.engine.upsert_contact_in(op.tx(), &contact).await?;
                     contact.id
                 }
             }
@@ -331,24 +328,15 @@ pub async fn create(
     let draft = to_draft(&input, contact_id)?;
     let (booking, plan) = s
         .engine
-        .create_booking_in(&mut tx, account, draft, &tenant.actor())
+        .create_booking_in(op.tx(), account, draft, &tenant.actor())
         .await?;
-    let mut result = BookingResult {
+    let contact = op.tx().contact(account, contact_id).await?;
+    op.finish(&BookingResult {
         booking: out(&booking),
         plan,
-        warnings: Vec::new(),
-    };
-    if tx.contact(account, contact_id).await?.email.is_none() {
-        result.warnings.push(
-            "the guest has no email address: email messages will be suppressed until one is added"
-                .into(),
-        );
-    }
-    let response = idem
-        .finish(&mut tx, account, StatusCode::CREATED, &result, now)
-        .await?;
-    tx.commit().await?;
-    Ok(response)
+        warnings: warnings(&contact),
+    })
+    .await
 }
 
 /// Filters and paging of bookings.
@@ -504,7 +492,12 @@ pub async fn patch(
         .engine
         .update_booking(tenant.account_id, id, draft, expected, &tenant.actor())
         .await?;
-    let warnings = warnings(&s, tenant.account_id, &booking).await;
+    let warnings = warnings(
+        &s.engine
+            .store()
+            .contact(tenant.account_id, booking.contact_id)
+            .await?,
+    );
     Ok(Json(BookingResult {
         booking: out(&booking),
         plan,

@@ -4,10 +4,10 @@ use super::validate::Check;
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::error::ApiError;
-use crate::extract::{Idempotency, parse_json, path_id};
+use crate::extract::{Begun, Creation, parse_json, path_id};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -178,25 +178,13 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let idem = Idempotency::from_request(&headers, &body)?;
     let property = to_property(parse_json(&body)?, tenant.account_id, Uuid::now_v7())?;
-    let now = s.engine.now();
-    let mut tx = s.engine.store().begin().await?;
-    if let Some(replay) = idem.start(&mut tx, tenant.account_id, now).await? {
-        return Ok(replay);
-    }
-    s.engine.create_property_in(&mut tx, &property).await?;
-    let response = idem
-        .finish(
-            &mut tx,
-            tenant.account_id,
-            StatusCode::CREATED,
-            &PropertyOut::from(&property),
-            now,
-        )
-        .await?;
-    tx.commit().await?;
-    Ok(response)
+    let mut op = match Creation::begin(&s, tenant.account_id, &headers, &body).await? {
+        Begun::Replay(replay) => return Ok(replay),
+        Begun::Fresh(op) => op,
+    };
+    s.engine.create_property_in(op.tx(), &property).await?;
+    op.finish(&PropertyOut::from(&property)).await
 }
 
 /// Lists the account's properties.

@@ -4,10 +4,10 @@
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::error::ApiError;
-use crate::extract::{Idempotency, parse_json, path_id};
+use crate::extract::{Begun, Creation, parse_json, path_id};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -114,29 +114,17 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let idem = Idempotency::from_request(&headers, &body)?;
     let rule = to_rule(parse_json(&body)?, tenant.account_id, Uuid::now_v7())?;
-    let now = s.engine.now();
-    let mut tx = s.engine.store().begin().await?;
-    if let Some(replay) = idem.start(&mut tx, tenant.account_id, now).await? {
-        return Ok(replay);
-    }
-    let plan = s.engine.save_rule_in(&mut tx, &rule, true).await?;
+    let mut op = match Creation::begin(&s, tenant.account_id, &headers, &body).await? {
+        Begun::Replay(replay) => return Ok(replay),
+        Begun::Fresh(op) => op,
+    };
+    let plan = s.engine.save_rule_in(op.tx(), &rule, true).await?;
     let result = RuleResult {
         rule: RuleOut { id: rule.id, rule },
         plan,
     };
-    let response = idem
-        .finish(
-            &mut tx,
-            tenant.account_id,
-            StatusCode::CREATED,
-            &result,
-            now,
-        )
-        .await?;
-    tx.commit().await?;
-    Ok(response)
+    op.finish(&result).await
 }
 
 /// Filter of rules.
