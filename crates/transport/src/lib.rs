@@ -86,12 +86,4 @@ impl EmailTransport {
             smtp.close().await;
         }
     }
-
-    /// How many sends may usefully run at once.
-    pub fn concurrency(&self) -> usize {
-        match self {
-            EmailTransport::Smtp(smtp) => smtp.pool_size(),
-            EmailTransport::Folder(_) => 8,
-        }
-    }
 }

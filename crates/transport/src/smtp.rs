@@ -209,64 +209,24 @@ impl SmtpTransport {
         }
     }
 
+    /// Sends one message (a batch of one).
     pub(crate) async fn send(&self, message: &Formatted) -> Result<(), SendError> {
-        let _permit = self
-            .permits
-            .acquire()
+        self.send_batch(&[message])
             .await
-            .map_err(|_| SendError::Transient("transport closed".into()))?;
-        let (mut conn, reused) = self.checkout().await?;
-        match self.exchange(&mut conn, message).await {
-            Ok(()) => {
-                self.checkin(conn);
-                Ok(())
-            }
-            // A reused connection the server closed while idle fails before anything was
-            // accepted: try once more on a fresh one.
-            Err(SendError::Transient(_)) if reused && conn.inner.has_broken() => {
-                let mut fresh = self.connect().await?;
-                let result = self.exchange(&mut fresh, message).await;
-                if result.is_ok() {
-                    self.checkin(fresh);
-                }
-                result
-            }
-            Err(e) => {
-                if !conn.inner.has_broken() {
-                    self.checkin(conn);
-                }
-                Err(e)
-            }
-        }
+            .pop()
+            .unwrap_or_else(|| Err(SendError::Transient("not attempted".into())))
     }
 
+    /// One message the plain way (servers without PIPELINING, or 8-bit content).
     async fn exchange(&self, conn: &mut Conn, message: &Formatted) -> Result<(), SendError> {
-        let ascii_envelope = message
-            .envelope
-            .from()
-            .is_none_or(|a| AsRef::<str>::as_ref(a).is_ascii())
-            && message
-                .envelope
-                .to()
-                .iter()
-                .all(|a| AsRef::<str>::as_ref(a).is_ascii());
-        let pipelined = conn.pipelining && ascii_envelope && message.bytes.is_ascii();
-        let inner = &mut conn.inner;
-        let result = tokio::time::timeout(self.config.timeout, async {
-            if pipelined {
-                send_pipelined(inner, message).await
-            } else {
-                inner
-                    .send(&message.envelope, &message.bytes)
-                    .await
-                    .map(|_| ())
-                    .map_err(classify)
-            }
-        })
-        .await;
-        match result {
-            Ok(result) => result,
-            Err(_) => {
+        match step(
+            self.config.timeout,
+            conn.inner.send(&message.envelope, &message.bytes),
+        )
+        .await
+        {
+            Some(result) => result.map(|_| ()).map_err(classify),
+            None => {
                 conn.inner.abort().await;
                 Err(SendError::Transient("SMTP exchange timed out".to_owned()))
             }
@@ -523,47 +483,17 @@ async fn stream(
     true
 }
 
-/// One message with RFC 2920 pipelining: MAIL, RCPT and DATA in one write, their three
-/// replies read in order, then the body. Halves the round trips of lettre's `send`. Any
-/// refusal ends the session (aborting is simpler and safer than RSET after a partial
-/// pipeline), and the first refusal decides whether the failure is permanent.
-async fn send_pipelined(
-    conn: &mut AsyncSmtpConnection,
-    message: &Formatted,
-) -> Result<(), SendError> {
-    let envelope = &message.envelope;
-    let mut commands = Mail::new(envelope.from().cloned(), vec![]).to_string();
-    for to in envelope.to() {
-        commands.push_str(&Rcpt::new(to.clone(), vec![]).to_string());
-    }
-    commands.push_str(&Data.to_string());
-    // One reply for MAIL (read by `command`), one per RCPT, and the 354 for DATA: a reply left
-    // unread would be taken for the next command's, and the session would drift.
-    let mut replies = vec![conn.command(Pipelined(commands)).await];
-    for _ in 0..envelope.to().len() + 1 {
-        replies.push(conn.read_response().await);
-    }
-    if let Some(refusal) = replies.into_iter().find_map(Result::err) {
-        conn.abort().await;
-        return Err(classify(refusal));
-    }
-    // The body with its terminating dot in one write (lettre's `message` makes two packets of
-    // it); the bytes are ASCII with CRLF line ends (see `exchange`), so dot-stuffing (RFC 5321
-    // §4.5.2) is one substitution.
-    conn.command(Pipelined(dot_stuffed(&message.bytes)))
-        .await
-        .map(|_| ())
-        .map_err(classify)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{OutgoingEmail, SendError, format_email};
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-    /// A scripted SMTP server: answers each command line, and the end of DATA with `verdict`.
-    async fn scripted_server(verdict: &'static str) -> (u16, tokio::task::JoinHandle<Vec<String>>) {
+    /// A scripted SMTP server: answers each command line, and the end of the n-th DATA with
+    /// `verdicts[n % len]`.
+    async fn scripted_server(
+        verdicts: &'static [&'static str],
+    ) -> (u16, tokio::task::JoinHandle<Vec<String>>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let handle = tokio::spawn(async move {
@@ -573,11 +503,16 @@ mod tests {
             let mut seen = Vec::new();
             write.write_all(b"220 scripted ESMTP\r\n").await.unwrap();
             let mut in_data = false;
+            let mut bodies = 0;
             while let Ok(Some(line)) = lines.next_line().await {
                 if in_data {
                     if line == "." {
                         in_data = false;
-                        write.write_all(verdict.as_bytes()).await.unwrap();
+                        write
+                            .write_all(verdicts[bodies % verdicts.len()].as_bytes())
+                            .await
+                            .unwrap();
+                        bodies += 1;
                     }
                     continue;
                 }
@@ -629,7 +564,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_body_the_server_refuses_is_a_failure_not_mistaken_for_the_data_reply() {
-        let (port, _server) = scripted_server("554 5.7.1 refused\r\n").await;
+        let (port, _server) = scripted_server(&["554 5.7.1 refused\r\n"]).await;
         let smtp = transport(port);
         let result = smtp.send(&format_email(&email(1)).unwrap()).await;
         assert!(
@@ -639,8 +574,41 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_refused_body_in_a_streamed_batch_fails_alone() {
+        let (port, _server) = scripted_server(&[
+            "250 ok\r\n",
+            "552 5.3.4 too big\r\n",
+            "451 4.3.0 try later\r\n",
+        ])
+        .await;
+        let smtp = transport(port);
+        let formatted: Vec<_> = (0..6).map(|n| format_email(&email(n)).unwrap()).collect();
+        let refs: Vec<&Formatted> = formatted.iter().collect();
+        let results = smtp.send_batch(&refs).await;
+        let kinds: Vec<&str> = results
+            .iter()
+            .map(|r| match r {
+                Ok(()) => "ok",
+                Err(SendError::Permanent(_)) => "permanent",
+                Err(SendError::Transient(_)) => "transient",
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "ok",
+                "permanent",
+                "transient",
+                "ok",
+                "permanent",
+                "transient"
+            ]
+        );
+    }
+
+    #[tokio::test]
     async fn pipelined_sessions_stay_in_step_over_many_messages() {
-        let (port, server) = scripted_server("250 queued\r\n").await;
+        let (port, server) = scripted_server(&["250 queued\r\n"]).await;
         let smtp = transport(port);
         for n in 0..5 {
             smtp.send(&format_email(&email(n)).unwrap()).await.unwrap();
