@@ -1,10 +1,11 @@
 //! The dispatcher: claim due messages, check them against the booking as it is now, render,
 //! send, and record every outcome.
 //!
-//! One `run_once` is one batch: claim (commit) → render and send with bounded concurrency →
-//! record all outcomes in one transaction. A crash between a send and its record leaves the
-//! message `sending` with a lease; when the lease lapses another claim sends it again with the
-//! same Message-ID — so at most the in-flight messages repeat, and none is lost.
+//! One `run_once` is one batch: claim (commit) → check and render each message → send the batch
+//! (the transport spreads it over its connections) → record all outcomes in one transaction.
+//! A crash between a send and its record leaves the message `sending` with a lease; when the
+//! lease lapses another claim sends it again with the same Message-ID — so at most the
+//! in-flight messages repeat, and none is lost.
 
 use crate::clock::Clock;
 use crate::error::EngineError;
