@@ -393,14 +393,6 @@ pub fn appointments() -> Vec<Preset> {
     ]
 }
 
-/// A preset by key.
-pub fn by_key(key: &str) -> Option<Preset> {
-    hotel()
-        .into_iter()
-        .chain(appointments())
-        .find(|p| p.key == key)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -159,11 +159,6 @@ impl Dispatcher {
         }
     }
 
-    /// Settings.
-    pub fn config(&self) -> &DispatchConfig {
-        &self.config
-    }
-
     async fn context(&self, claimed: &[Claimed]) -> Result<BatchContext, EngineError> {
         let mut ctx = BatchContext {
             properties: HashMap::new(),

@@ -4,7 +4,6 @@ use crate::codec::{RowExt, ms};
 use crate::{Store, StoreError, Tx};
 use jiff::Timestamp;
 use serde::Serialize;
-use sqlx::Row;
 use uuid::Uuid;
 
 /// An API key as stored: never the secret itself.
@@ -82,28 +81,6 @@ impl Tx {
         .await?;
         Ok(id)
     }
-
-    /// Records a notification for staff.
-    pub async fn insert_notification(
-        &mut self,
-        account_id: Uuid,
-        property_id: Option<Uuid>,
-        message_id: Option<Uuid>,
-        kind: &str,
-        text: &str,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        insert_notification(
-            self.conn(),
-            account_id,
-            property_id,
-            message_id,
-            kind,
-            text,
-            now,
-        )
-        .await
-    }
 }
 
 pub(crate) async fn insert_notification(
@@ -176,14 +153,5 @@ impl Store {
                 })
             })
             .collect()
-    }
-
-    /// Whether an account exists.
-    pub async fn account_exists(&self, account_id: Uuid) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM accounts WHERE id = ?")
-            .bind(account_id.to_string())
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.try_get::<i64, _>("n")? > 0)
     }
 }

@@ -250,41 +250,6 @@ impl Store {
         tx.commit().await?;
         Ok(outcomes.len() - history.len())
     }
-
-    /// Gives back the claims of `owner` that were not started (graceful shutdown).
-    pub async fn release_claims(
-        &self,
-        owner: &str,
-        ids: &[Uuid],
-        now: Timestamp,
-    ) -> Result<u64, StoreError> {
-        let mut tx = self.begin().await?;
-        let mut released = 0;
-        for id in ids {
-            let done = sqlx::query(
-                "UPDATE messages SET status = 'planned', attempt = attempt - 1, lease_owner = NULL, lease_until = NULL, updated_at = ?
-                 WHERE id = ? AND status = 'sending' AND lease_owner = ?",
-            )
-            .bind(ms(now))
-            .bind(id.to_string())
-            .bind(owner)
-            .execute(tx.conn())
-            .await?;
-            if done.rows_affected() == 1 {
-                crate::messages::insert_event(
-                    tx.conn(),
-                    *id,
-                    "planned",
-                    Some("claim released at shutdown"),
-                    now,
-                )
-                .await?;
-                released += 1;
-            }
-        }
-        tx.commit().await?;
-        Ok(released)
-    }
 }
 
 /// Marks many messages sent with one statement: the fencing token (lease owner, attempt) is

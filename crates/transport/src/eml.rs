@@ -2,7 +2,7 @@
 //! so a reader never sees half a message and a crash never leaves one.
 
 use crate::SendError;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use uuid::Uuid;
 
 /// Writes each email to `<dir>/<message id>.eml`.
@@ -17,11 +17,6 @@ impl EmlFolder {
         let dir = dir.into();
         std::fs::create_dir_all(&dir)?;
         Ok(EmlFolder { dir })
-    }
-
-    /// The folder.
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     pub(crate) async fn write(&self, id: Uuid, bytes: &[u8]) -> Result<(), SendError> {

@@ -32,18 +32,6 @@ pub enum EmailTransport {
 }
 
 impl EmailTransport {
-    /// Sends one email; returns the transport's reference (the Message-ID).
-    pub async fn send(&self, email: &OutgoingEmail) -> Result<String, SendError> {
-        let formatted = format_email(email)?;
-        match self {
-            EmailTransport::Smtp(smtp) => smtp.send(&formatted).await?,
-            EmailTransport::Folder(folder) => {
-                folder.write(email.message_id, &formatted.bytes).await?
-            }
-        }
-        Ok(formatted.message_id)
-    }
-
     /// Sends many emails; results in the same order. SMTP spreads them over its pool and
     /// pipelines each connection's share.
     pub async fn send_many(&self, emails: &[OutgoingEmail]) -> Vec<Result<String, SendError>> {

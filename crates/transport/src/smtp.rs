@@ -210,6 +210,7 @@ impl SmtpTransport {
     }
 
     /// Sends one message (a batch of one).
+    #[cfg(test)]
     pub(crate) async fn send(&self, message: &Formatted) -> Result<(), SendError> {
         self.send_batch(&[message])
             .await
