@@ -81,7 +81,7 @@ fn invalid_configuration_is_reported_with_its_key_and_nothing_starts() {
         ("BELLHOP_DISPATCH__BATCH_SIZE", "many", "batch_size"),
         ("BELLHOP_LISTEN", "nowhere", "listen"),
         ("BELLHOP_EMAIL__TRANSPORT", "pigeon", "transport"),
-        ("BELLHOP_DATABASE", "postgres://localhost/db", "PostgreSQL"),
+        ("BELLHOP_DATABASE", "mysql://localhost/db", "mysql"),
     ];
     for (key, value, needle) in cases {
         let run = bellhop()

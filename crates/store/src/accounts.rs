@@ -46,13 +46,15 @@ impl Tx {
         name: &str,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO accounts (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)")
-            .bind(id.to_string())
-            .bind(name)
-            .bind(ms(now))
-            .bind(ms(now))
-            .execute(self.conn())
-            .await?;
+        crate::sql::query(
+            "INSERT INTO accounts (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(id.to_string())
+        .bind(name)
+        .bind(ms(now))
+        .bind(ms(now))
+        .execute(self.conn())
+        .await?;
         Ok(())
     }
 
@@ -66,7 +68,7 @@ impl Tx {
         now: Timestamp,
     ) -> Result<Uuid, StoreError> {
         let id = Uuid::now_v7();
-        sqlx::query(
+        crate::sql::query(
             "INSERT INTO api_keys (id, account_id, name, prefix, secret_hash, created_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
@@ -84,7 +86,7 @@ impl Tx {
 }
 
 pub(crate) async fn insert_notification(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     account_id: Uuid,
     property_id: Option<Uuid>,
     message_id: Option<Uuid>,
@@ -92,7 +94,7 @@ pub(crate) async fn insert_notification(
     text: &str,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    crate::sql::query(
         "INSERT INTO notifications (id, account_id, property_id, message_id, kind, text, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
@@ -112,7 +114,7 @@ pub(crate) async fn insert_notification(
 impl Store {
     /// Finds an API key by its public prefix.
     pub async fn api_key_by_prefix(&self, prefix: &str) -> Result<ApiKeyRecord, StoreError> {
-        let row = sqlx::query(
+        let row = crate::sql::query(
             "SELECT id, account_id, secret_hash, revoked_at FROM api_keys WHERE prefix = ?",
         )
         .bind(prefix)
@@ -132,7 +134,7 @@ impl Store {
         account_id: Uuid,
         limit: i64,
     ) -> Result<Vec<NotificationRecord>, StoreError> {
-        let rows = sqlx::query(
+        let rows = crate::sql::query(
             "SELECT id, property_id, message_id, kind, text, created_at, read_at FROM notifications
              WHERE account_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
         )

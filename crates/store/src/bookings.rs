@@ -1,13 +1,13 @@
 //! Bookings and their change history.
 
 use crate::codec::{RowExt, corrupt, ms, opt_ms};
+use crate::sql::Separated;
 use crate::{Store, StoreError, Tx};
 use bellhop_domain::{Booking, BookingKind, BookingStatus, Schedule};
 use jiff::Timestamp;
 use serde::Serialize;
-use sqlx::query_builder::Separated;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 /// One recorded change of a booking.
@@ -40,7 +40,7 @@ pub struct BookingFilter {
     pub limit: i64,
 }
 
-pub(crate) fn booking_from(row: &SqliteRow) -> Result<Booking, StoreError> {
+pub(crate) fn booking_from(row: &AnyRow) -> Result<Booking, StoreError> {
     let kind: BookingKind = row.parsed("kind")?;
     let schedule = match kind {
         BookingKind::Stay => Schedule::Stay {
@@ -95,11 +95,11 @@ pub(crate) fn booking_from(row: &SqliteRow) -> Result<Booking, StoreError> {
 }
 
 pub(crate) async fn booking(
-    c: &mut SqliteConnection,
+    c: &mut AnyConnection,
     account: Uuid,
     id: Uuid,
 ) -> Result<Booking, StoreError> {
-    let row = sqlx::query("SELECT * FROM bookings WHERE id = ? AND account_id = ?")
+    let row = crate::sql::query("SELECT * FROM bookings WHERE id = ? AND account_id = ?")
         .bind(id.to_string())
         .bind(account.to_string())
         .fetch_one(c)
@@ -112,12 +112,12 @@ const COLUMNS: &str = "kind, status, arrival, departure, starts_at, ends_at, opt
     paid_cents, guests, language, notes, version, status_changed_at, status_version, modified_at, \
     modified_version, updated_at";
 
-fn push_values(q: &mut QueryBuilder<Sqlite>, b: &Booking) {
+fn push_values(q: &mut crate::sql::Builder, b: &Booking) {
     push_columns(&mut q.separated(", "), b);
 }
 
 /// Binds the `COLUMNS` of a booking, in order (single-row and multi-row statements share it).
-fn push_columns<'qb, Sep: std::fmt::Display>(s: &mut Separated<'qb, Sqlite, Sep>, b: &Booking) {
+fn push_columns(s: &mut Separated<'_>, b: &Booking) {
     let (arrival, departure, starts, ends) = match b.schedule {
         Schedule::Stay { arrival, departure } => (
             Some(arrival.to_string()),
@@ -158,7 +158,7 @@ fn push_columns<'qb, Sep: std::fmt::Display>(s: &mut Separated<'qb, Sqlite, Sep>
 impl Tx {
     /// Stores a new booking.
     pub async fn insert_booking(&mut self, b: &Booking) -> Result<(), StoreError> {
-        let mut q = QueryBuilder::new(format!(
+        let mut q = crate::sql::Builder::new(format!(
             "INSERT INTO bookings (id, account_id, property_id, contact_id, created_at, {COLUMNS}) VALUES ("
         ));
         q.push_bind(b.id.to_string())
@@ -184,7 +184,8 @@ impl Tx {
         b: &Booking,
         expected_version: i64,
     ) -> Result<(), StoreError> {
-        let mut q = QueryBuilder::new(format!("UPDATE bookings SET ({COLUMNS}, contact_id) = ("));
+        let mut q =
+            crate::sql::Builder::new(format!("UPDATE bookings SET ({COLUMNS}, contact_id) = ("));
         push_values(&mut q, b);
         q.push(", ").push_bind(b.contact_id.to_string());
         q.push(") WHERE id = ")
@@ -210,7 +211,7 @@ impl Tx {
         changes: &serde_json::Value,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO booking_changes (booking_id, version, actor, changes, created_at) VALUES (?, ?, ?, ?, ?)")
+        crate::sql::query("INSERT INTO booking_changes (booking_id, version, actor, changes, created_at) VALUES (?, ?, ?, ?, ?)")
             .bind(booking_id.to_string())
             .bind(version)
             .bind(actor)
@@ -239,7 +240,7 @@ impl Store {
         account: Uuid,
         f: &BookingFilter,
     ) -> Result<Vec<Booking>, StoreError> {
-        let rows = sqlx::query(
+        let rows = crate::sql::query(
             "SELECT * FROM bookings WHERE account_id = ?
                AND (? IS NULL OR property_id = ?) AND (? IS NULL OR status = ?)
                AND (? IS NULL OR created_at >= ?) AND (? IS NULL OR created_at < ?)
@@ -268,7 +269,7 @@ impl Store {
         account: Uuid,
         id: Uuid,
     ) -> Result<Vec<BookingChange>, StoreError> {
-        let rows = sqlx::query(
+        let rows = crate::sql::query(
             "SELECT c.* FROM booking_changes c JOIN bookings b ON b.id = c.booking_id
              WHERE c.booking_id = ? AND b.account_id = ? ORDER BY c.version",
         )
@@ -304,7 +305,7 @@ impl Tx {
             .to_zoned(jiff::tz::TimeZone::UTC)
             .date()
             .to_string();
-        let rows = sqlx::query(
+        let rows = crate::sql::query(
             "SELECT * FROM bookings WHERE account_id = ? AND property_id = ? AND (departure >= ? OR ends_at >= ?) ORDER BY id",
         )
         .bind(account.to_string())
@@ -318,7 +319,7 @@ impl Tx {
 
     /// Options and cart holds whose end has passed but are not marked expired yet.
     pub async fn lapsed_bookings(&mut self, now: Timestamp) -> Result<Vec<Booking>, StoreError> {
-        let rows = sqlx::query(
+        let rows = crate::sql::query(
             "SELECT * FROM bookings WHERE (status = 'option' AND option_until <= ?)
                OR (status = 'pending_payment' AND hold_expires_at <= ?) LIMIT 1000",
         )
@@ -343,7 +344,7 @@ impl Tx {
     ) -> Result<crate::PlanSummary, StoreError> {
         let mut summary = crate::PlanSummary::default();
         for chunk in bookings.chunks(200) {
-            let mut q = QueryBuilder::new(format!(
+            let mut q = crate::sql::Builder::new(format!(
                 "INSERT INTO bookings (id, account_id, property_id, contact_id, created_at, {COLUMNS}) "
             ));
             q.push_values(chunk, |mut row, b| {
@@ -355,7 +356,7 @@ impl Tx {
                 push_columns(&mut row, b);
             });
             q.build().execute(self.conn()).await?;
-            let mut q = QueryBuilder::new(
+            let mut q = crate::sql::Builder::new(
                 "INSERT INTO booking_changes (booking_id, version, actor, changes, created_at) ",
             );
             q.push_values(chunk, |mut row, b| {
@@ -396,7 +397,7 @@ impl Tx {
             }
         }
         for chunk in rows.chunks(500) {
-            let mut q = QueryBuilder::new(
+            let mut q = crate::sql::Builder::new(
                 "INSERT INTO messages (id, account_id, property_id, booking_id, rule_id, contact_id, occurrence, channel,
                    status, status_reason, due_at, run_at, created_at, updated_at) ",
             );
@@ -417,7 +418,7 @@ impl Tx {
                     .push_bind(ms(now));
             });
             q.build().execute(self.conn()).await?;
-            let mut q = QueryBuilder::new(
+            let mut q = crate::sql::Builder::new(
                 "INSERT INTO message_events (message_id, status, detail, created_at) ",
             );
             q.push_values(chunk, |mut row, (id, _, _, _, _, status, reason)| {

@@ -7,11 +7,11 @@ use bellhop_domain::render::Template;
 use bellhop_domain::rule::{Anchor, Channel, LatePolicy, Offset, OffsetUnit, Rule};
 use bellhop_domain::time::{LocalTime, parse_time_zone};
 use jiff::Timestamp;
-use sqlx::SqliteConnection;
-use sqlx::sqlite::SqliteRow;
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-fn property_from(row: &SqliteRow) -> Result<Property, StoreError> {
+fn property_from(row: &AnyRow) -> Result<Property, StoreError> {
     let zone = row.text("time_zone")?;
     Ok(Property {
         id: row.uuid("id")?,
@@ -35,7 +35,7 @@ fn property_from(row: &SqliteRow) -> Result<Property, StoreError> {
     })
 }
 
-fn template_from(row: &SqliteRow) -> Result<Template, StoreError> {
+fn template_from(row: &AnyRow) -> Result<Template, StoreError> {
     Ok(Template {
         id: row.uuid("id")?,
         account_id: row.uuid("account_id")?,
@@ -59,7 +59,7 @@ fn enum_from<T: serde::de::DeserializeOwned>(col: &str, text: String) -> Result<
     serde_json::from_value(serde_json::Value::String(text)).map_err(|e| corrupt(col, e))
 }
 
-fn rule_from(row: &SqliteRow) -> Result<Rule, StoreError> {
+fn rule_from(row: &AnyRow) -> Result<Rule, StoreError> {
     let unit: OffsetUnit = enum_from("offset_unit", row.text("offset_unit")?)?;
     let amount =
         i32::try_from(row.int("offset_amount")?).map_err(|e| corrupt("offset_amount", e))?;
@@ -83,11 +83,11 @@ fn rule_from(row: &SqliteRow) -> Result<Rule, StoreError> {
 }
 
 pub(crate) async fn property(
-    c: &mut SqliteConnection,
+    c: &mut AnyConnection,
     account: Uuid,
     id: Uuid,
 ) -> Result<Property, StoreError> {
-    let row = sqlx::query("SELECT * FROM properties WHERE id = ? AND account_id = ?")
+    let row = crate::sql::query("SELECT * FROM properties WHERE id = ? AND account_id = ?")
         .bind(id.to_string())
         .bind(account.to_string())
         .fetch_one(c)
@@ -96,13 +96,14 @@ pub(crate) async fn property(
 }
 
 pub(crate) async fn rules_of(
-    c: &mut SqliteConnection,
+    c: &mut AnyConnection,
     property_id: Uuid,
 ) -> Result<Vec<Rule>, StoreError> {
-    let rows = sqlx::query("SELECT * FROM rules WHERE property_id = ? ORDER BY created_at, id")
-        .bind(property_id.to_string())
-        .fetch_all(c)
-        .await?;
+    let rows =
+        crate::sql::query("SELECT * FROM rules WHERE property_id = ? ORDER BY created_at, id")
+            .bind(property_id.to_string())
+            .fetch_all(c)
+            .await?;
     rows.iter().map(rule_from).collect()
 }
 
@@ -113,7 +114,7 @@ impl Tx {
         p: &Property,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        crate::sql::query(
             "INSERT INTO properties (id, account_id, name, time_zone, country, default_language,
                check_in_time, check_out_time, sender_email, sender_name, reply_to, layout_html,
                layout_text, created_at, updated_at)
@@ -145,7 +146,7 @@ impl Tx {
         p: &Property,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query(
+        let done = crate::sql::query(
             "UPDATE properties SET name = ?, time_zone = ?, country = ?, default_language = ?,
                check_in_time = ?, check_out_time = ?, sender_email = ?, sender_name = ?, reply_to = ?,
                layout_html = ?, layout_text = ?, updated_at = ?
@@ -190,7 +191,7 @@ impl Tx {
         t: &Template,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        crate::sql::query(
             "INSERT INTO templates (id, account_id, property_id, name, channel, category, variants,
                version, created_at, updated_at)
              VALUES (?, ?, ?, ?, 'email', ?, ?, ?, ?, ?)",
@@ -215,7 +216,7 @@ impl Tx {
         t: &Template,
         now: Timestamp,
     ) -> Result<i64, StoreError> {
-        let row = sqlx::query(
+        let row = crate::sql::query(
             "UPDATE templates SET name = ?, category = ?, variants = ?, version = version + 1, updated_at = ?
              WHERE id = ? AND account_id = ? RETURNING version",
         )
@@ -256,7 +257,7 @@ impl Tx {
                conditions = ?, channel = ?, template_id = ?, late_policy = ?, enabled = ?, updated_at = ?
              WHERE id = ? AND account_id = ? AND property_id = ?"
         };
-        let mut query = sqlx::query(sql)
+        let mut query = crate::sql::query(sql)
             .bind(r.name.clone())
             .bind(r.anchor.to_string())
             .bind(r.offset.amount)
@@ -288,12 +289,8 @@ impl Tx {
     }
 }
 
-async fn template(
-    c: &mut SqliteConnection,
-    account: Uuid,
-    id: Uuid,
-) -> Result<Template, StoreError> {
-    let row = sqlx::query("SELECT * FROM templates WHERE id = ? AND account_id = ?")
+async fn template(c: &mut AnyConnection, account: Uuid, id: Uuid) -> Result<Template, StoreError> {
+    let row = crate::sql::query("SELECT * FROM templates WHERE id = ? AND account_id = ?")
         .bind(id.to_string())
         .bind(account.to_string())
         .fetch_one(c)
@@ -309,7 +306,7 @@ impl Store {
 
     /// A property by id alone (for the dispatcher, which works across accounts).
     pub async fn property_any(&self, id: Uuid) -> Result<Property, StoreError> {
-        let row = sqlx::query("SELECT * FROM properties WHERE id = ?")
+        let row = crate::sql::query("SELECT * FROM properties WHERE id = ?")
             .bind(id.to_string())
             .fetch_one(&self.pool)
             .await?;
@@ -318,11 +315,12 @@ impl Store {
 
     /// The account's properties.
     pub async fn properties(&self, account: Uuid) -> Result<Vec<Property>, StoreError> {
-        let rows =
-            sqlx::query("SELECT * FROM properties WHERE account_id = ? ORDER BY created_at, id")
-                .bind(account.to_string())
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = crate::sql::query(
+            "SELECT * FROM properties WHERE account_id = ? ORDER BY created_at, id",
+        )
+        .bind(account.to_string())
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(property_from).collect()
     }
 
@@ -333,7 +331,7 @@ impl Store {
 
     /// A template by id alone (dispatcher).
     pub async fn template_any(&self, id: Uuid) -> Result<Template, StoreError> {
-        let row = sqlx::query("SELECT * FROM templates WHERE id = ?")
+        let row = crate::sql::query("SELECT * FROM templates WHERE id = ?")
             .bind(id.to_string())
             .fetch_one(&self.pool)
             .await?;
@@ -346,7 +344,7 @@ impl Store {
         account: Uuid,
         property: Option<Uuid>,
     ) -> Result<Vec<Template>, StoreError> {
-        let rows = sqlx::query(
+        let rows = crate::sql::query(
             "SELECT * FROM templates WHERE account_id = ? AND (? IS NULL OR property_id = ?) ORDER BY created_at, id",
         )
         .bind(account.to_string())
@@ -359,7 +357,7 @@ impl Store {
 
     /// A rule of the account.
     pub async fn rule(&self, account: Uuid, id: Uuid) -> Result<Rule, StoreError> {
-        let row = sqlx::query("SELECT * FROM rules WHERE id = ? AND account_id = ?")
+        let row = crate::sql::query("SELECT * FROM rules WHERE id = ? AND account_id = ?")
             .bind(id.to_string())
             .bind(account.to_string())
             .fetch_one(&self.pool)
@@ -369,7 +367,7 @@ impl Store {
 
     /// A rule by id alone (dispatcher).
     pub async fn rule_any(&self, id: Uuid) -> Result<Rule, StoreError> {
-        let row = sqlx::query("SELECT * FROM rules WHERE id = ?")
+        let row = crate::sql::query("SELECT * FROM rules WHERE id = ?")
             .bind(id.to_string())
             .fetch_one(&self.pool)
             .await?;
@@ -382,7 +380,7 @@ impl Store {
         account: Uuid,
         property: Option<Uuid>,
     ) -> Result<Vec<Rule>, StoreError> {
-        let rows = sqlx::query(
+        let rows = crate::sql::query(
             "SELECT * FROM rules WHERE account_id = ? AND (? IS NULL OR property_id = ?) ORDER BY created_at, id",
         )
         .bind(account.to_string())

@@ -3,7 +3,7 @@
 use crate::StoreError;
 use jiff::Timestamp;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use std::str::FromStr;
 use uuid::Uuid;
 
@@ -43,7 +43,7 @@ pub(crate) fn pack(text: &str) -> Vec<u8> {
     lz4_flex::compress_prepend_size(text.as_bytes())
 }
 
-impl RowExt for SqliteRow {
+impl RowExt for AnyRow {
     fn uuid(&self, col: &str) -> Result<Uuid, StoreError> {
         self.parsed(col)
     }

@@ -4,11 +4,11 @@ use crate::codec::{RowExt, corrupt, ms};
 use crate::{Store, StoreError, Tx};
 use bellhop_domain::Contact;
 use jiff::Timestamp;
-use sqlx::SqliteConnection;
-use sqlx::sqlite::SqliteRow;
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-pub(crate) fn contact_from_row(row: &SqliteRow) -> Result<Contact, StoreError> {
+pub(crate) fn contact_from_row(row: &AnyRow) -> Result<Contact, StoreError> {
     Ok(Contact {
         id: row.uuid("id")?,
         account_id: row.uuid("account_id")?,
@@ -30,11 +30,11 @@ pub(crate) fn contact_from_row(row: &SqliteRow) -> Result<Contact, StoreError> {
 }
 
 pub(crate) async fn contact(
-    c: &mut SqliteConnection,
+    c: &mut AnyConnection,
     account: Uuid,
     id: Uuid,
 ) -> Result<Contact, StoreError> {
-    let row = sqlx::query("SELECT * FROM contacts WHERE id = ? AND account_id = ?")
+    let row = crate::sql::query("SELECT * FROM contacts WHERE id = ? AND account_id = ?")
         .bind(id.to_string())
         .bind(account.to_string())
         .fetch_one(c)
@@ -45,7 +45,7 @@ pub(crate) async fn contact(
 impl Tx {
     /// Stores a new contact, or replaces an existing one.
     pub async fn upsert_contact(&mut self, c: &Contact, now: Timestamp) -> Result<(), StoreError> {
-        sqlx::query(
+        crate::sql::query(
             "INSERT INTO contacts (id, account_id, first_name, last_name, email, phone, language, address,
                postal_code, city, country, nationality, birth_date, created_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -87,7 +87,7 @@ impl Tx {
         account: Uuid,
         email: &str,
     ) -> Result<Option<Contact>, StoreError> {
-        let row = sqlx::query(
+        let row = crate::sql::query(
             "SELECT * FROM contacts WHERE account_id = ? AND email = ? ORDER BY id LIMIT 1",
         )
         .bind(account.to_string())
@@ -105,7 +105,7 @@ impl Tx {
     ) -> Result<Vec<Contact>, StoreError> {
         let mut found = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
-            let mut q = sqlx::QueryBuilder::new("SELECT * FROM contacts WHERE account_id = ");
+            let mut q = crate::sql::Builder::new("SELECT * FROM contacts WHERE account_id = ");
             q.push_bind(account.to_string()).push(" AND id IN (");
             let mut sep = q.separated(", ");
             for id in chunk {
@@ -124,7 +124,7 @@ impl Tx {
         &mut self,
         contact_id: Uuid,
     ) -> Result<Vec<Uuid>, StoreError> {
-        let rows = sqlx::query("SELECT id FROM bookings WHERE contact_id = ?")
+        let rows = crate::sql::query("SELECT id FROM bookings WHERE contact_id = ?")
             .bind(contact_id.to_string())
             .fetch_all(self.conn())
             .await?;
@@ -145,7 +145,7 @@ impl Store {
         after: Option<Uuid>,
         limit: i64,
     ) -> Result<Vec<Contact>, StoreError> {
-        let rows = sqlx::query(
+        let rows = crate::sql::query(
             "SELECT * FROM contacts WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?",
         )
         .bind(account.to_string())

@@ -36,7 +36,7 @@ impl Tx {
         request_hash: &str,
         now: Timestamp,
     ) -> Result<IdempotencyStart, StoreError> {
-        let inserted = sqlx::query(
+        let inserted = crate::sql::query(
             "INSERT INTO idempotency_keys (account_id, key, request_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT (account_id, key) DO NOTHING",
         )
@@ -50,7 +50,7 @@ impl Tx {
         if inserted.rows_affected() == 1 {
             return Ok(IdempotencyStart::Fresh);
         }
-        let row = sqlx::query("SELECT request_hash, status_code, response FROM idempotency_keys WHERE account_id = ? AND key = ?")
+        let row = crate::sql::query("SELECT request_hash, status_code, response FROM idempotency_keys WHERE account_id = ? AND key = ?")
             .bind(account.to_string())
             .bind(key)
             .fetch_one(self.conn())
@@ -76,7 +76,7 @@ impl Tx {
         response: &SavedResponse,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE idempotency_keys SET status_code = ?, response = ?, updated_at = ? WHERE account_id = ? AND key = ?")
+        crate::sql::query("UPDATE idempotency_keys SET status_code = ?, response = ?, updated_at = ? WHERE account_id = ? AND key = ?")
             .bind(i64::from(response.status))
             .bind(&response.body)
             .bind(ms(now))

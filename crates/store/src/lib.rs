@@ -1,9 +1,10 @@
-//! bellhop's persistence: one store with methods named by intent, over SQLite.
+//! bellhop's persistence: one store with methods named by intent, over SQLite or PostgreSQL.
 //!
-//! SQL lives only here. Writes that must agree — a booking change and the re-planning of its
-//! messages, a claim and its lease — happen in one `Tx`, opened with `BEGIN IMMEDIATE` so that
-//! SQLite takes the write lock up front instead of failing a read-then-write upgrade. The
-//! PostgreSQL backend (next issue) implements the same methods; constraint names are shared.
+//! SQL lives only here, written once for both backends (sqlx's `Any` driver; see `sql`), with
+//! a migration set per backend. Writes that must agree — a booking change and the re-planning
+//! of its messages, a claim and its lease — happen in one `Tx`. Where the backends must differ
+//! (claiming under concurrency, locking) the method says so. Constraint names are shared: the
+//! store maps them to domain errors the same way on both.
 #![deny(missing_docs)]
 
 mod accounts;
@@ -14,6 +15,8 @@ mod contacts;
 mod idempotency;
 mod messages;
 mod outbox;
+pub mod scratch;
+mod sql;
 
 pub use accounts::{ApiKeyRecord, NotificationRecord};
 pub use bookings::{BookingChange, BookingFilter};
@@ -23,10 +26,10 @@ pub use messages::{
 };
 pub use outbox::{Claimed, Outcome, OutcomeKind};
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{SqliteConnection, SqlitePool, Transaction};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Executor, Transaction};
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
 /// How hard SQLite syncs commits to disk.
@@ -46,9 +49,9 @@ pub enum Durability {
 pub struct StoreOptions {
     /// Largest number of pooled connections.
     pub max_connections: u32,
-    /// How long a writer waits for the lock.
+    /// How long a writer waits for the lock (SQLite), or a statement for its locks (PostgreSQL).
     pub busy_timeout: Duration,
-    /// Sync policy.
+    /// Sync policy (SQLite; PostgreSQL follows its server's `synchronous_commit`).
     pub durability: Durability,
 }
 
@@ -62,19 +65,29 @@ impl Default for StoreOptions {
     }
 }
 
+/// Which database a store runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// One file, one writer at a time: a single node.
+    Sqlite,
+    /// Any number of nodes on one database.
+    Postgres,
+}
+
 /// The store.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
 }
 
 /// A write transaction.
 pub struct Tx {
-    tx: Transaction<'static, sqlx::Sqlite>,
+    tx: Transaction<'static, sqlx::Any>,
 }
 
 impl Tx {
-    fn conn(&mut self) -> &mut SqliteConnection {
+    fn conn(&mut self) -> &mut AnyConnection {
         &mut self.tx
     }
 
@@ -84,18 +97,27 @@ impl Tx {
     }
 }
 
-/// The SQLite migrations, embedded in the binary: (version, description, SQL). Never edit one
-/// that has shipped; add the next number.
+/// Embedded migrations: (version, description, SQL). Never edit one that has shipped; add the
+/// next number to both lists.
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
     1,
     "init",
     include_str!("../migrations/sqlite/0001_init.sql"),
 )];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../migrations/postgres/0001_init.sql"),
+)];
 
-fn migrator() -> sqlx::migrate::Migrator {
+fn migrator(backend: Backend) -> sqlx::migrate::Migrator {
     use sqlx::SqlSafeStr;
+    let migrations = match backend {
+        Backend::Sqlite => SQLITE_MIGRATIONS,
+        Backend::Postgres => POSTGRES_MIGRATIONS,
+    };
     sqlx::migrate::Migrator::with_migrations(
-        SQLITE_MIGRATIONS
+        migrations
             .iter()
             .map(|(version, description, sql)| {
                 sqlx::migrate::Migration::new(
@@ -113,37 +135,26 @@ fn migrator() -> sqlx::migrate::Migrator {
 impl Store {
     /// Opens (and creates if missing) a SQLite database file in WAL mode.
     pub async fn open(path: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
-        let connect = SqliteConnectOptions::new()
+        let url = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(match options.durability {
-                Durability::Full => SqliteSynchronous::Full,
-                Durability::Normal => SqliteSynchronous::Normal,
-            })
-            .busy_timeout(options.busy_timeout)
-            .foreign_keys(true)
-            .pragma("temp_store", "memory")
-            // 16 MiB page cache per connection (SQLite defaults to 2 MiB): the outbox stays hot.
-            .pragma("cache_size", "-16384");
-        Self::connect(connect, options).await
+            .to_url_lossy();
+        Self::connect_sqlite(url.as_str(), options).await
     }
 
-    /// Opens a database given as a URL (`sqlite://path` or `sqlite::memory:`) or a plain path.
+    /// Opens the database a URL names: `postgres://...` (or `postgresql://`), `sqlite://path`,
+    /// `sqlite::memory:`, or a plain SQLite path.
     pub async fn open_url(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err(StoreError::Unsupported(
-                "PostgreSQL is not supported by this version yet; use a SQLite path".to_owned(),
-            ));
+            return Self::connect_postgres(url, options).await;
         }
         match url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
         {
             Some(":memory:") => {
-                let connect = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
-                Self::connect(
-                    connect,
+                Self::connect_sqlite(
+                    "sqlite::memory:",
                     &StoreOptions {
                         max_connections: 1,
                         ..options.clone()
@@ -152,44 +163,104 @@ impl Store {
                 .await
             }
             Some(path) => Self::open(Path::new(path), options).await,
-            None => Self::open(Path::new(url), options).await,
+            None => match url.split_once("://") {
+                Some((scheme, _)) => Err(StoreError::Unsupported(format!(
+                    "unsupported database URL scheme `{scheme}`: use postgres://... or a SQLite path"
+                ))),
+                None => Self::open(Path::new(url), options).await,
+            },
         }
     }
 
-    async fn connect(
-        connect: SqliteConnectOptions,
-        options: &StoreOptions,
-    ) -> Result<Store, StoreError> {
-        let pool = SqlitePoolOptions::new()
+    async fn connect_sqlite(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let pragmas = [
+            "PRAGMA journal_mode = WAL".to_owned(),
+            format!(
+                "PRAGMA synchronous = {}",
+                match options.durability {
+                    Durability::Full => "FULL",
+                    Durability::Normal => "NORMAL",
+                }
+            ),
+            format!("PRAGMA busy_timeout = {}", options.busy_timeout.as_millis()),
+            "PRAGMA foreign_keys = ON".to_owned(),
+            "PRAGMA temp_store = MEMORY".to_owned(),
+            // 16 MiB page cache per connection (SQLite defaults to 2 MiB): the outbox stays hot.
+            "PRAGMA cache_size = -16384".to_owned(),
+        ];
+        let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .min_connections(1)
-            .connect_with(connect)
+            .after_connect(move |conn, _| {
+                let pragmas = pragmas.clone();
+                Box::pin(async move {
+                    for pragma in pragmas {
+                        conn.execute(sqlx::AssertSqlSafe(pragma)).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(url.parse::<AnyConnectOptions>()?)
             .await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            backend: Backend::Sqlite,
+        })
     }
 
-    /// Applies the embedded migrations that have not run yet.
+    async fn connect_postgres(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let lock_timeout = format!("SET lock_timeout = {}", options.busy_timeout.as_millis());
+        let pool = AnyPoolOptions::new()
+            .max_connections(options.max_connections)
+            .min_connections(1)
+            .after_connect(move |conn, _| {
+                let lock_timeout = lock_timeout.clone();
+                Box::pin(async move {
+                    conn.execute(sqlx::AssertSqlSafe(lock_timeout)).await?;
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await?;
+        Ok(Store {
+            pool,
+            backend: Backend::Postgres,
+        })
+    }
+
+    /// The database this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies the embedded migrations that have not run yet. On PostgreSQL, nodes starting
+    /// together take turns (sqlx holds an advisory lock while migrating).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        migrator()
+        migrator(self.backend)
             .run(&self.pool)
             .await
             .map_err(|e| StoreError::Migration(e.to_string()))
     }
 
-    /// Starts a write transaction (taking SQLite's write lock at once).
+    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), so a read-then-write never fails to upgrade.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        Ok(Tx {
-            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
-        })
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(Tx { tx })
     }
 
     /// Whether the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sql::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 
-    /// Closes the pool, checkpointing the WAL.
+    /// Closes the pool (on SQLite, checkpointing the WAL).
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -234,7 +305,10 @@ impl From<sqlx::Error> for StoreError {
             let message = db.message();
             if db.is_unique_violation() {
                 return StoreError::Duplicate {
-                    constraint: constraint_name(message),
+                    constraint: db
+                        .constraint()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| constraint_name(message)),
                 };
             }
             if db.is_foreign_key_violation() {

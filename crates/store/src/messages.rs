@@ -5,8 +5,8 @@ use crate::{Store, StoreError, Tx};
 use bellhop_domain::{Booking, ExistingMessage, MessageStatus, PlanAction};
 use jiff::Timestamp;
 use serde::Serialize;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, SqliteConnection};
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 /// A message as staff and integrators see it.
@@ -113,7 +113,7 @@ pub struct TimelineRow {
     pub subject: Option<String>,
 }
 
-fn record_from(row: &SqliteRow, with_bodies: bool) -> Result<MessageRecord, StoreError> {
+fn record_from(row: &AnyRow, with_bodies: bool) -> Result<MessageRecord, StoreError> {
     Ok(MessageRecord {
         id: row.uuid("id")?,
         property_id: row.uuid("property_id")?,
@@ -147,13 +147,13 @@ fn record_from(row: &SqliteRow, with_bodies: bool) -> Result<MessageRecord, Stor
 }
 
 pub(crate) async fn insert_event(
-    c: &mut SqliteConnection,
+    c: &mut AnyConnection,
     message_id: Uuid,
     status: &str,
     detail: Option<&str>,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    crate::sql::query(
         "INSERT INTO message_events (message_id, status, detail, created_at) VALUES (?, ?, ?, ?)",
     )
     .bind(message_id.to_string())
@@ -186,7 +186,7 @@ impl Tx {
         &mut self,
         booking_id: Uuid,
     ) -> Result<Vec<ExistingMessage>, StoreError> {
-        let rows = sqlx::query("SELECT id, rule_id, occurrence, status, due_at, cancelled_by FROM messages WHERE booking_id = ?")
+        let rows = crate::sql::query("SELECT id, rule_id, occurrence, status, due_at, cancelled_by FROM messages WHERE booking_id = ?")
             .bind(booking_id.to_string())
             .fetch_all(self.conn())
             .await?;
@@ -223,7 +223,7 @@ impl Tx {
                     reason,
                 } => {
                     let id = Uuid::now_v7();
-                    let done = sqlx::query(
+                    let done = crate::sql::query(
                         "INSERT INTO messages (id, account_id, property_id, booking_id, rule_id, contact_id,
                            occurrence, channel, status, status_reason, due_at, run_at, created_at, updated_at)
                          VALUES (?, ?, ?, ?, ?, ?, ?, 'email', ?, ?, ?, ?, ?, ?)
@@ -318,7 +318,7 @@ impl Tx {
         reason: Option<&str>,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut q = sqlx::query(sql);
+        let mut q = crate::sql::query(sql);
         if let Some(due) = due_at {
             q = q.bind(ms(due)).bind(ms(due));
         }
@@ -358,7 +358,7 @@ impl Tx {
                 format!("send now, asked by {actor}"),
             ),
         };
-        let mut q = sqlx::query(sql).bind(detail.clone());
+        let mut q = crate::sql::query(sql).bind(detail.clone());
         if action == StaffAction::SendNow {
             q = q.bind(ms(now)).bind(ms(now));
         }
@@ -387,7 +387,7 @@ pub enum StaffAction {
 impl Store {
     /// One message, with its rendered bodies.
     pub async fn message(&self, account: Uuid, id: Uuid) -> Result<MessageRecord, StoreError> {
-        let row = sqlx::query(
+        let row = crate::sql::query(
             "SELECT m.*, b.body_html, b.body_text FROM messages m LEFT JOIN message_bodies b ON b.message_id = m.id
              WHERE m.id = ? AND m.account_id = ?",
         )
@@ -404,7 +404,7 @@ impl Store {
         account: Uuid,
         f: &MessageFilter,
     ) -> Result<Vec<MessageRecord>, StoreError> {
-        let mut q = QueryBuilder::new(
+        let mut q = crate::sql::Builder::new(
             "SELECT id, property_id, booking_id, rule_id, contact_id, occurrence, channel, status, status_reason,
                due_at, attempt, recipient, subject, language, provider_ref, sent_at, created_at, updated_at
              FROM messages WHERE account_id = ",
@@ -446,7 +446,7 @@ impl Store {
         account: Uuid,
         id: Uuid,
     ) -> Result<Vec<MessageEvent>, StoreError> {
-        let rows = sqlx::query(
+        let rows = crate::sql::query(
             "SELECT e.status, e.detail, e.created_at FROM message_events e JOIN messages m ON m.id = e.message_id
              WHERE e.message_id = ? AND m.account_id = ? ORDER BY e.id",
         )
@@ -473,7 +473,7 @@ impl Store {
         to: Timestamp,
         limit: i64,
     ) -> Result<Vec<TimelineRow>, StoreError> {
-        let rows = sqlx::query(
+        let rows = crate::sql::query(
             "SELECT m.id, m.due_at, m.status, m.status_reason, m.subject, m.booking_id, p.time_zone, p.name AS property,
                r.name AS rule, TRIM(COALESCE(c.first_name, '') || ' ' || COALESCE(c.last_name, '')) AS guest
              FROM messages m JOIN properties p ON p.id = m.property_id JOIN rules r ON r.id = m.rule_id
@@ -508,7 +508,7 @@ impl Store {
 
     /// Number of messages per status (all accounts), for metrics and benchmarks.
     pub async fn count_by_status(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = sqlx::query(
+        let rows = crate::sql::query(
             "SELECT status, COUNT(*) AS n FROM messages GROUP BY status ORDER BY status",
         )
         .fetch_all(&self.pool)
@@ -520,7 +520,7 @@ impl Store {
 
     /// The earliest run time of a waiting message, so a dispatcher can sleep until then.
     pub async fn next_run_at(&self) -> Result<Option<Timestamp>, StoreError> {
-        let row = sqlx::query(
+        let row = crate::sql::query(
             "SELECT MIN(run_at) AS t FROM messages WHERE status IN ('planned', 'deferred')",
         )
         .fetch_one(&self.pool)

@@ -8,10 +8,10 @@
 
 use crate::bookings::booking_from;
 use crate::codec::{RowExt, ms};
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 use bellhop_domain::{Booking, Contact};
 use jiff::Timestamp;
-use sqlx::{QueryBuilder, Row};
+use sqlx::Row;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -109,16 +109,22 @@ impl Store {
         lease_until: Timestamp,
         limit: i64,
     ) -> Result<Vec<Claimed>, StoreError> {
+        // Several nodes claim at once on PostgreSQL: each skips the rows another is claiming
+        // instead of waiting for them. SQLite has one writer at a time and needs no lock clause.
+        let lock = match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        };
         let mut tx = self.begin().await?;
         let conn = tx.conn();
-        let rows = sqlx::query(
+        let rows = crate::sql::query(&format!(
             "UPDATE messages SET status = 'sending', lease_owner = ?, lease_until = ?, attempt = attempt + 1, updated_at = ?
              WHERE id IN (
-               SELECT id FROM (SELECT id FROM messages WHERE status IN ('planned', 'deferred') AND run_at <= ? ORDER BY run_at LIMIT ?)
+               SELECT id FROM (SELECT id FROM messages WHERE status IN ('planned', 'deferred') AND run_at <= ? ORDER BY run_at LIMIT ?{lock}) due
                UNION ALL
-               SELECT id FROM (SELECT id FROM messages WHERE status = 'sending' AND lease_until < ? LIMIT ?))
+               SELECT id FROM (SELECT id FROM messages WHERE status = 'sending' AND lease_until < ? LIMIT ?{lock}) lapsed)
              RETURNING id, account_id, property_id, booking_id, contact_id, rule_id, occurrence, attempt, due_at, forced",
-        )
+        ))
         .bind(owner)
         .bind(ms(lease_until))
         .bind(ms(now))
@@ -136,7 +142,7 @@ impl Store {
             .iter()
             .map(|r| Ok((r.text("id")?, r.int("attempt")?)))
             .collect::<Result<_, StoreError>>()?;
-        let mut events = QueryBuilder::new(
+        let mut events = crate::sql::Builder::new(
             "INSERT INTO message_events (message_id, status, detail, created_at) ",
         );
         events.push_values(claimed, |mut b, (id, attempt)| {
@@ -156,7 +162,7 @@ impl Store {
             v.dedup();
             v
         };
-        let mut q = QueryBuilder::new("SELECT * FROM bookings WHERE id IN (");
+        let mut q = crate::sql::Builder::new("SELECT * FROM bookings WHERE id IN (");
         let mut sep = q.separated(", ");
         for id in ids("booking_id") {
             sep.push_bind(id);
@@ -169,7 +175,7 @@ impl Store {
             .iter()
             .map(|r| booking_from(r).map(|b| (b.id, b)))
             .collect::<Result<_, _>>()?;
-        let mut q = QueryBuilder::new("SELECT * FROM contacts WHERE id IN (");
+        let mut q = crate::sql::Builder::new("SELECT * FROM contacts WHERE id IN (");
         let mut sep = q.separated(", ");
         for id in ids("contact_id") {
             sep.push_bind(id);
@@ -236,7 +242,7 @@ impl Store {
             }
         }
         for chunk in history.chunks(300) {
-            let mut events = QueryBuilder::new(
+            let mut events = crate::sql::Builder::new(
                 "INSERT INTO message_events (message_id, status, detail, created_at) ",
             );
             events.push_values(chunk, |mut b, (id, status, detail)| {
@@ -261,8 +267,9 @@ async fn record_sent(
     now: Timestamp,
     history: &mut Vec<(Uuid, &'static str, String)>,
 ) -> Result<(), StoreError> {
-    let mut q =
-        QueryBuilder::new("WITH v (id, attempt, recipient, subject, language, provider_ref) AS (");
+    let mut q = crate::sql::Builder::new(
+        "WITH v (id, attempt, recipient, subject, language, provider_ref) AS (",
+    );
     q.push_values(chunk, |mut row, o| {
         if let OutcomeKind::Sent {
             recipient,
@@ -316,8 +323,8 @@ async fn record_sent(
     }
     if !bodies.is_empty() {
         // A repeat after a crash (same message, new attempt) replaces what the lost attempt kept.
-        let mut q = QueryBuilder::new(
-            "INSERT OR REPLACE INTO message_bodies (message_id, body_html, body_text, created_at) ",
+        let mut q = crate::sql::Builder::new(
+            "INSERT INTO message_bodies (message_id, body_html, body_text, created_at) ",
         );
         q.push_values(bodies, |mut row, (id, html, text)| {
             row.push_bind(id.to_string())
@@ -325,6 +332,10 @@ async fn record_sent(
                 .push_bind(text.as_deref().map(crate::codec::pack))
                 .push_bind(ms(now));
         });
+        q.push(
+            " ON CONFLICT (message_id) DO UPDATE SET body_html = excluded.body_html, \
+             body_text = excluded.body_text, created_at = excluded.created_at",
+        );
         q.build().execute(tx.conn()).await?;
     }
     Ok(())
@@ -338,20 +349,20 @@ async fn record_other(
     now: Timestamp,
 ) -> Result<Option<(Uuid, &'static str, String)>, StoreError> {
     const FENCE: &str = " WHERE id = ? AND status = 'sending' AND lease_owner = ? AND attempt = ?";
-    let sql = |head: &str| sqlx::AssertSqlSafe(format!("{head}{FENCE}"));
+    let sql = |head: &str| format!("{head}{FENCE}");
     let (status, detail, query) = match &o.kind {
         OutcomeKind::Sent { .. } => return Ok(None),
         OutcomeKind::Suppressed { reason } => (
             "suppressed",
             reason.clone(),
-            sqlx::query(sql("UPDATE messages SET status = 'suppressed', status_reason = ?, updated_at = ?, lease_until = NULL"))
+            crate::sql::query(&sql("UPDATE messages SET status = 'suppressed', status_reason = ?, updated_at = ?, lease_until = NULL"))
                 .bind(reason.clone())
                 .bind(ms(now)),
         ),
         OutcomeKind::Rescheduled { due_at } => (
             "planned",
             format!("booking changed; moved to {due_at}"),
-            sqlx::query(sql("UPDATE messages SET status = 'planned', due_at = ?, run_at = ?, updated_at = ?, lease_until = NULL"))
+            crate::sql::query(&sql("UPDATE messages SET status = 'planned', due_at = ?, run_at = ?, updated_at = ?, lease_until = NULL"))
                 .bind(ms(*due_at))
                 .bind(ms(*due_at))
                 .bind(ms(now)),
@@ -359,7 +370,7 @@ async fn record_other(
         OutcomeKind::Deferred { error, retry_at } => (
             "deferred",
             format!("{error}; next attempt at {retry_at}"),
-            sqlx::query(sql("UPDATE messages SET status = 'deferred', status_reason = ?, run_at = ?, updated_at = ?, lease_until = NULL"))
+            crate::sql::query(&sql("UPDATE messages SET status = 'deferred', status_reason = ?, run_at = ?, updated_at = ?, lease_until = NULL"))
                 .bind(error.clone())
                 .bind(ms(*retry_at))
                 .bind(ms(now)),
@@ -367,7 +378,7 @@ async fn record_other(
         OutcomeKind::Failed { error } => (
             "failed",
             error.clone(),
-            sqlx::query(sql("UPDATE messages SET status = 'failed', status_reason = ?, updated_at = ?, lease_until = NULL"))
+            crate::sql::query(&sql("UPDATE messages SET status = 'failed', status_reason = ?, updated_at = ?, lease_until = NULL"))
                 .bind(error.clone())
                 .bind(ms(now)),
         ),

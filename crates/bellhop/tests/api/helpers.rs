@@ -1,10 +1,10 @@
-//! A fresh API per test: a SQLite file, a manual clock, two accounts with keys.
+//! A fresh API per test: a scratch store (SQLite file, or a PostgreSQL schema), a manual clock, two accounts with keys.
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use bellhop_engine::{Engine, ManualClock};
-use bellhop_store::{Store, StoreOptions};
+use bellhop_store::{StoreOptions, scratch};
 use bellhop_web::AppState;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -27,10 +27,9 @@ pub struct Reply {
 impl Api {
     pub async fn new() -> Api {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("api.db"), &StoreOptions::default())
+        let (store, _) = scratch::open(dir.path(), &StoreOptions::default())
             .await
             .unwrap();
-        store.migrate().await.unwrap();
         let clock = ManualClock::new("2026-03-01T08:00:00Z".parse().unwrap());
         let engine = Engine::new(store.clone(), Arc::new(clock.clone()));
         let mut keys = Vec::new();

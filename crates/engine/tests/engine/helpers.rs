@@ -1,4 +1,4 @@
-//! A fresh world per test: a SQLite file, a manual clock, a hotel-and-salon property with the
+//! A fresh world per test: a scratch store (SQLite file, or a PostgreSQL schema), a manual clock, a hotel-and-salon property with the
 //! presets, and an .eml folder.
 
 use bellhop_domain::presets;
@@ -6,7 +6,7 @@ use bellhop_domain::property::{Property, Sender};
 use bellhop_domain::time::{LocalTime, parse_time_zone};
 use bellhop_domain::{BookingStatus, Contact, Schedule};
 use bellhop_engine::{BookingDraft, DispatchConfig, Dispatcher, Engine, ManualClock};
-use bellhop_store::{MessageFilter, MessageRecord, Store, StoreOptions};
+use bellhop_store::{MessageFilter, MessageRecord, Store, StoreOptions, scratch};
 use bellhop_transport::{EmailTransport, EmlFolder, SmtpConfig, SmtpTls, SmtpTransport};
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -20,6 +20,7 @@ pub fn ts(s: &str) -> Timestamp {
 
 pub struct World {
     pub dir: tempfile::TempDir,
+    pub database_url: String,
     pub engine: Engine,
     pub clock: ManualClock,
     pub account: Uuid,
@@ -29,10 +30,9 @@ pub struct World {
 impl World {
     pub async fn new() -> World {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("bellhop.db"), &StoreOptions::default())
+        let (store, database_url) = scratch::open(dir.path(), &StoreOptions::default())
             .await
             .unwrap();
-        store.migrate().await.unwrap();
         let clock = ManualClock::new(ts("2026-03-01T00:00:00Z"));
         let engine = Engine::new(store.clone(), Arc::new(clock.clone()));
         let account = Uuid::now_v7();
@@ -67,6 +67,7 @@ impl World {
         }
         World {
             dir,
+            database_url,
             engine,
             clock,
             account,
@@ -250,12 +251,9 @@ impl World {
     }
 
     pub async fn dispatcher_on_new_pool(&self, node: &str) -> Dispatcher {
-        let store = Store::open(
-            &self.dir.path().join("bellhop.db"),
-            &StoreOptions::default(),
-        )
-        .await
-        .unwrap();
+        let store = Store::open_url(&self.database_url, &StoreOptions::default())
+            .await
+            .unwrap();
         let transport = EmailTransport::Folder(EmlFolder::new(self.eml_dir()).unwrap());
         Dispatcher::new(
             store,

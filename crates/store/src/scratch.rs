@@ -1,0 +1,43 @@
+//! Throwaway databases for tests, so that one suite runs against both backends.
+//!
+//! Without `BELLHOP_TEST_DATABASE_URL` a scratch store is a SQLite file in the given folder;
+//! with it (a `postgres://` URL), it is a new schema in that database, so that tests run in
+//! parallel without seeing each other. The CI script creates the database and drops it after
+//! the run, schemas and all.
+
+use crate::{Store, StoreError, StoreOptions};
+use sqlx::{Connection, Executor};
+use std::path::Path;
+
+/// The variable naming the PostgreSQL database that scratch stores are created in.
+pub const DATABASE_URL_VAR: &str = "BELLHOP_TEST_DATABASE_URL";
+
+/// The PostgreSQL database tests should use, if any.
+pub fn postgres_url() -> Option<String> {
+    std::env::var(DATABASE_URL_VAR)
+        .ok()
+        .filter(|url| url.starts_with("postgres://") || url.starts_with("postgresql://"))
+}
+
+/// A fresh, migrated store, and the URL that opens it again (for a second pool or process).
+pub async fn open(dir: &Path, options: &StoreOptions) -> Result<(Store, String), StoreError> {
+    let url = match postgres_url() {
+        Some(base) => new_schema(&base).await?,
+        None => dir.join("bellhop.db").display().to_string(),
+    };
+    let store = Store::open_url(&url, options).await?;
+    store.migrate().await?;
+    Ok((store, url))
+}
+
+/// Creates an empty schema in the database `base` names; returns a URL that works in it.
+pub async fn new_schema(base: &str) -> Result<String, StoreError> {
+    sqlx::any::install_default_drivers();
+    let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
+    let mut conn = sqlx::AnyConnection::connect(base).await?;
+    conn.execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .await?;
+    conn.close().await?;
+    let joiner = if base.contains('?') { '&' } else { '?' };
+    Ok(format!("{base}{joiner}options=-c%20search_path%3D{schema}"))
+}
