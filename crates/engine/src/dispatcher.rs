@@ -206,7 +206,7 @@ impl Dispatcher {
     pub async fn run_once(&self) -> Result<DispatchStats, EngineError> {
         let now = self.clock.now();
         let lease_until = now.checked_add(self.config.lease).unwrap_or(now);
-        let claimed = self
+        let mut claimed = self
             .store
             .claim_due(&self.config.node, now, lease_until, self.config.batch_size)
             .await?;
@@ -216,6 +216,18 @@ impl Dispatcher {
         };
         if claimed.is_empty() {
             return Ok(stats);
+        }
+        // From here until the transport has answered, the bookings cannot change: a change
+        // that committed after the claim is seen by the check below, and one that comes later
+        // waits for the send. No mail goes out for a date that a committed change replaced.
+        let mut booking_ids: Vec<Uuid> = claimed.iter().map(|c| c.booking.id).collect();
+        booking_ids.sort_unstable();
+        booking_ids.dedup();
+        let (hold, current) = self.store.hold_bookings(&booking_ids).await?;
+        for c in &mut claimed {
+            if let Some(booking) = current.get(&c.booking.id) {
+                c.booking = booking.clone();
+            }
         }
         let ctx = self.context(&claimed).await?;
         // Decide and render every message first, then hand all that are to go to the
@@ -233,6 +245,7 @@ impl Dispatcher {
             }
         }
         let results = self.transport.send_many(&emails).await;
+        hold.release().await?;
         for (((i, r), email), result) in metas.into_iter().zip(emails).zip(results) {
             let c = &claimed[i];
             outcomes.push(outcome(c, self.settle(c, r, email, result, now)));

@@ -184,6 +184,7 @@ impl Tx {
         b: &Booking,
         expected_version: i64,
     ) -> Result<(), StoreError> {
+        self.pass_gate().await;
         let mut q =
             crate::sql::Builder::new(format!("UPDATE bookings SET ({COLUMNS}, contact_id) = ("));
         push_values(&mut q, b);

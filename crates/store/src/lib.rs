@@ -24,12 +24,14 @@ pub use idempotency::{IdempotencyStart, SavedResponse};
 pub use messages::{
     MessageEvent, MessageFilter, MessageRecord, PlanSummary, StaffAction, TimelineRow,
 };
-pub use outbox::{Claimed, Outcome, OutcomeKind};
+pub use outbox::{Claimed, Outcome, OutcomeKind, SendHold};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyConnection, AnyPool, ConnectOptions, Executor, Transaction};
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 /// How hard SQLite syncs commits to disk.
@@ -79,16 +81,41 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite only: booking changes wait here while messages of theirs are being sent (see
+    /// `hold_bookings`); PostgreSQL uses row locks instead.
+    gate: Option<Gate>,
+}
+
+type Gate = Arc<tokio::sync::RwLock<()>>;
+
+/// The gate of a SQLite file, shared by every store this process opens on it.
+fn gate_for(path: &Path) -> Gate {
+    static GATES: LazyLock<Mutex<HashMap<PathBuf, Gate>>> = LazyLock::new(Default::default);
+    let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let mut gates = GATES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    gates.entry(key).or_default().clone()
 }
 
 /// A write transaction.
 pub struct Tx {
     tx: Transaction<'static, sqlx::Any>,
+    gate: Option<Gate>,
+    passed_gate: Option<tokio::sync::OwnedRwLockWriteGuard<()>>,
 }
 
 impl Tx {
     fn conn(&mut self) -> &mut AnyConnection {
         &mut self.tx
+    }
+
+    /// Waits until no message of any booking is being sent, and keeps new sends from starting
+    /// until this transaction ends (SQLite; on PostgreSQL the booking's row lock does this).
+    async fn pass_gate(&mut self) {
+        if let (Some(gate), None) = (&self.gate, &self.passed_gate) {
+            self.passed_gate = Some(gate.clone().write_owned().await);
+        }
     }
 
     /// Commits.
@@ -139,7 +166,9 @@ impl Store {
             .filename(path)
             .create_if_missing(true)
             .to_url_lossy();
-        Self::connect_sqlite(url.as_str(), options).await
+        let mut store = Self::connect_sqlite(url.as_str(), options).await?;
+        store.gate = Some(gate_for(path));
+        Ok(store)
     }
 
     /// Opens the database a URL names: `postgres://...` (or `postgresql://`), `sqlite://path`,
@@ -206,6 +235,7 @@ impl Store {
         Ok(Store {
             pool,
             backend: Backend::Sqlite,
+            gate: Some(Gate::default()),
         })
     }
 
@@ -227,6 +257,7 @@ impl Store {
         Ok(Store {
             pool,
             backend: Backend::Postgres,
+            gate: None,
         })
     }
 
@@ -251,7 +282,11 @@ impl Store {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         };
-        Ok(Tx { tx })
+        Ok(Tx {
+            tx,
+            gate: self.gate.clone(),
+            passed_gate: None,
+        })
     }
 
     /// Whether the database answers (for `/readyz`).

@@ -407,3 +407,62 @@ async fn record_other(
     }
     Ok(Some((o.id, status, detail)))
 }
+
+/// Bookings kept from changing while their messages are sent, so that a change can never
+/// commit between the send-time check and the send (the check sees it, or it waits until the
+/// send is done). Release it once the transport has answered.
+pub struct SendHold {
+    _inner: HoldInner,
+}
+
+enum HoldInner {
+    /// SQLite (one node): booking writers in this process wait on the gate.
+    Gate(tokio::sync::OwnedRwLockReadGuard<()>),
+    /// PostgreSQL (any number of nodes): `FOR SHARE` row locks, held by an open transaction.
+    RowLocks(sqlx::Transaction<'static, sqlx::Any>),
+}
+
+impl SendHold {
+    /// Lets waiting booking changes go ahead.
+    pub async fn release(self) -> Result<(), StoreError> {
+        match self._inner {
+            HoldInner::Gate(guard) => drop(guard),
+            HoldInner::RowLocks(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Holds the given bookings unchanged until the hold is released, and returns them as
+    /// they are now.
+    pub async fn hold_bookings(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<(SendHold, HashMap<Uuid, Booking>), StoreError> {
+        let mut q = crate::sql::Builder::new("SELECT * FROM bookings WHERE id IN (");
+        let mut list = q.separated(", ");
+        for id in ids {
+            list.push_bind(id.to_string());
+        }
+        q.push(") ORDER BY id");
+        let (hold, rows) = match &self.gate {
+            Some(gate) => {
+                let guard = gate.clone().read_owned().await;
+                let rows = q.build().fetch_all(&self.pool).await?;
+                (HoldInner::Gate(guard), rows)
+            }
+            None => {
+                let mut tx = self.pool.begin().await?;
+                q.push(" FOR SHARE");
+                let rows = q.build().fetch_all(&mut *tx).await?;
+                (HoldInner::RowLocks(tx), rows)
+            }
+        };
+        let bookings = rows
+            .iter()
+            .map(|r| booking_from(r).map(|b| (b.id, b)))
+            .collect::<Result<_, _>>()?;
+        Ok((SendHold { _inner: hold }, bookings))
+    }
+}

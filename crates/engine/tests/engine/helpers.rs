@@ -289,6 +289,10 @@ impl World {
         std::fs::read_to_string(self.eml_dir().join(format!("{id}.eml"))).unwrap()
     }
 
+    pub fn eml_exists(&self, id: Uuid) -> bool {
+        self.eml_dir().join(format!("{id}.eml")).exists()
+    }
+
     pub fn eml_count(&self) -> usize {
         std::fs::read_dir(self.eml_dir())
             .map(|d| {

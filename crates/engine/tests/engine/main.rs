@@ -1,4 +1,5 @@
-//! Engine tests on a real SQLite file: planning, dispatch, races, retries.
+//! Engine tests on a scratch store (a SQLite file, or a PostgreSQL schema when
+//! `BELLHOP_TEST_DATABASE_URL` is set): planning, dispatch, races, retries.
 
 mod helpers;
 
@@ -114,6 +115,64 @@ async fn two_dispatchers_racing_on_one_outbox_deliver_each_message_once() {
     assert_eq!(w.eml_count(), 300);
     let counts = w.engine.store().count_by_status().await.unwrap();
     assert!(counts.contains(&("sent".to_owned(), 300)), "{counts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reminder_racing_a_booking_change_goes_out_before_the_change_commits_or_is_replanned() {
+    let w = World::new().await;
+    let guest = w.guest("race@example.com", Some("de")).await;
+    let mut reminders = Vec::new();
+    for _ in 0..150 {
+        let booking = w.stay(guest, date(2026, 4, 1), date(2026, 4, 3)).await;
+        reminders.push((booking, w.message_of(booking, "Before arrival").await.id));
+    }
+    w.dispatcher("setup").drain().await.unwrap(); // the confirmations
+    w.clock.set(ts("2026-03-29T08:00:00Z"));
+    // Node B sends the due reminders while node A (another pool) moves every stay.
+    let node_b = w.dispatcher_on_new_pool("b").await;
+    let sending = tokio::spawn(async move { node_b.drain().await });
+    // Once B is under way, A moves the stays from the last to the first, so that the two meet
+    // in the middle: some changes find their reminder claimed, sending or sent.
+    while !reminders.iter().any(|(_, m)| w.eml_exists(*m)) {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    let mut sent_when_change_committed = Vec::new();
+    reminders.reverse();
+    for (booking, reminder) in &reminders {
+        w.edit(*booking, |d| {
+            d.schedule = Schedule::Stay {
+                arrival: date(2026, 4, 20),
+                departure: date(2026, 4, 22),
+            }
+        })
+        .await;
+        sent_when_change_committed.push(w.eml_exists(*reminder));
+    }
+    sending.await.unwrap().unwrap();
+
+    let (mut before, mut replanned) = (0, 0);
+    for ((booking, reminder), sent_before) in reminders.iter().zip(sent_when_change_committed) {
+        let m = w.message_of(*booking, "Before arrival").await;
+        assert_eq!(m.id, *reminder);
+        match m.status {
+            MessageStatus::Sent => {
+                assert!(
+                    sent_before,
+                    "{booking}: the old date went out after the change committed"
+                );
+                assert!(w.eml(m.id).contains("Anreise am 01.04.2026"));
+                before += 1;
+            }
+            MessageStatus::Planned => {
+                assert_eq!(m.due_at, ts("2026-04-17T08:00:00Z"), "{m:?}");
+                assert!(!w.eml_exists(m.id));
+                replanned += 1;
+            }
+            other => panic!("{booking}: reminder is {other:?}"),
+        }
+    }
+    eprintln!("race: {before} sent before their change, {replanned} re-planned");
+    assert_eq!(before + replanned, reminders.len());
 }
 
 #[tokio::test]
