@@ -39,63 +39,84 @@ impl Running {
     }
 }
 
-/// Starts API, dispatcher and expiry sweep.
+/// Starts what the node's role asks for: the API, and/or the dispatcher and expiry sweep.
 pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
     let store = open_store(config).await?;
     let engine = Engine::new(store.clone(), clock.clone());
-    let transport = Arc::new(config.transport()?);
-    let dispatcher = Arc::new(Dispatcher::new(
-        store.clone(),
-        transport.clone(),
-        clock.clone(),
-        config.dispatch_config(),
-    ));
     let (shutdown, stop) = watch::channel(false);
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let app = bellhop_web::app(AppState {
+    let state = AppState {
         engine: engine.clone(),
-    });
+    };
+    let router = if config.role.api() {
+        bellhop_web::app(state)
+    } else {
+        bellhop_web::health(state)
+    };
     let mut stop_api = stop.clone();
-    let api = tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let mut tasks = vec![tokio::spawn(async move {
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
             let _ = stop_api.changed().await;
         });
         if let Err(e) = serve.await {
-            tracing::error!(error = %e, "API server stopped");
+            tracing::error!(error = %e, "HTTP server stopped");
         }
-    });
+    })];
+    if config.role.worker() {
+        tasks.push(start_dispatch(config, &store, &clock, &stop)?);
+        tasks.push(start_sweep(engine, stop.clone()));
+    }
+    tracing::info!(%addr, role = ?config.role, backend = ?store.backend(), "bellhop is serving");
+    Ok(Running {
+        addr,
+        shutdown,
+        tasks,
+    })
+}
+
+fn start_dispatch(
+    config: &Config,
+    store: &Store,
+    clock: &Arc<dyn Clock>,
+    stop: &watch::Receiver<bool>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let transport = Arc::new(config.transport()?);
+    let dispatch = config.dispatch_config();
+    tracing::info!(node = %dispatch.node, workers = config.dispatch.workers, batch = dispatch.batch_size, "dispatching");
+    let dispatcher = Arc::new(Dispatcher::new(
+        store.clone(),
+        transport.clone(),
+        clock.clone(),
+        dispatch,
+    ));
     let workers: Vec<_> = (0..config.dispatch.workers)
         .map(|_| {
             let (dispatcher, stop) = (dispatcher.clone(), stop.clone());
             tokio::spawn(async move { dispatcher.run(stop).await })
         })
         .collect();
-    let dispatch = tokio::spawn(async move {
+    Ok(tokio::spawn(async move {
         for worker in workers {
             let _ = worker.await;
         }
         transport.close().await;
-    });
-    let mut stop_sweep = stop.clone();
-    let sweep = tokio::spawn(async move {
+    }))
+}
+
+fn start_sweep(engine: Engine, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
         loop {
             if let Err(e) = engine.expire_lapsed().await {
                 tracing::error!(error = %e, "expiry sweep failed");
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(30)) => {}
-                _ = stop_sweep.changed() => break,
+                _ = stop.changed() => break,
             }
         }
-    });
-    tracing::info!(%addr, database = %config.database, "bellhop is serving");
-    Ok(Running {
-        addr,
-        shutdown,
-        tasks: vec![api, dispatch, sweep],
     })
 }
 

@@ -14,10 +14,13 @@ use std::time::Duration;
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    /// SQLite file (or `sqlite::memory:`).
+    /// A SQLite file (or `sqlite::memory:`) for one node, or a `postgres://` URL for any
+    /// number of nodes.
     pub database: String,
-    /// Address the HTTP API listens on.
+    /// Address the HTTP API (or, for workers, /healthz and /readyz) listens on.
     pub listen: String,
+    /// What this node does.
+    pub role: Role,
     /// Storage settings.
     pub store: StoreConfig,
     /// Email transport.
@@ -26,14 +29,42 @@ pub struct Config {
     pub dispatch: DispatchSettings,
 }
 
+/// What a node does. Every role can run on any number of nodes at once.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// API, dispatcher and expiry sweep.
+    #[default]
+    All,
+    /// The HTTP API only.
+    Api,
+    /// Dispatcher and expiry sweep, with /healthz and /readyz.
+    Worker,
+}
+
+impl Role {
+    /// Serves the HTTP API.
+    pub fn api(self) -> bool {
+        matches!(self, Role::All | Role::Api)
+    }
+
+    /// Sends due messages and expires lapsed options.
+    pub fn worker(self) -> bool {
+        matches!(self, Role::All | Role::Worker)
+    }
+}
+
 /// Storage settings.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
-    /// `full` (default: every commit synced) or `normal`.
+    /// SQLite: `full` (default: every commit synced) or `normal`. PostgreSQL follows the
+    /// server's `synchronous_commit`.
     pub durability: Durability,
-    /// Pooled connections.
+    /// Pooled connections per node.
     pub max_connections: u32,
+    /// How long a statement waits for a lock before it fails, in milliseconds.
+    pub lock_timeout_ms: u64,
 }
 
 /// Which email transport, and its settings.
@@ -94,6 +125,8 @@ pub struct DispatchSettings {
     pub retain_bodies: bool,
     /// Dispatch loops per node: while one records its batch, another sends.
     pub workers: usize,
+    /// This node's name in leases and logs (default: host name and process id).
+    pub node: Option<String>,
 }
 
 impl Default for Config {
@@ -101,6 +134,7 @@ impl Default for Config {
         Config {
             database: "bellhop.db".into(),
             listen: "127.0.0.1:8080".into(),
+            role: Role::All,
             store: StoreConfig::default(),
             email: EmailConfig::default(),
             dispatch: DispatchSettings::default(),
@@ -113,6 +147,7 @@ impl Default for StoreConfig {
         StoreConfig {
             durability: Durability::Full,
             max_connections: 8,
+            lock_timeout_ms: 30_000,
         }
     }
 }
@@ -150,6 +185,7 @@ impl Default for DispatchSettings {
             poll_ms: 1000,
             retain_bodies: true,
             workers: 2,
+            node: None,
         }
     }
 }
@@ -173,10 +209,12 @@ impl Config {
             }
             None => {}
         }
-        // BELLHOP_LOG and BELLHOP_CONFIG steer logging and the file name, not the settings.
+        // BELLHOP_LOG and BELLHOP_CONFIG steer logging and the file name, BELLHOP_TEST_* the
+        // test suite: none of them are settings.
         figment = figment.merge(
             Env::prefixed("BELLHOP_")
                 .ignore(&["log", "config"])
+                .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"))
                 .split("__"),
         );
         let config: Config = figment.extract().map_err(|e| {
@@ -204,6 +242,15 @@ impl Config {
             (1..=16).contains(&self.dispatch.workers),
             "dispatch.workers must be 1..=16"
         );
+        anyhow::ensure!(
+            (1..=1_000).contains(&self.store.max_connections),
+            "store.max_connections must be 1..=1000"
+        );
+        anyhow::ensure!(
+            self.store.max_connections as usize > self.dispatch.workers,
+            "store.max_connections must exceed dispatch.workers: each worker holds a connection \
+             while its batch is sent, and the API needs one too"
+        );
         self.listen
             .parse::<std::net::SocketAddr>()
             .with_context(|| {
@@ -220,7 +267,7 @@ impl Config {
         StoreOptions {
             max_connections: self.store.max_connections,
             durability: self.store.durability,
-            ..StoreOptions::default()
+            busy_timeout: Duration::from_millis(self.store.lock_timeout_ms),
         }
     }
 
@@ -249,12 +296,24 @@ impl Config {
 
     /// Dispatcher settings.
     pub fn dispatch_config(&self) -> bellhop_engine::DispatchConfig {
+        let defaults = bellhop_engine::DispatchConfig::default();
         bellhop_engine::DispatchConfig {
+            node: self.dispatch.node.clone().unwrap_or_else(default_node_name),
             batch_size: self.dispatch.batch_size,
             lease: jiff::SignedDuration::from_secs(self.dispatch.lease_secs),
             poll_interval: Duration::from_millis(self.dispatch.poll_ms),
             retain_bodies: self.dispatch.retain_bodies,
-            ..bellhop_engine::DispatchConfig::default()
+            ..defaults
         }
     }
+}
+
+/// `<host>-<pid>`: unique among live nodes, and says where to look when a lease lapses.
+fn default_node_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node".to_owned());
+    format!("{host}-{}", std::process::id())
 }

@@ -19,8 +19,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the API, planner and dispatcher.
-    Serve,
+    /// Run the API, planner and dispatcher (any number of nodes may share a PostgreSQL
+    /// database).
+    Serve {
+        /// What this node does: `all` (default), `api` (HTTP API only) or `worker`
+        /// (dispatcher and expiry sweep, with /healthz and /readyz).
+        #[arg(long)]
+        role: Option<bellhop::config::Role>,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Manage accounts.
@@ -75,7 +81,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Demo { out } => demo::run(&out).await,
         Command::Bench { which } => bench::run(which).await,
-        Command::Serve => app::serve(&config()?).await,
+        Command::Serve { role } => {
+            let mut config = config()?;
+            if let Some(role) = role {
+                config.role = role;
+            }
+            app::serve(&config).await
+        }
         Command::Migrate => {
             let config = config()?;
             app::open_store(&config).await?;

@@ -320,10 +320,15 @@ impl Tx {
 
     /// Options and cart holds whose end has passed but are not marked expired yet.
     pub async fn lapsed_bookings(&mut self, now: Timestamp) -> Result<Vec<Booking>, StoreError> {
-        let rows = crate::sql::query(
+        // Nodes sweeping at once on PostgreSQL split the work instead of colliding.
+        let lock = match self.backend {
+            crate::Backend::Sqlite => "",
+            crate::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        };
+        let rows = crate::sql::query(&format!(
             "SELECT * FROM bookings WHERE (status = 'option' AND option_until <= ?)
-               OR (status = 'pending_payment' AND hold_expires_at <= ?) LIMIT 1000",
-        )
+               OR (status = 'pending_payment' AND hold_expires_at <= ?) LIMIT 1000{lock}",
+        ))
         .bind(ms(now))
         .bind(ms(now))
         .fetch_all(self.conn())

@@ -101,6 +101,7 @@ fn gate_for(path: &Path) -> Gate {
 /// A write transaction.
 pub struct Tx {
     tx: Transaction<'static, sqlx::Any>,
+    backend: Backend,
     gate: Option<Gate>,
     passed_gate: Option<tokio::sync::OwnedRwLockWriteGuard<()>>,
 }
@@ -284,6 +285,7 @@ impl Store {
         };
         Ok(Tx {
             tx,
+            backend: self.backend,
             gate: self.gate.clone(),
             passed_gate: None,
         })

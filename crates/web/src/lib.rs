@@ -26,13 +26,24 @@ pub const MAX_BODY: usize = 1024 * 1024;
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    probes()
         .nest("/api/v1", api::router())
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
         .fallback(|| async { error::ApiError::NotFound })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
+}
+
+/// Only the liveness and readiness probes: what a worker node serves.
+pub fn health(state: AppState) -> Router {
+    probes()
+        .fallback(|| async { error::ApiError::NotFound })
+        .with_state(state)
+}
+
+fn probes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {

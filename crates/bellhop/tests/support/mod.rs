@@ -195,3 +195,144 @@ pub fn stay(property: Uuid, contact: Uuid, arrival: jiff::civil::Date) -> Bookin
         notes: None,
     }
 }
+
+/// A store holding `messages` confirmations, all due now, for one account; returns the account.
+pub async fn seed_due_confirmations(store: &bellhop_store::Store, messages: usize) -> Uuid {
+    use bellhop_domain::Contact;
+    let engine = Engine::new(
+        store.clone(),
+        std::sync::Arc::new(bellhop_engine::SystemClock),
+    );
+    let account = Uuid::now_v7();
+    let now = engine.now();
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_account(account, "Kill test", now).await.unwrap();
+    tx.commit().await.unwrap();
+    let property = property(account);
+    engine.create_property(&property).await.unwrap();
+    confirmation(&engine, account, property.id).await;
+    for chunk in (0..messages).collect::<Vec<_>>().chunks(1000) {
+        let mut tx = store.begin().await.unwrap();
+        let mut drafts = Vec::new();
+        for i in chunk {
+            let c = Contact {
+                id: Uuid::now_v7(),
+                account_id: account,
+                first_name: Some(format!("Gast {i}")),
+                email: Some(format!("g{i}@example.com")),
+                ..Contact::default()
+            };
+            tx.upsert_contact(&c, now).await.unwrap();
+            drafts.push(stay(property.id, c.id, jiff::civil::date(2027, 1, 10)));
+        }
+        engine
+            .create_bookings_in(&mut tx, account, drafts, "test")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    account
+}
+
+/// Dispatch settings of the kill tests: small batches, short leases.
+pub const KILL_BATCH: usize = 100;
+pub const KILL_WORKERS: usize = 2;
+
+/// `bellhop serve` on `database`, sending to the SMTP server on `smtp_port`.
+pub fn serve(dir: &Path, database: &str, smtp_port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_bellhop"))
+        .arg("serve")
+        .current_dir(dir)
+        .env("BELLHOP_DATABASE", database)
+        .env("BELLHOP_LISTEN", "127.0.0.1:0")
+        .env("BELLHOP_EMAIL__TRANSPORT", "smtp")
+        .env("BELLHOP_EMAIL__SMTP__HOST", "127.0.0.1")
+        .env("BELLHOP_EMAIL__SMTP__PORT", smtp_port.to_string())
+        .env("BELLHOP_EMAIL__SMTP__POOL_SIZE", "8")
+        .env("BELLHOP_DISPATCH__BATCH_SIZE", KILL_BATCH.to_string())
+        .env("BELLHOP_DISPATCH__LEASE_SECS", "5")
+        .env("BELLHOP_DISPATCH__WORKERS", KILL_WORKERS.to_string())
+        .env("BELLHOP_DISPATCH__POLL_MS", "200")
+        .env("BELLHOP_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start bellhop serve")
+}
+
+pub fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits until every message of the store is recorded as sent.
+pub async fn wait_until_all_sent(store: &bellhop_store::Store, messages: usize) {
+    let sent = || async {
+        store
+            .count_by_status()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|(s, _)| s == "sent")
+            .map_or(0, |(_, n)| n as usize)
+    };
+    let started = Instant::now();
+    while sent().await < messages {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "only {} sent: {:?}",
+            sent().await,
+            store.count_by_status().await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Stops a node as an operator would (SIGTERM) and waits for it to finish its batch.
+pub fn stop_gracefully(child: &mut Child) {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    wait_for("graceful stop", Duration::from_secs(30), || {
+        child.try_wait().unwrap().is_some()
+    });
+}
+
+/// What reached the sink, against what the store says it sent.
+#[derive(Debug)]
+pub struct Tally {
+    pub expected: usize,
+    pub lost: usize,
+    pub duplicates: usize,
+    pub strangers: usize,
+}
+
+pub async fn tally(store: &bellhop_store::Store, account: Uuid, sink: &Sink) -> Tally {
+    let mut seen: std::collections::HashMap<String, usize> = Default::default();
+    for id in sink.message_ids() {
+        *seen.entry(id).or_default() += 1;
+    }
+    let rows = store
+        .messages(
+            account,
+            &bellhop_store::MessageFilter {
+                limit: 100_000,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let expected: std::collections::HashSet<String> = rows
+        .iter()
+        .map(|m| format!("<{}@hotel.example>", m.id))
+        .collect();
+    Tally {
+        expected: expected.len(),
+        lost: expected.iter().filter(|id| !seen.contains_key(*id)).count(),
+        duplicates: seen.values().map(|n| n - 1).sum(),
+        strangers: seen.keys().filter(|id| !expected.contains(*id)).count(),
+    }
+}
