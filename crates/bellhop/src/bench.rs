@@ -53,6 +53,37 @@ pub enum Which {
         /// Keep the rendered bodies of sent messages in the database.
         #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
         retain_bodies: bool,
+        /// Database (a `postgres://` URL); default: a SQLite file in a temporary folder.
+        #[arg(long)]
+        database: Option<String>,
+        /// Node processes draining the outbox at once (more than one needs PostgreSQL).
+        #[arg(long, default_value_t = 1)]
+        nodes: usize,
+    },
+    /// One node of `dispatch`: drains the outbox when told to on stdin (started by `dispatch`).
+    #[command(hide = true)]
+    DispatchNode {
+        /// SMTP server, host:port.
+        #[arg(long)]
+        smtp: String,
+        /// Database URL.
+        #[arg(long)]
+        database: String,
+        /// The benchmark's clock.
+        #[arg(long)]
+        now: Timestamp,
+        /// SMTP connections.
+        #[arg(long)]
+        connections: usize,
+        /// Dispatch loops running at once.
+        #[arg(long)]
+        loops: usize,
+        /// Messages per claimed batch.
+        #[arg(long)]
+        batch: i64,
+        /// Keep the rendered bodies of sent messages in the database.
+        #[arg(long, action = clap::ArgAction::Set)]
+        retain_bodies: bool,
     },
 }
 
@@ -69,9 +100,40 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
             loops,
             batch,
             retain_bodies,
-        } => dispatch_bench(&smtp, messages, connections, loops, batch, retain_bodies)
-            .await
-            .context("dispatch benchmark"),
+            database,
+            nodes,
+        } => {
+            let node = NodeArgs {
+                smtp,
+                connections,
+                loops,
+                batch,
+                retain_bodies,
+            };
+            dispatch_bench(database, messages, nodes, node)
+                .await
+                .context("dispatch benchmark")
+        }
+        Which::DispatchNode {
+            smtp,
+            database,
+            now,
+            connections,
+            loops,
+            batch,
+            retain_bodies,
+        } => {
+            let node = NodeArgs {
+                smtp,
+                connections,
+                loops,
+                batch,
+                retain_bodies,
+            };
+            dispatch_node(&database, now, &node)
+                .await
+                .context("dispatch node")
+        }
     }
 }
 
@@ -301,6 +363,64 @@ fn bench_template(account: Uuid, property: Uuid) -> Template {
 }
 
 /// CPU seconds (user + system) this process has used so far.
+/// A node of the dispatch benchmark: connects, says "ready", waits for "go", drains the
+/// outbox, and reports what it sent and what it cost.
+async fn dispatch_node(database: &str, now: Timestamp, node: &NodeArgs) -> anyhow::Result<()> {
+    let (host, port) = node
+        .smtp
+        .rsplit_once(':')
+        .context("--smtp must be host:port")?;
+    let port: u16 = port.parse().context("--smtp port")?;
+    let store = Store::open_url(
+        database,
+        &StoreOptions {
+            max_connections: node.loops as u32 + 2,
+            ..StoreOptions::default()
+        },
+    )
+    .await?;
+    let transport = EmailTransport::Smtp(SmtpTransport::new(SmtpConfig {
+        host: host.into(),
+        port,
+        tls: SmtpTls::None,
+        username: None,
+        password: None,
+        pool_size: node.connections,
+        timeout: Duration::from_secs(30),
+        hello_name: "bench.bellhop".into(),
+    }));
+    let dispatcher = Arc::new(Dispatcher::new(
+        store.clone(),
+        Arc::new(transport),
+        Arc::new(ManualClock::new(now)),
+        DispatchConfig {
+            node: format!("bench-{}", std::process::id()),
+            batch_size: node.batch,
+            retain_bodies: node.retain_bodies,
+            ..DispatchConfig::default()
+        },
+    ));
+    println!("ready");
+    let mut go = String::new();
+    std::io::stdin().read_line(&mut go)?;
+    let cpu_before = cpu_seconds();
+    let mut handles = Vec::new();
+    for _ in 0..node.loops.max(1) {
+        let d = dispatcher.clone();
+        handles.push(tokio::spawn(async move { d.drain().await }));
+    }
+    let mut sent = 0;
+    for h in handles {
+        sent += h.await??.sent;
+    }
+    println!(
+        "sent={sent} cpu={:.3} rss_mb={:.0}",
+        cpu_seconds() - cpu_before,
+        peak_rss_mb()
+    );
+    Ok(())
+}
+
 fn cpu_seconds() -> f64 {
     let ticks = std::fs::read_to_string("/proc/self/stat")
         .ok()
@@ -323,18 +443,30 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-async fn dispatch_bench(
-    smtp: &str,
-    messages: usize,
+/// How each dispatching node runs.
+#[derive(Debug)]
+struct NodeArgs {
+    smtp: String,
     connections: usize,
     loops: usize,
     batch: i64,
     retain_bodies: bool,
+}
+
+async fn dispatch_bench(
+    database: Option<String>,
+    messages: usize,
+    nodes: usize,
+    node: NodeArgs,
 ) -> anyhow::Result<()> {
-    let (host, port) = smtp.rsplit_once(':').context("--smtp must be host:port")?;
-    let port: u16 = port.parse().context("--smtp port")?;
+    anyhow::ensure!(nodes >= 1, "--nodes must be at least 1");
     let dir = tempfile::tempdir()?;
-    let store = Store::open(&dir.path().join("bench.db"), &StoreOptions::default()).await?;
+    let database = database.unwrap_or_else(|| dir.path().join("bench.db").display().to_string());
+    anyhow::ensure!(
+        nodes == 1 || database.starts_with("postgres"),
+        "several nodes need a postgres:// --database"
+    );
+    let store = Store::open_url(&database, &StoreOptions::default()).await?;
     store.migrate().await?;
     let now: Timestamp = "2026-03-15T08:00:00Z".parse()?;
     let clock = ManualClock::new(now);
@@ -397,48 +529,61 @@ async fn dispatch_bench(
         setup.elapsed().as_secs_f64()
     );
 
-    let transport = EmailTransport::Smtp(SmtpTransport::new(SmtpConfig {
-        host: host.into(),
-        port,
-        tls: SmtpTls::None,
-        username: None,
-        password: None,
-        pool_size: connections,
-        timeout: Duration::from_secs(30),
-        hello_name: "bench.bellhop".into(),
-    }));
-    let dispatcher = Arc::new(Dispatcher::new(
-        store.clone(),
-        Arc::new(transport),
-        Arc::new(clock.clone()),
-        DispatchConfig {
-            node: "bench".into(),
-            batch_size: batch,
-            retain_bodies,
-            ..DispatchConfig::default()
-        },
-    ));
-    let started = Instant::now();
-    let cpu_before = cpu_seconds();
-    let mut handles = Vec::new();
-    for _ in 0..loops.max(1) {
-        let d = dispatcher.clone();
-        handles.push(tokio::spawn(async move { d.drain().await }));
+    store.close().await;
+
+    // Every node is a process of its own with its own pool, as in production. Each connects
+    // and says "ready"; the clock starts when all are told to go.
+    let mut children = Vec::with_capacity(nodes);
+    for _ in 0..nodes {
+        let mut child = std::process::Command::new(std::env::current_exe()?)
+            .args(["bench", "dispatch-node", "--smtp", &node.smtp, "--database"])
+            .arg(&database)
+            .args(["--now", &now.to_string()])
+            .args(["--connections", &node.connections.to_string()])
+            .args(["--loops", &node.loops.to_string()])
+            .args(["--batch", &node.batch.to_string()])
+            .args(["--retain-bodies", &node.retain_bodies.to_string()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .context("start a node")?;
+        let mut out = std::io::BufReader::new(child.stdout.take().context("node stdout")?);
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut out, &mut line)?;
+        anyhow::ensure!(line.trim() == "ready", "node said {line:?}");
+        children.push((child, out));
     }
-    let mut sent = 0;
-    for h in handles {
-        sent += h.await??.sent;
+    let started = Instant::now();
+    for (child, _) in &mut children {
+        std::io::Write::write_all(child.stdin.as_mut().context("node stdin")?, b"go\n")?;
+    }
+    let (mut sent, mut cpu, mut rss) = (0_usize, 0.0_f64, 0.0_f64);
+    for (mut child, mut out) in children {
+        let mut report = String::new();
+        std::io::Read::read_to_string(&mut out, &mut report)?;
+        anyhow::ensure!(child.wait()?.success(), "a node failed: {report}");
+        let field = |name: &str| -> anyhow::Result<f64> {
+            report
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix(name))
+                .context("node report")?
+                .parse()
+                .context("node report")
+        };
+        sent += field("sent=")? as usize;
+        cpu += field("cpu=")?;
+        rss = rss.max(field("rss_mb=")?);
     }
     let secs = started.elapsed().as_secs_f64();
+    let store = Store::open_url(&database, &StoreOptions::default()).await?;
     let counts = store.count_by_status().await?;
     anyhow::ensure!(sent == messages, "sent {sent} of {messages}: {counts:?}");
-    let cpu = cpu_seconds() - cpu_before;
     println!(
-        "dispatch: {:.0} msgs/s; sent {sent} in {secs:.2} s; bellhop CPU {:.0} µs/msg ({:.0}% of a core); peak RSS: {:.0} MB",
+        "dispatch: {:.0} msgs/s; sent {sent} in {secs:.2} s by {nodes} node(s); bellhop CPU {:.0} µs/msg ({:.0}% of a core); peak RSS: {:.0} MB",
         sent as f64 / secs,
         cpu / sent as f64 * 1e6,
         cpu / secs * 100.0,
-        peak_rss_mb()
+        rss
     );
     Ok(())
 }
