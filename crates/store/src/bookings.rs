@@ -158,9 +158,12 @@ fn push_columns(s: &mut Separated<'_>, b: &Booking) {
 impl Tx {
     /// Stores a new booking.
     pub async fn insert_booking(&mut self, b: &Booking) -> Result<(), StoreError> {
-        let mut q = crate::sql::Builder::new(format!(
-            "INSERT INTO bookings (id, account_id, property_id, contact_id, created_at, {COLUMNS}) VALUES ("
-        ));
+        let mut q = crate::sql::Builder::new(
+            self.backend,
+            format!(
+                "INSERT INTO bookings (id, account_id, property_id, contact_id, created_at, {COLUMNS}) VALUES ("
+            ),
+        );
         q.push_bind(b.id.to_string())
             .push(", ")
             .push_bind(b.account_id.to_string())
@@ -185,8 +188,10 @@ impl Tx {
         expected_version: i64,
     ) -> Result<(), StoreError> {
         self.pass_gate().await;
-        let mut q =
-            crate::sql::Builder::new(format!("UPDATE bookings SET ({COLUMNS}, contact_id) = ("));
+        let mut q = crate::sql::Builder::new(
+            self.backend,
+            format!("UPDATE bookings SET ({COLUMNS}, contact_id) = ("),
+        );
         push_values(&mut q, b);
         q.push(", ").push_bind(b.contact_id.to_string());
         q.push(") WHERE id = ")
@@ -350,9 +355,12 @@ impl Tx {
     ) -> Result<crate::PlanSummary, StoreError> {
         let mut summary = crate::PlanSummary::default();
         for chunk in bookings.chunks(200) {
-            let mut q = crate::sql::Builder::new(format!(
-                "INSERT INTO bookings (id, account_id, property_id, contact_id, created_at, {COLUMNS}) "
-            ));
+            let mut q = crate::sql::Builder::new(
+                self.backend,
+                format!(
+                    "INSERT INTO bookings (id, account_id, property_id, contact_id, created_at, {COLUMNS}) "
+                ),
+            );
             q.push_values(chunk, |mut row, b| {
                 row.push_bind(b.id.to_string())
                     .push_bind(b.account_id.to_string())
@@ -363,6 +371,7 @@ impl Tx {
             });
             q.build().execute(self.conn()).await?;
             let mut q = crate::sql::Builder::new(
+                self.backend,
                 "INSERT INTO booking_changes (booking_id, version, actor, changes, created_at) ",
             );
             q.push_values(chunk, |mut row, b| {
@@ -403,7 +412,7 @@ impl Tx {
             }
         }
         for chunk in rows.chunks(500) {
-            let mut q = crate::sql::Builder::new(
+            let mut q = crate::sql::Builder::new(self.backend, 
                 "INSERT INTO messages (id, account_id, property_id, booking_id, rule_id, contact_id, occurrence, channel,
                    status, status_reason, due_at, run_at, created_at, updated_at) ",
             );
@@ -425,6 +434,7 @@ impl Tx {
             });
             q.build().execute(self.conn()).await?;
             let mut q = crate::sql::Builder::new(
+                self.backend,
                 "INSERT INTO message_events (message_id, status, detail, created_at) ",
             );
             q.push_values(chunk, |mut row, (id, _, _, _, _, status, reason)| {

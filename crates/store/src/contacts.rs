@@ -105,7 +105,10 @@ impl Tx {
     ) -> Result<Vec<Contact>, StoreError> {
         let mut found = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
-            let mut q = crate::sql::Builder::new("SELECT * FROM contacts WHERE account_id = ");
+            let mut q = crate::sql::Builder::new(
+                self.backend,
+                "SELECT * FROM contacts WHERE account_id = ",
+            );
             q.push_bind(account.to_string()).push(" AND id IN (");
             let mut sep = q.separated(", ");
             for id in chunk {

@@ -143,6 +143,7 @@ impl Store {
             .map(|r| Ok((r.text("id")?, r.int("attempt")?)))
             .collect::<Result<_, StoreError>>()?;
         let mut events = crate::sql::Builder::new(
+            self.backend,
             "INSERT INTO message_events (message_id, status, detail, created_at) ",
         );
         events.push_values(claimed, |mut b, (id, attempt)| {
@@ -162,7 +163,7 @@ impl Store {
             v.dedup();
             v
         };
-        let mut q = crate::sql::Builder::new("SELECT * FROM bookings WHERE id IN (");
+        let mut q = crate::sql::Builder::new(self.backend, "SELECT * FROM bookings WHERE id IN (");
         let mut sep = q.separated(", ");
         for id in ids("booking_id") {
             sep.push_bind(id);
@@ -175,7 +176,7 @@ impl Store {
             .iter()
             .map(|r| booking_from(r).map(|b| (b.id, b)))
             .collect::<Result<_, _>>()?;
-        let mut q = crate::sql::Builder::new("SELECT * FROM contacts WHERE id IN (");
+        let mut q = crate::sql::Builder::new(self.backend, "SELECT * FROM contacts WHERE id IN (");
         let mut sep = q.separated(", ");
         for id in ids("contact_id") {
             sep.push_bind(id);
@@ -243,6 +244,7 @@ impl Store {
         }
         for chunk in history.chunks(300) {
             let mut events = crate::sql::Builder::new(
+                self.backend,
                 "INSERT INTO message_events (message_id, status, detail, created_at) ",
             );
             events.push_values(chunk, |mut b, (id, status, detail)| {
@@ -268,6 +270,7 @@ async fn record_sent(
     history: &mut Vec<(Uuid, &'static str, String)>,
 ) -> Result<(), StoreError> {
     let mut q = crate::sql::Builder::new(
+        tx.backend,
         "WITH v (id, attempt, recipient, subject, language, provider_ref) AS (",
     );
     q.push_values(chunk, |mut row, o| {
@@ -324,6 +327,7 @@ async fn record_sent(
     if !bodies.is_empty() {
         // A repeat after a crash (same message, new attempt) replaces what the lost attempt kept.
         let mut q = crate::sql::Builder::new(
+            tx.backend,
             "INSERT INTO message_bodies (message_id, body_html, body_text, created_at) ",
         );
         q.push_values(bodies, |mut row, (id, html, text)| {
@@ -440,7 +444,7 @@ impl Store {
         &self,
         ids: &[Uuid],
     ) -> Result<(SendHold, HashMap<Uuid, Booking>), StoreError> {
-        let mut q = crate::sql::Builder::new("SELECT * FROM bookings WHERE id IN (");
+        let mut q = crate::sql::Builder::new(self.backend, "SELECT * FROM bookings WHERE id IN (");
         let mut list = q.separated(", ");
         for id in ids {
             list.push_bind(id.to_string());
