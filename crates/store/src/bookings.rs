@@ -412,7 +412,8 @@ impl Tx {
             }
         }
         for chunk in rows.chunks(500) {
-            let mut q = crate::sql::Builder::new(self.backend, 
+            let mut q = crate::sql::Builder::new(
+                self.backend,
                 "INSERT INTO messages (id, account_id, property_id, booking_id, rule_id, contact_id, occurrence, channel,
                    status, status_reason, due_at, run_at, created_at, updated_at) ",
             );

@@ -404,7 +404,8 @@ impl Store {
         account: Uuid,
         f: &MessageFilter,
     ) -> Result<Vec<MessageRecord>, StoreError> {
-        let mut q = crate::sql::Builder::new(self.backend, 
+        let mut q = crate::sql::Builder::new(
+                self.backend,
             "SELECT id, property_id, booking_id, rule_id, contact_id, occurrence, channel, status, status_reason,
                due_at, attempt, recipient, subject, language, provider_ref, sent_at, created_at, updated_at
              FROM messages WHERE account_id = ",
