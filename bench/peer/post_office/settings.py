@@ -17,6 +17,7 @@ DATABASES = {
         "PORT": os.environ.get("PEER_DB_PORT", "5432"),
     }
 }
+TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
 EMAIL_BACKEND = "post_office.EmailBackend"
 EMAIL_HOST = "127.0.0.1"
 EMAIL_PORT = int(os.environ["PEER_SMTP_PORT"])
