@@ -35,56 +35,50 @@ pub enum Which {
     },
     /// Plan and deliver due templated HTML emails through the outbox to an SMTP server.
     Dispatch {
-        /// SMTP server, host:port.
-        #[arg(long)]
-        smtp: String,
         /// Messages.
         #[arg(long, default_value_t = 100_000)]
         messages: usize,
-        /// SMTP connections.
-        #[arg(long, default_value_t = 20)]
-        connections: usize,
-        /// Dispatch loops running at once.
-        #[arg(long, default_value_t = 2)]
-        loops: usize,
-        /// Messages per claimed batch.
-        #[arg(long, default_value_t = 500)]
-        batch: i64,
-        /// Keep the rendered bodies of sent messages in the database.
-        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-        retain_bodies: bool,
         /// Database (a `postgres://` URL); default: a SQLite file in a temporary folder.
         #[arg(long)]
         database: Option<String>,
         /// Node processes draining the outbox at once (more than one needs PostgreSQL).
         #[arg(long, default_value_t = 1)]
         nodes: usize,
+        #[command(flatten)]
+        node: NodeArgs,
     },
     /// One node of `dispatch`: drains the outbox when told to on stdin (started by `dispatch`).
     #[command(hide = true)]
     DispatchNode {
-        /// SMTP server, host:port.
-        #[arg(long)]
-        smtp: String,
         /// Database URL.
         #[arg(long)]
         database: String,
         /// The benchmark's clock.
         #[arg(long)]
         now: Timestamp,
-        /// SMTP connections.
-        #[arg(long)]
-        connections: usize,
-        /// Dispatch loops running at once.
-        #[arg(long)]
-        loops: usize,
-        /// Messages per claimed batch.
-        #[arg(long)]
-        batch: i64,
-        /// Keep the rendered bodies of sent messages in the database.
-        #[arg(long, action = clap::ArgAction::Set)]
-        retain_bodies: bool,
+        #[command(flatten)]
+        node: NodeArgs,
     },
+}
+
+/// How each dispatching node runs.
+#[derive(clap::Args, Debug)]
+pub struct NodeArgs {
+    /// SMTP server, host:port.
+    #[arg(long)]
+    smtp: String,
+    /// SMTP connections per node.
+    #[arg(long, default_value_t = 20)]
+    connections: usize,
+    /// Dispatch loops running at once per node.
+    #[arg(long, default_value_t = 2)]
+    loops: usize,
+    /// Messages per claimed batch.
+    #[arg(long, default_value_t = 500)]
+    batch: i64,
+    /// Keep the rendered bodies of sent messages in the database.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    retain_bodies: bool,
 }
 
 /// Runs a benchmark.
@@ -94,46 +88,20 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
             plan_bench(bookings, stored).await.context("plan benchmark")
         }
         Which::Dispatch {
-            smtp,
             messages,
-            connections,
-            loops,
-            batch,
-            retain_bodies,
             database,
             nodes,
-        } => {
-            let node = NodeArgs {
-                smtp,
-                connections,
-                loops,
-                batch,
-                retain_bodies,
-            };
-            dispatch_bench(database, messages, nodes, node)
-                .await
-                .context("dispatch benchmark")
-        }
+            node,
+        } => dispatch_bench(database, messages, nodes, node)
+            .await
+            .context("dispatch benchmark"),
         Which::DispatchNode {
-            smtp,
             database,
             now,
-            connections,
-            loops,
-            batch,
-            retain_bodies,
-        } => {
-            let node = NodeArgs {
-                smtp,
-                connections,
-                loops,
-                batch,
-                retain_bodies,
-            };
-            dispatch_node(&database, now, &node)
-                .await
-                .context("dispatch node")
-        }
+            node,
+        } => dispatch_node(&database, now, &node)
+            .await
+            .context("dispatch node"),
     }
 }
 
@@ -441,16 +409,6 @@ fn peak_rss_mb() -> f64 {
                 .and_then(|kb| kb.parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0)
-}
-
-/// How each dispatching node runs.
-#[derive(Debug)]
-struct NodeArgs {
-    smtp: String,
-    connections: usize,
-    loops: usize,
-    batch: i64,
-    retain_bodies: bool,
 }
 
 async fn dispatch_bench(
