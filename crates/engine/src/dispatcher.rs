@@ -9,6 +9,7 @@
 
 use crate::clock::Clock;
 use crate::error::EngineError;
+use bellhop_domain::Booking;
 use bellhop_domain::plan::{self, PlanInput, SendCheck};
 use bellhop_domain::render::{self, CompiledTemplate, RenderLimits};
 use bellhop_domain::retry::Backoff;
@@ -206,7 +207,7 @@ impl Dispatcher {
     pub async fn run_once(&self) -> Result<DispatchStats, EngineError> {
         let now = self.clock.now();
         let lease_until = now.checked_add(self.config.lease).unwrap_or(now);
-        let mut claimed = self
+        let claimed = self
             .store
             .claim_due(&self.config.node, now, lease_until, self.config.batch_size)
             .await?;
@@ -220,15 +221,10 @@ impl Dispatcher {
         // From here until the transport has answered, the bookings cannot change: a change
         // that committed after the claim is seen by the check below, and one that comes later
         // waits for the send. No mail goes out for a date that a committed change replaced.
-        let mut booking_ids: Vec<Uuid> = claimed.iter().map(|c| c.booking.id).collect();
+        let mut booking_ids: Vec<Uuid> = claimed.iter().map(|c| c.booking_id).collect();
         booking_ids.sort_unstable();
         booking_ids.dedup();
-        let (hold, current) = self.store.hold_bookings(&booking_ids).await?;
-        for c in &mut claimed {
-            if let Some(booking) = current.get(&c.booking.id) {
-                c.booking = booking.clone();
-            }
-        }
+        let (hold, bookings) = self.store.hold_bookings(&booking_ids).await?;
         let ctx = self.context(&claimed).await?;
         // Decide and render every message first, then hand all that are to go to the
         // transport at once: SMTP spreads them over its connections and pipelines them.
@@ -236,7 +232,12 @@ impl Dispatcher {
         let mut metas: Vec<(usize, Ready)> = Vec::new();
         let mut emails: Vec<OutgoingEmail> = Vec::new();
         for (i, c) in claimed.iter().enumerate() {
-            match self.prepare(&ctx, c, now) {
+            let Some(booking) = bookings.get(&c.booking_id) else {
+                let gone = NotSent::Fail("the booking of this message no longer exists".into());
+                outcomes.push(outcome(c, gone.into()));
+                continue;
+            };
+            match self.prepare(&ctx, c, booking, now) {
                 Ok((r, email)) => {
                     metas.push((i, r));
                     emails.push(email);
@@ -276,6 +277,7 @@ impl Dispatcher {
         &self,
         ctx: &BatchContext,
         c: &Claimed,
+        booking: &Booking,
         now: Timestamp,
     ) -> Result<(Ready, OutgoingEmail), NotSent> {
         let (Some(property), Some(rule)) = (
@@ -288,7 +290,7 @@ impl Dispatcher {
         };
         let input = PlanInput {
             property,
-            booking: &c.booking,
+            booking,
             contact: &c.contact,
             rules: &[],
             existing: &[],
@@ -316,9 +318,9 @@ impl Dispatcher {
             Some(Err(e)) => return Err(NotSent::Fail(format!("template does not compile: {e}"))),
             None => return Err(NotSent::Fail("template missing".into())),
         };
-        let wanted = bellhop_domain::language::wanted(property, &c.booking, &c.contact);
+        let wanted = bellhop_domain::language::wanted(property, booking, &c.contact);
         let preferences = [wanted.as_str(), property.default_language.as_str()];
-        let context = render::context(property, &c.booking, &c.contact, &wanted);
+        let context = render::context(property, booking, &c.contact, &wanted);
         let rendered = compiled
             .render(&preferences, &context)
             .map_err(|e| NotSent::Fail(format!("not rendered, nothing sent: {e}")))?;

@@ -15,7 +15,7 @@ use sqlx::Row;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// A message claimed for sending, with the booking and contact as they are now.
+/// A message claimed for sending, with its contact as it is now.
 #[derive(Clone, Debug)]
 pub struct Claimed {
     /// Message id.
@@ -34,8 +34,8 @@ pub struct Claimed {
     pub due_at: Timestamp,
     /// Staff asked for it to go now, whatever the rule says about the time.
     pub forced: bool,
-    /// The booking.
-    pub booking: Booking,
+    /// The booking; the dispatcher reads it as it is now under `hold_bookings`.
+    pub booking_id: Uuid,
     /// The contact.
     pub contact: Contact,
 }
@@ -163,19 +163,6 @@ impl Store {
             v.dedup();
             v
         };
-        let mut q = crate::sql::Builder::new(self.backend, "SELECT * FROM bookings WHERE id IN (");
-        let mut sep = q.separated(", ");
-        for id in ids("booking_id") {
-            sep.push_bind(id);
-        }
-        q.push(")");
-        let bookings: HashMap<Uuid, Booking> = q
-            .build()
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|r| booking_from(r).map(|b| (b.id, b)))
-            .collect::<Result<_, _>>()?;
         let mut q = crate::sql::Builder::new(self.backend, "SELECT * FROM contacts WHERE id IN (");
         let mut sep = q.separated(", ");
         for id in ids("contact_id") {
@@ -193,7 +180,6 @@ impl Store {
 
         rows.iter()
             .map(|r| {
-                let booking_id = r.uuid("booking_id")?;
                 let contact_id = r.uuid("contact_id")?;
                 Ok(Claimed {
                     id: r.uuid("id")?,
@@ -204,10 +190,7 @@ impl Store {
                     attempt: r.int("attempt")?,
                     due_at: r.ts("due_at")?,
                     forced: r.int("forced")? != 0,
-                    booking: bookings
-                        .get(&booking_id)
-                        .cloned()
-                        .ok_or(StoreError::NotFound)?,
+                    booking_id: r.uuid("booking_id")?,
                     contact: contacts
                         .get(&contact_id)
                         .cloned()
