@@ -8,12 +8,14 @@ pub mod booking;
 pub mod contact;
 pub mod language;
 pub mod message;
+pub mod phone;
 pub mod plan;
 pub mod presets;
 pub mod property;
 pub mod render;
 pub mod retry;
 pub mod rule;
+pub mod sms;
 pub mod text;
 pub mod time;
 
