@@ -5,4 +5,5 @@ pub mod app;
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod diagnose;
 pub mod timeline;

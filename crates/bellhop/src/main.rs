@@ -1,7 +1,7 @@
 //! The `bellhop` command: parses the command line and hands over to the library.
 
 use anyhow::Context;
-use bellhop::{app, bench, config::Config, demo, timeline};
+use bellhop::{app, bench, config::Config, demo, diagnose, timeline};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +49,16 @@ enum Command {
         #[arg(long, default_value = "demo-out")]
         out: PathBuf,
     },
+    /// SMS diagnostics.
+    Sms {
+        #[command(subcommand)]
+        action: SmsAction,
+    },
+    /// Phone number diagnostics.
+    Phone {
+        #[command(subcommand)]
+        action: PhoneAction,
+    },
     /// Benchmarks (see bench/ for the scripts that start the SMTP sink).
     Bench {
         #[command(subcommand)]
@@ -66,6 +76,48 @@ enum AccountAction {
     },
 }
 
+#[derive(Subcommand)]
+enum SmsAction {
+    /// Encoding, number of SMS, units, the characters that force UCS-2, and the parts.
+    Inspect {
+        /// Replace typographic quotes, dashes, ellipses and special spaces with GSM ones
+        /// when that makes the text GSM-7.
+        #[arg(long)]
+        smart_encoding: bool,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// The text (`-` reads standard input).
+        #[arg(allow_hyphen_values = true)]
+        text: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum PhoneAction {
+    /// E.164 form, validity and type (mobile, fixed_line, ...) of a number.
+    Normalize {
+        /// Country a national number is read in (ISO 3166-1 alpha-2, such as AT).
+        #[arg(long)]
+        country: Option<String>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// The number as typed.
+        #[arg(allow_hyphen_values = true)]
+        input: String,
+    },
+}
+
+fn print_report<T: serde::Serialize>(json: bool, report: &T, text: String) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(report)?);
+    } else {
+        print!("{text}");
+    }
+    Ok(())
+}
+
 fn parse_instant(text: &str) -> anyhow::Result<jiff::Timestamp> {
     if let Ok(ts) = text.parse() {
         return Ok(ts);
@@ -81,6 +133,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Demo { out } => demo::run(&out).await,
         Command::Bench { which } => bench::run(which).await,
+        Command::Sms {
+            action:
+                SmsAction::Inspect {
+                    smart_encoding,
+                    json,
+                    text,
+                },
+        } => {
+            let text = if text == "-" {
+                std::io::read_to_string(std::io::stdin())?
+            } else {
+                text
+            };
+            let report = diagnose::sms_report(&text, smart_encoding);
+            print_report(json, &report, diagnose::render_sms(&report))
+        }
+        Command::Phone {
+            action:
+                PhoneAction::Normalize {
+                    country,
+                    json,
+                    input,
+                },
+        } => {
+            if let Some(c) = &country {
+                bellhop_domain::phone::check_country(c).context("--country")?;
+            }
+            let report = diagnose::phone_report(&input, country.as_deref());
+            print_report(json, &report, diagnose::render_phone(&report))
+        }
         Command::Serve { role } => {
             let mut config = config()?;
             if let Some(role) = role {

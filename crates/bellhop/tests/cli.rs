@@ -135,3 +135,126 @@ fn migrate_creates_the_database_and_account_create_prints_a_key_once() {
         "{key}"
     );
 }
+
+fn json_of(args: &[&str]) -> serde_json::Value {
+    let run = bellhop().args(args).output().unwrap();
+    assert!(
+        run.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    serde_json::from_slice(&run.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: not one JSON object ({e}): {}",
+            String::from_utf8_lossy(&run.stdout)
+        )
+    })
+}
+
+#[test]
+fn sms_inspect_prints_encoding_segments_units_non_gsm_and_parts() {
+    let long = "a".repeat(161);
+    let cases: [(&[&str], &str, u64, u64); 5] = [
+        (&["sms", "inspect", "--json", "Hallo Anna"], "GSM-7", 1, 10),
+        (&["sms", "inspect", "--json", &long], "GSM-7", 2, 161),
+        (
+            &["sms", "inspect", "--json", "Bis morgen 😀"],
+            "UCS-2",
+            1,
+            13,
+        ),
+        (
+            &["sms", "inspect", "--json", "„Hallo“ – ok"],
+            "UCS-2",
+            1,
+            12,
+        ),
+        (
+            &[
+                "sms",
+                "inspect",
+                "--smart-encoding",
+                "--json",
+                "„Hallo“ – ok",
+            ],
+            "GSM-7",
+            1,
+            12,
+        ),
+    ];
+    for (args, encoding, segments, units) in cases {
+        let v = json_of(args);
+        assert_eq!(v["encoding"], encoding, "{args:?}");
+        assert_eq!(v["segments"], segments, "{args:?}");
+        assert_eq!(v["units"], units, "{args:?}");
+        assert!(v["non_gsm"].is_array() && v["parts"].is_array(), "{v}");
+        assert_eq!(v["parts"].as_array().unwrap().len() as u64, segments);
+    }
+    assert_eq!(
+        json_of(&["sms", "inspect", "--json", "Bis morgen 😀"])["non_gsm"],
+        serde_json::json!(["😀"])
+    );
+    // An empty or a leading-dash text is still examined, and succeeds.
+    assert_eq!(json_of(&["sms", "inspect", "--json", ""])["segments"], 0);
+    assert_eq!(
+        json_of(&["sms", "inspect", "--json", "-5 %"])["segments"],
+        1
+    );
+}
+
+#[test]
+fn phone_normalize_prints_validity_e164_and_type() {
+    let cases = [
+        (
+            "AT",
+            "0664 1234567",
+            true,
+            Some("+436641234567"),
+            Some("mobile"),
+        ),
+        (
+            "DE",
+            "030 12345678",
+            true,
+            Some("+493012345678"),
+            Some("fixed_line"),
+        ),
+        (
+            "US",
+            "(201) 555-0123",
+            true,
+            Some("+12015550123"),
+            Some("fixed_line_or_mobile"),
+        ),
+        (
+            "DE",
+            "0800 1234567",
+            true,
+            Some("+498001234567"),
+            Some("toll_free"),
+        ),
+        ("DE", "12345", false, None, None),
+        ("DE", "not a number", false, None, None),
+    ];
+    for (country, input, valid, e164, kind) in cases {
+        let v = json_of(&["phone", "normalize", "--country", country, "--json", input]);
+        assert_eq!(v["valid"], valid, "{input}: {v}");
+        if valid {
+            assert_eq!(v["e164"].as_str(), e164, "{input}");
+        }
+        assert_eq!(v["type"].as_str(), kind, "{input}");
+    }
+    // A usage error is not an examined input: it fails.
+    let run = bellhop()
+        .args([
+            "phone",
+            "normalize",
+            "--country",
+            "XX",
+            "--json",
+            "0664 1234567",
+        ])
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+}

@@ -228,6 +228,11 @@ pub struct PhoneInspection {
     pub error: Option<String>,
 }
 
+/// Checks a default country code such as `AT`.
+pub fn check_country(code: &str) -> Result<(), PhoneError> {
+    region(code).map(|_| ())
+}
+
 fn region(code: &str) -> Result<country::Id, PhoneError> {
     let upper = code.trim().to_ascii_uppercase();
     if upper.len() != 2 {
