@@ -213,6 +213,8 @@ pub struct Booking {
     pub language: Option<String>,
     /// Free-text notes (never sent to the guest unless a template uses them).
     pub notes: Option<String>,
+    /// The customer's choice of SMS reminders when booking online (`None`: not asked).
+    pub sms_reminders: Option<bool>,
     /// Creation instant.
     pub created_at: Timestamp,
     /// Last change of any kind.

@@ -20,6 +20,10 @@ pub struct Contact {
     pub email: Option<String>,
     /// Phone number as given.
     pub phone: Option<String>,
+    /// The phone number in E.164, read in the country it was entered for.
+    pub phone_e164: Option<String>,
+    /// Mobile, fixed line, ...
+    pub phone_type: Option<crate::phone::PhoneType>,
     /// Preferred language (BCP 47).
     pub language: Option<String>,
     /// Street address.

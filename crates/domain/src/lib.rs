@@ -4,6 +4,7 @@
 //! takes it as an argument, so planning and rendering are exhaustively testable.
 #![deny(missing_docs)]
 
+pub mod billing;
 pub mod booking;
 pub mod contact;
 pub mod language;
@@ -12,8 +13,10 @@ pub mod phone;
 pub mod plan;
 pub mod presets;
 pub mod property;
+pub mod quiet;
 pub mod render;
 pub mod retry;
+pub mod route;
 pub mod rule;
 pub mod sms;
 pub mod text;

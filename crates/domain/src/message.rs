@@ -21,6 +21,12 @@ pub enum MessageStatus {
     Deferred,
     /// Accepted by the transport.
     Sent,
+    /// The SMS reached the phone (delivery report).
+    Delivered,
+    /// The SMS was not delivered before the network gave up (delivery report).
+    Expired,
+    /// Not sent and not billed: the property's monthly SMS limit was reached.
+    Rejected,
     /// Failed permanently or ran out of retries.
     Failed,
     /// Not sent at send time, with a reason (condition no longer true, no address, render error).
@@ -29,13 +35,16 @@ pub enum MessageStatus {
 
 impl MessageStatus {
     /// Every status.
-    pub const ALL: [MessageStatus; 8] = [
+    pub const ALL: [MessageStatus; 11] = [
         Self::Planned,
         Self::Skipped,
         Self::Cancelled,
         Self::Sending,
         Self::Deferred,
         Self::Sent,
+        Self::Delivered,
+        Self::Expired,
+        Self::Rejected,
         Self::Failed,
         Self::Suppressed,
     ];
@@ -49,6 +58,9 @@ impl MessageStatus {
             Self::Sending => "sending",
             Self::Deferred => "deferred",
             Self::Sent => "sent",
+            Self::Delivered => "delivered",
+            Self::Expired => "expired",
+            Self::Rejected => "rejected",
             Self::Failed => "failed",
             Self::Suppressed => "suppressed",
         }
@@ -58,14 +70,77 @@ impl MessageStatus {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            Self::Sent | Self::Failed | Self::Suppressed | Self::Cancelled
+            Self::Sent
+                | Self::Delivered
+                | Self::Expired
+                | Self::Rejected
+                | Self::Failed
+                | Self::Suppressed
+                | Self::Cancelled
         )
+    }
+}
+
+/// What a delivery report says about a sent message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// Accepted or buffered by the network: nothing final yet.
+    Pending,
+    /// Reached the phone.
+    Delivered,
+    /// Not delivered.
+    Failed,
+    /// The network gave up trying.
+    Expired,
+}
+
+impl Delivery {
+    /// The status a message in `current` moves to on this report, if any. Reports are applied
+    /// monotonically: `sent → delivered | failed | expired`, nothing after a final report, and
+    /// a late "pending" never undoes anything.
+    pub fn apply_to(self, current: MessageStatus) -> Option<MessageStatus> {
+        match (current, self) {
+            (MessageStatus::Sent, Delivery::Delivered) => Some(MessageStatus::Delivered),
+            (MessageStatus::Sent, Delivery::Failed) => Some(MessageStatus::Failed),
+            (MessageStatus::Sent, Delivery::Expired) => Some(MessageStatus::Expired),
+            _ => None,
+        }
     }
 }
 
 impl fmt::Display for MessageStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivery_reports_only_move_a_message_forward() {
+        use Delivery as D;
+        use MessageStatus as S;
+        let cases = [
+            (S::Sent, D::Delivered, Some(S::Delivered)),
+            (S::Sent, D::Failed, Some(S::Failed)),
+            (S::Sent, D::Expired, Some(S::Expired)),
+            (S::Sent, D::Pending, None),
+            (S::Delivered, D::Failed, None),
+            (S::Delivered, D::Pending, None),
+            (S::Failed, D::Delivered, None),
+            (S::Expired, D::Delivered, None),
+            (S::Sending, D::Delivered, None),
+            (S::Planned, D::Delivered, None),
+        ];
+        for (current, report, expected) in cases {
+            assert_eq!(report.apply_to(current), expected, "{current} + {report:?}");
+        }
+        for status in MessageStatus::ALL {
+            assert_eq!(status.as_str().parse::<MessageStatus>().unwrap(), status);
+        }
     }
 }
 

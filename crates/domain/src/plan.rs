@@ -203,6 +203,18 @@ pub fn apply_offset(rule: &Rule, p: &Property, anchor: Timestamp) -> Timestamp {
     }
 }
 
+/// An SMS-first rule's send time moved out of the property's quiet hours.
+fn sms_quiet(rule: &Rule, p: &Property, due_at: Timestamp, anchor_at: Timestamp) -> Timestamp {
+    match p.sms.quiet_hours {
+        Some(quiet) if rule.channel.sms_first() => quiet.place(
+            &p.time_zone,
+            due_at,
+            rule.is_before_anchor().then_some(anchor_at),
+        ),
+        _ => due_at,
+    }
+}
+
 /// The statuses a rule accepts when it names none: "before" mails only for live bookings,
 /// never for cancelled ones; status mails only while the booking is still in that status.
 pub fn default_statuses(rule: &Rule) -> Vec<BookingStatus> {
@@ -305,7 +317,12 @@ pub fn want(rule: &Rule, input: &PlanInput<'_>) -> Want {
     match anchor_instant(rule, input) {
         Ok((anchor_at, occurrence)) => Want::Send {
             occurrence,
-            due_at: apply_offset(rule, input.property, anchor_at),
+            due_at: sms_quiet(
+                rule,
+                input.property,
+                apply_offset(rule, input.property, anchor_at),
+                anchor_at,
+            ),
             anchor_at,
         },
         Err(reason) => Want::Not(reason),

@@ -26,6 +26,7 @@ fn property(zone: &str) -> Property {
         },
         layout_html: None,
         layout_text: None,
+        sms: Default::default(),
     }
 }
 
@@ -55,6 +56,7 @@ fn stay(arrival: Date, departure: Date, created: &str) -> Booking {
         guests: Some(2),
         language: None,
         notes: None,
+        sms_reminders: None,
         created_at: ts(created),
         updated_at: ts(created),
         version: 1,
@@ -86,6 +88,7 @@ fn rule(anchor: Anchor, offset: Offset, at: Option<(i8, i8)>, policy: LatePolicy
         conditions: Conditions::default(),
         channel: Channel::Email,
         template_id: Uuid::nil(),
+        fallback_template_id: None,
         late_policy: policy,
         enabled: true,
     }

@@ -3,7 +3,7 @@
 
 use crate::booking::{BookingKind, BookingStatus};
 use crate::contact::GuestField;
-use crate::render::{Category, EmailContent, Template};
+use crate::render::{Category, EmailContent, Template, Variants};
 use crate::rule::{Anchor, Channel, Conditions, LatePolicy, Offset, Rule};
 use crate::time::LocalTime;
 use std::collections::BTreeMap;
@@ -41,18 +41,19 @@ impl Preset {
             property_id,
             name: self.name.to_owned(),
             category: self.category,
-            variants: self
-                .variants
-                .iter()
-                .map(|(lang, subject, html)| {
-                    let content = EmailContent {
-                        subject: (*subject).to_owned(),
-                        html: (*html).to_owned(),
-                        text: None,
-                    };
-                    ((*lang).to_owned(), content)
-                })
-                .collect::<BTreeMap<_, _>>(),
+            variants: Variants::Email(
+                self.variants
+                    .iter()
+                    .map(|(lang, subject, html)| {
+                        let content = EmailContent {
+                            subject: (*subject).to_owned(),
+                            html: (*html).to_owned(),
+                            text: None,
+                        };
+                        ((*lang).to_owned(), content)
+                    })
+                    .collect::<BTreeMap<_, _>>(),
+            ),
             version: 1,
         };
         let rule = Rule {
@@ -66,6 +67,7 @@ impl Preset {
             conditions: self.conditions.clone(),
             channel: Channel::Email,
             template_id: template.id,
+            fallback_template_id: None,
             late_policy: self.late_policy,
             enabled: true,
         };

@@ -1,5 +1,8 @@
 //! Properties: the hotel or salon whose messages bellhop sends.
 
+use crate::billing::SmsPlan;
+use crate::quiet::QuietHours;
+use crate::sms::SenderId;
 use crate::time::LocalTime;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
@@ -32,6 +35,67 @@ pub struct Property {
     pub layout_html: Option<String>,
     /// Text layout around every text body.
     pub layout_text: Option<String>,
+    /// SMS: sender, plan, limit and the rules SMS follow here.
+    pub sms: SmsSettings,
+}
+
+/// A property's SMS settings. SMS are off until a sender is set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmsSettings {
+    /// Sender name (1–11 letters, digits, spaces) or E.164 number; `None`: no SMS.
+    pub sender: Option<SenderId>,
+    /// How SMS are paid for.
+    pub plan: SmsPlan,
+    /// SMS (parts) per local calendar month; beyond it SMS are rejected, not sent, not billed.
+    pub monthly_limit: Option<u32>,
+    /// Replace typographic characters with GSM ones when that makes a text GSM-7.
+    pub smart_encoding: bool,
+    /// No SMS in this local window (default 21:00–08:00); `None`: any time.
+    pub quiet_hours: Option<QuietHours>,
+    /// Landlines get the text read out in a voice call; otherwise they are skipped.
+    pub landline_voice: bool,
+    /// Online booking: may customers decline SMS reminders?
+    pub reminders: ReminderChoice,
+    /// Which SMS an opt-out (STOP) stops.
+    pub stop_applies_to: StopScope,
+}
+
+impl Default for SmsSettings {
+    fn default() -> Self {
+        SmsSettings {
+            sender: None,
+            plan: SmsPlan::default(),
+            monthly_limit: None,
+            smart_encoding: true,
+            quiet_hours: Some(QuietHours::default()),
+            landline_voice: false,
+            reminders: ReminderChoice::default(),
+            stop_applies_to: StopScope::default(),
+        }
+    }
+}
+
+/// Whether customers booking online choose SMS reminders.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReminderChoice {
+    /// The customer may opt in or out (a booking says `sms_reminders: false` to opt out).
+    #[default]
+    Optional,
+    /// Every customer gets SMS reminders.
+    Mandatory,
+}
+
+/// Which SMS an opt-out by keyword stops.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopScope {
+    /// Bulk and marketing SMS (service messages rest on the contract).
+    #[default]
+    Marketing,
+    /// Every SMS, service messages too.
+    All,
 }
 
 /// Who emails come from.

@@ -8,6 +8,7 @@ use crate::booking::{Booking, Schedule};
 use crate::contact::Contact;
 use crate::language;
 use crate::property::Property;
+use crate::rule::TemplateChannel;
 use crate::text::single_line;
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value};
 use serde::{Deserialize, Serialize};
@@ -39,7 +40,72 @@ pub struct EmailContent {
     pub text: Option<String>,
 }
 
-/// An email template with its language variants.
+/// One language's content of an SMS template.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsContent {
+    /// The text template.
+    pub text: String,
+}
+
+/// A template's language variants, by channel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "channel", content = "variants", rename_all = "snake_case")]
+pub enum Variants {
+    /// Email variants by language tag.
+    Email(BTreeMap<String, EmailContent>),
+    /// SMS variants by language tag.
+    Sms(BTreeMap<String, SmsContent>),
+}
+
+impl Variants {
+    /// The channel the variants are written for.
+    pub fn channel(&self) -> TemplateChannel {
+        match self {
+            Variants::Email(_) => TemplateChannel::Email,
+            Variants::Sms(_) => TemplateChannel::Sms,
+        }
+    }
+
+    /// The language tags, in order.
+    pub fn languages(&self) -> Vec<String> {
+        match self {
+            Variants::Email(m) => m.keys().cloned().collect(),
+            Variants::Sms(m) => m.keys().cloned().collect(),
+        }
+    }
+
+    /// Number of variants.
+    pub fn len(&self) -> usize {
+        match self {
+            Variants::Email(m) => m.len(),
+            Variants::Sms(m) => m.len(),
+        }
+    }
+
+    /// No variants at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The language variants as stored (the JSON object without the channel).
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        match self {
+            Variants::Email(m) => serde_json::to_string(m),
+            Variants::Sms(m) => serde_json::to_string(m),
+        }
+    }
+
+    /// Reads stored variants of `channel`.
+    pub fn from_json(channel: TemplateChannel, json: &str) -> Result<Variants, serde_json::Error> {
+        Ok(match channel {
+            TemplateChannel::Email => Variants::Email(serde_json::from_str(json)?),
+            TemplateChannel::Sms => Variants::Sms(serde_json::from_str(json)?),
+        })
+    }
+}
+
+/// A template with its language variants.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Template {
     /// Stable id.
@@ -52,8 +118,9 @@ pub struct Template {
     pub name: String,
     /// Consent category.
     pub category: Category,
-    /// Variants by language tag.
-    pub variants: BTreeMap<String, EmailContent>,
+    /// The channel and its variants by language tag.
+    #[serde(flatten)]
+    pub variants: Variants,
     /// Increments with every edit (compiled templates are cached by it).
     pub version: i64,
 }
@@ -87,6 +154,17 @@ pub struct RenderedEmail {
     /// Full HTML (layout applied).
     pub html: String,
     /// Full text (layout applied).
+    pub text: String,
+    /// The variant used.
+    pub language: String,
+    /// No variant matched the wanted language; `language` is a fallback.
+    pub fell_back: bool,
+}
+
+/// A rendered SMS text, before encoding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RenderedSms {
+    /// The text, without leading or trailing blank lines.
     pub text: String,
     /// The variant used.
     pub language: String,
@@ -142,11 +220,20 @@ pub enum RenderError {
     /// The subject rendered to nothing.
     #[error("the subject is empty after rendering")]
     EmptySubject,
+    /// An SMS template used for email or the other way round.
+    #[error("the template is for {actual}, not {wanted}")]
+    WrongChannel {
+        /// The template's channel.
+        actual: &'static str,
+        /// The channel asked for.
+        wanted: &'static str,
+    },
 }
 
 /// A template compiled once and rendered many times.
 pub struct CompiledTemplate {
     env: Environment<'static>,
+    channel: TemplateChannel,
     languages: Vec<String>,
     text_parts: Vec<String>,
     has_layout_html: bool,
@@ -197,36 +284,83 @@ impl CompiledTemplate {
                 })
         };
         let mut text_parts = Vec::new();
-        for (lang, content) in &template.variants {
-            add(format!("{lang}/subject"), &content.subject)?;
-            add(format!("{lang}/html"), &content.html)?;
-            if let Some(text) = &content.text {
-                add(format!("{lang}/text"), text)?;
-                text_parts.push(lang.clone());
+        let email = match &template.variants {
+            Variants::Email(variants) => {
+                for (lang, content) in variants {
+                    add(format!("{lang}/subject"), &content.subject)?;
+                    add(format!("{lang}/html"), &content.html)?;
+                    if let Some(text) = &content.text {
+                        add(format!("{lang}/text"), text)?;
+                        text_parts.push(lang.clone());
+                    }
+                }
+                if let Some(layout) = layout_html {
+                    add("layout/html".to_owned(), layout)?;
+                }
+                if let Some(layout) = layout_text {
+                    add("layout/text".to_owned(), layout)?;
+                }
+                true
             }
-        }
-        if let Some(layout) = layout_html {
-            add("layout/html".to_owned(), layout)?;
-        }
-        if let Some(layout) = layout_text {
-            add("layout/text".to_owned(), layout)?;
-        }
+            // SMS have no layout: every character is paid for.
+            Variants::Sms(variants) => {
+                for (lang, content) in variants {
+                    add(format!("{lang}/sms"), &content.text)?;
+                }
+                false
+            }
+        };
         Ok(CompiledTemplate {
             env,
-            languages: template.variants.keys().cloned().collect(),
+            channel: template.variants.channel(),
+            languages: template.variants.languages(),
             text_parts,
-            has_layout_html: layout_html.is_some(),
-            has_layout_text: layout_text.is_some(),
+            has_layout_html: email && layout_html.is_some(),
+            has_layout_text: email && layout_text.is_some(),
             limits,
         })
     }
 
-    /// Renders the variant that best fits `preferences` with `context`.
+    /// The channel the template is for.
+    pub fn channel(&self) -> TemplateChannel {
+        self.channel
+    }
+
+    fn expect(&self, wanted: TemplateChannel) -> Result<(), RenderError> {
+        if self.channel == wanted {
+            Ok(())
+        } else {
+            Err(RenderError::WrongChannel {
+                actual: self.channel.as_str(),
+                wanted: wanted.as_str(),
+            })
+        }
+    }
+
+    /// Renders the SMS variant that best fits `preferences` with `context`.
+    pub fn render_sms(
+        &self,
+        preferences: &[&str],
+        context: &Value,
+    ) -> Result<RenderedSms, RenderError> {
+        self.expect(TemplateChannel::Sms)?;
+        let (lang, fell_back) =
+            language::choose(preferences, &self.languages).ok_or(RenderError::NoVariants)?;
+        let text = self.part(&format!("{lang}/sms"), context)?;
+        Ok(RenderedSms {
+            text: text.trim_matches(['\n', '\r', ' ']).to_owned(),
+            language: lang.to_owned(),
+            fell_back,
+        })
+    }
+
+    /// Renders the email variant that best fits `preferences` with `context`.
     pub fn render(
         &self,
         preferences: &[&str],
         context: &Value,
     ) -> Result<RenderedEmail, RenderError> {
+        self.expect(TemplateChannel::Email)?;
         let (lang, fell_back) =
             language::choose(preferences, &self.languages).ok_or(RenderError::NoVariants)?;
         let subject = single_line(&self.part(&format!("{lang}/subject"), context)?);
@@ -338,17 +472,20 @@ fn format_date(lang: &str, date: jiff::civil::Date) -> String {
     }
 }
 
-/// The variables a template sees: `guest.*`, `booking.*`, `property.*`. Values that are not
-/// known are left out, so printing them is a "has no value" error.
-pub fn context(property: &Property, booking: &Booking, contact: &Contact, lang: &str) -> Value {
-    // Built as minijinja values directly: this runs once per message sent.
-    type Fields = Vec<(&'static str, Value)>;
+type Fields = Vec<(&'static str, Value)>;
+
+fn put(map: &mut Fields, key: &'static str, value: Option<String>) {
+    if let Some(v) = value.filter(|v| !v.trim().is_empty()) {
+        map.push((key, Value::from(v)));
+    }
+}
+
+fn map(fields: Fields) -> Value {
+    Value::from(fields.into_iter().collect::<BTreeMap<&str, Value>>())
+}
+
+fn guest_fields(contact: &Contact) -> Fields {
     let mut guest: Fields = Vec::with_capacity(8);
-    let put = |map: &mut Fields, key: &'static str, value: Option<String>| {
-        if let Some(v) = value.filter(|v| !v.trim().is_empty()) {
-            map.push((key, Value::from(v)));
-        }
-    };
     put(&mut guest, "first_name", contact.first_name.clone());
     put(&mut guest, "last_name", contact.last_name.clone());
     put(&mut guest, "full_name", contact.full_name());
@@ -357,6 +494,36 @@ pub fn context(property: &Property, booking: &Booking, contact: &Contact, lang: 
     put(&mut guest, "city", contact.city.clone());
     put(&mut guest, "country", contact.country.clone());
     put(&mut guest, "nationality", contact.nationality.clone());
+    guest
+}
+
+fn property_fields(property: &Property) -> Fields {
+    let mut p: Fields = Vec::with_capacity(2);
+    put(&mut p, "name", Some(property.name.clone()));
+    put(&mut p, "email", Some(property.sender.email.clone()));
+    p
+}
+
+/// The variables of a message that belongs to no booking (bulk SMS, one-time codes):
+/// `guest.*`, `property.*`, and any `extra` values (`code`).
+pub fn contact_context(
+    property: &Property,
+    contact: &Contact,
+    extra: &[(&'static str, Value)],
+) -> Value {
+    let mut fields: Fields = vec![
+        ("guest", map(guest_fields(contact))),
+        ("property", map(property_fields(property))),
+    ];
+    fields.extend(extra.iter().cloned());
+    map(fields)
+}
+
+/// The variables a template sees: `guest.*`, `booking.*`, `property.*`. Values that are not
+/// known are left out, so printing them is a "has no value" error.
+pub fn context(property: &Property, booking: &Booking, contact: &Contact, lang: &str) -> Value {
+    // Built as minijinja values directly: this runs once per message sent.
+    let guest = guest_fields(contact);
 
     let tz = &property.time_zone;
     let mut b: Fields = Vec::with_capacity(24);
@@ -418,14 +585,10 @@ pub fn context(property: &Property, booking: &Booking, contact: &Contact, lang: 
     put(&mut b, "price", money(booking.price_cents));
     put(&mut b, "deposit", money(booking.deposit_cents));
 
-    let mut p: Fields = Vec::with_capacity(2);
-    put(&mut p, "name", Some(property.name.clone()));
-    put(&mut p, "email", Some(property.sender.email.clone()));
-    let map = |fields: Fields| Value::from(fields.into_iter().collect::<BTreeMap<&str, Value>>());
     map(vec![
         ("guest", map(guest)),
         ("booking", map(b)),
-        ("property", map(p)),
+        ("property", map(property_fields(property))),
     ])
 }
 

@@ -22,7 +22,7 @@ fn template(subject: &str, html: &str) -> Template {
         property_id: Uuid::nil(),
         name: "t".into(),
         category: Category::Service,
-        variants,
+        variants: crate::render::Variants::Email(variants),
         version: 1,
     }
 }
@@ -45,6 +45,7 @@ fn world(first_name: Option<&str>) -> (Property, Booking, Contact) {
         },
         layout_html: None,
         layout_text: None,
+        sms: Default::default(),
     };
     let now: jiff::Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
     let booking = Booking {
@@ -71,6 +72,7 @@ fn world(first_name: Option<&str>) -> (Property, Booking, Contact) {
         guests: Some(2),
         language: None,
         notes: None,
+        sms_reminders: None,
         created_at: now,
         updated_at: now,
         version: 1,

@@ -172,6 +172,55 @@ pub enum Channel {
     /// Email.
     #[default]
     Email,
+    /// SMS (a voice call for landlines, where the property enabled it).
+    Sms,
+    /// Email, or SMS when the guest has no email address.
+    EmailOrSms,
+    /// SMS, or email when the guest cannot get an SMS.
+    SmsOrEmail,
+}
+
+impl Channel {
+    /// Whether the rule's first choice is an SMS (quiet hours then shape its send time).
+    pub fn sms_first(self) -> bool {
+        matches!(self, Channel::Sms | Channel::SmsOrEmail)
+    }
+
+    /// Whether the rule has a second choice, sent with `fallback_template_id`.
+    pub fn has_fallback(self) -> bool {
+        matches!(self, Channel::EmailOrSms | Channel::SmsOrEmail)
+    }
+
+    /// The template channels the rule needs: (template_id's, fallback_template_id's).
+    pub fn template_channels(self) -> (TemplateChannel, Option<TemplateChannel>) {
+        match self {
+            Channel::Email => (TemplateChannel::Email, None),
+            Channel::Sms => (TemplateChannel::Sms, None),
+            Channel::EmailOrSms => (TemplateChannel::Email, Some(TemplateChannel::Sms)),
+            Channel::SmsOrEmail => (TemplateChannel::Sms, Some(TemplateChannel::Email)),
+        }
+    }
+}
+
+/// The channel a template is written for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TemplateChannel {
+    /// Subject, HTML and text per language.
+    #[default]
+    Email,
+    /// A text per language.
+    Sms,
+}
+
+impl TemplateChannel {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TemplateChannel::Email => "email",
+            TemplateChannel::Sms => "sms",
+        }
+    }
 }
 
 /// Conditions that must all hold, at planning time and again at send time.
@@ -228,8 +277,11 @@ pub struct Rule {
     pub conditions: Conditions,
     /// Channel.
     pub channel: Channel,
-    /// The template it sends.
+    /// The template it sends (on the channel's first choice).
     pub template_id: Uuid,
+    /// The template of the second choice (`email_or_sms`, `sms_or_email`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_template_id: Option<Uuid>,
     /// What to do when booked too late.
     pub late_policy: LatePolicy,
     /// Disabled rules plan nothing; their planned messages are cancelled.
@@ -253,6 +305,9 @@ impl Rule {
         }
         if self.anchor == Anchor::Enrolled {
             return Err(RuleError::EnrolledNotYet);
+        }
+        if self.channel.has_fallback() != self.fallback_template_id.is_some() {
+            return Err(RuleError::Fallback(self.channel));
         }
         let c = &self.conditions;
         if let (Some(min), Some(max)) = (c.min_lead_hours, c.max_lead_hours)
@@ -307,6 +362,12 @@ pub enum RuleError {
     /// A condition list is empty or has over 100 entries.
     #[error("condition lists must have between 1 and 100 entries")]
     EmptyList,
+    /// A fallback template where the channel has none, or none where it needs one.
+    #[error(
+        "channel {0:?}: email_or_sms and sms_or_email need a fallback_template_id (the second \
+         choice's template); email and sms take none"
+    )]
+    Fallback(Channel),
     /// Sequences are not built yet.
     #[error("the enrolled anchor belongs to sequences, which this version does not run yet")]
     EnrolledNotYet,
