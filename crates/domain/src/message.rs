@@ -115,6 +115,19 @@ impl fmt::Display for MessageStatus {
     }
 }
 
+impl FromStr for MessageStatus {
+    type Err = crate::booking::UnknownName;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| crate::booking::UnknownName {
+                what: "message status",
+                name: s.to_owned(),
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,18 +154,5 @@ mod tests {
         for status in MessageStatus::ALL {
             assert_eq!(status.as_str().parse::<MessageStatus>().unwrap(), status);
         }
-    }
-}
-
-impl FromStr for MessageStatus {
-    type Err = crate::booking::UnknownName;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|x| x.as_str() == s)
-            .ok_or_else(|| crate::booking::UnknownName {
-                what: "message status",
-                name: s.to_owned(),
-            })
     }
 }

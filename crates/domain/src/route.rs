@@ -228,7 +228,8 @@ mod tests {
         let phone_only = contact(None, Some(mobile));
         let sms = |n: &str| Route::Sms(n.to_owned());
         let mail = || Route::Email("anna@example.com".to_owned());
-        let cases: [(&Contact, Channel, Result<(Route, bool), &str>); 9] = [
+        type Expected = Result<(Route, bool), &'static str>;
+        let cases: [(&Contact, Channel, Expected); 9] = [
             (&both, Channel::Email, Ok((mail(), false))),
             (&both, Channel::Sms, Ok((sms("+436641234567"), false))),
             (&both, Channel::EmailOrSms, Ok((mail(), false))),
