@@ -3,8 +3,9 @@
 
 use crate::config::Config;
 use anyhow::Context;
-use bellhop_engine::{Clock, Dispatcher, Engine, SystemClock};
+use bellhop_engine::{Clock, Dispatcher, Engine, SystemClock, Transports};
 use bellhop_store::Store;
+use bellhop_transport::callbacks::Callbacks;
 use bellhop_web::AppState;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,10 +40,28 @@ impl Running {
     }
 }
 
+/// The installation's callback signer: its key is generated once and kept in the database,
+/// so every node signs and checks the same tokens.
+pub async fn callbacks(config: &Config, store: &Store) -> anyhow::Result<Callbacks> {
+    let key = store
+        .installation_secret(
+            "callback_key",
+            || {
+                let bytes: [u8; 32] = rand::random();
+                bytes.iter().map(|b| format!("{b:02x}")).collect()
+            },
+            SystemClock.now(),
+        )
+        .await
+        .context("cannot read the installation's callback key")?;
+    Ok(Callbacks::new(&config.public_url(), key.as_bytes()))
+}
+
 /// Starts what the node's role asks for: the API, and/or the dispatcher and expiry sweep.
 pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
     let store = open_store(config).await?;
-    let engine = Engine::new(store.clone(), clock.clone());
+    let callbacks = callbacks(config, &store).await?;
+    let engine = Engine::new(store.clone(), clock.clone()).with_signer(callbacks.clone());
     let (shutdown, stop) = watch::channel(false);
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -50,6 +69,7 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
     let addr = listener.local_addr()?;
     let state = AppState {
         engine: engine.clone(),
+        callbacks: config.callback_settings(),
     };
     let router = if config.role.api() {
         bellhop_web::app(state)
@@ -66,7 +86,7 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
         }
     })];
     if config.role.worker() {
-        tasks.push(start_dispatch(config, &store, &clock, &stop)?);
+        tasks.push(start_dispatch(config, &store, &clock, &callbacks, &stop)?);
         tasks.push(start_sweep(engine, stop.clone()));
     }
     tracing::info!(%addr, role = ?config.role, backend = ?store.backend(), "bellhop is serving");
@@ -81,14 +101,21 @@ fn start_dispatch(
     config: &Config,
     store: &Store,
     clock: &Arc<dyn Clock>,
+    callbacks: &Callbacks,
     stop: &watch::Receiver<bool>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let transport = Arc::new(config.transport()?);
+    let transports = Transports {
+        email: transport.clone(),
+        sms: Arc::new(config.sms_gateway(callbacks)?),
+        voice: Arc::new(config.voice_gateway(callbacks)?),
+    };
     let dispatch = config.dispatch_config();
-    tracing::info!(node = %dispatch.node, workers = config.dispatch.workers, batch = dispatch.batch_size, "dispatching");
+    tracing::info!(node = %dispatch.node, workers = config.dispatch.workers, batch = dispatch.batch_size,
+        sms = transports.sms.name(), "dispatching");
     let dispatcher = Arc::new(Dispatcher::new(
         store.clone(),
-        transport.clone(),
+        transports,
         clock.clone(),
         dispatch,
     ));

@@ -123,6 +123,7 @@ fn vienna(account: Uuid, name: &str) -> anyhow::Result<Property> {
         },
         layout_html: None,
         layout_text: None,
+        sms: Default::default(),
     })
 }
 
@@ -173,6 +174,7 @@ fn stay_draft(property: Uuid, contact: Uuid, i: usize) -> BookingDraft {
         guests: Some(2),
         language: None,
         notes: None,
+        sms_reminders: None,
     }
 }
 
@@ -219,6 +221,7 @@ async fn plan_bench(bookings: usize, stored: usize) -> anyhow::Result<()> {
                 guests: d.guests,
                 language: None,
                 notes: None,
+                sms_reminders: None,
                 created_at: now,
                 updated_at: now,
                 version: 1,
@@ -325,7 +328,7 @@ fn bench_template(account: Uuid, property: Uuid) -> Template {
         property_id: property,
         name: "Bench".into(),
         category: Category::Service,
-        variants,
+        variants: bellhop_domain::render::Variants::Email(variants),
         version: 1,
     }
 }
@@ -359,7 +362,7 @@ async fn dispatch_node(database: &str, now: Timestamp, node: &NodeArgs) -> anyho
     }));
     let dispatcher = Arc::new(Dispatcher::new(
         store.clone(),
-        Arc::new(transport),
+        bellhop_engine::Transports::email_only(Arc::new(transport)),
         Arc::new(ManualClock::new(now)),
         DispatchConfig {
             node: format!("bench-{}", std::process::id()),
@@ -446,6 +449,7 @@ async fn dispatch_bench(
         conditions: Conditions::default(),
         channel: Channel::Email,
         template_id: template.id,
+        fallback_template_id: None,
         late_policy: LatePolicy::SendNow,
         enabled: true,
     };

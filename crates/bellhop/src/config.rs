@@ -3,10 +3,16 @@
 
 use anyhow::Context;
 use bellhop_store::{Durability, StoreOptions};
+use bellhop_transport::callbacks::Callbacks;
+use bellhop_transport::sms::{
+    GenericConfig, GenericGateway, KannelConfig, KannelGateway, SmsFolder, SmsGateway,
+    TwilioConfig, TwilioGateway, VoiceGateway,
+};
 use bellhop_transport::{EmailTransport, EmlFolder, SmtpConfig, SmtpTls, SmtpTransport};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -27,6 +33,180 @@ pub struct Config {
     pub email: EmailConfig,
     /// Dispatcher.
     pub dispatch: DispatchSettings,
+    /// The URL gateways reach this installation at, for delivery reports and inbound SMS
+    /// (default `http://<listen>`).
+    pub public_url: Option<String>,
+    /// SMS gateway.
+    pub sms: SmsConfig,
+    /// Voice calls for landlines.
+    pub voice: VoiceConfig,
+}
+
+/// Which SMS gateway, and its settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsConfig {
+    /// `folder` (default: `.sms.json` files), `kannel`, `twilio` or `http`.
+    pub gateway: SmsGatewayKind,
+    /// Folder for `.sms.json` files.
+    pub folder: PathBuf,
+    /// SMS handed to the gateway at once.
+    pub concurrency: usize,
+    /// Seconds per gateway request.
+    pub timeout_secs: u64,
+    /// Kannel smsbox.
+    pub kannel: KannelSettings,
+    /// Twilio-compatible API.
+    pub twilio: TwilioSettings,
+    /// Generic HTTP provider.
+    pub http: GenericSettings,
+}
+
+/// SMS gateway kinds.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SmsGatewayKind {
+    /// `.sms.json` files.
+    Folder,
+    /// Kannel's sendsms.
+    Kannel,
+    /// A Twilio-compatible API.
+    Twilio,
+    /// A generic HTTP provider.
+    Http,
+}
+
+/// Kannel settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KannelSettings {
+    /// smsbox's sendsms URL.
+    pub url: String,
+    /// `sendsms-user` name.
+    pub username: String,
+    /// Its password (prefer the environment variable).
+    pub password: String,
+    /// Route through this `smsc-id`.
+    pub smsc: Option<String>,
+    /// The token Kannel's MO `get-url` carries; without one the installation's own
+    /// (`bellhop sms kannel-config` prints it).
+    pub mo_token: Option<String>,
+}
+
+/// Twilio-compatible API settings (also used for voice calls).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TwilioSettings {
+    /// API base.
+    pub base_url: String,
+    /// Account SID.
+    pub account_sid: String,
+    /// Auth token (prefer the environment variable).
+    pub auth_token: Option<String>,
+    /// Send through this messaging service.
+    pub messaging_service_sid: Option<String>,
+}
+
+/// Generic HTTP provider settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GenericSettings {
+    /// Endpoint (a template).
+    pub url: String,
+    /// HTTP method.
+    pub method: String,
+    /// Extra headers.
+    pub headers: BTreeMap<String, String>,
+    /// Content type of the body.
+    pub content_type: String,
+    /// Body template (`{{ to }}`, `{{ text | json }}`, `{{ callback_url }}`, ...).
+    pub body: Option<String>,
+    /// JSON pointer to the provider's id in its answer.
+    pub id_pointer: Option<String>,
+}
+
+/// Voice settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VoiceConfig {
+    /// `none`, `folder` (default: `.call.json` files) or `twilio` (uses `sms.twilio`).
+    pub gateway: VoiceGatewayKind,
+    /// Folder for `.call.json` files.
+    pub folder: PathBuf,
+    /// Caller id for properties whose SMS sender is a name.
+    pub from: Option<String>,
+}
+
+/// Voice gateway kinds.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum VoiceGatewayKind {
+    /// No calls: landlines are suppressed.
+    None,
+    /// `.call.json` files.
+    Folder,
+    /// Twilio-compatible Calls API.
+    Twilio,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        SmsConfig {
+            gateway: SmsGatewayKind::Folder,
+            folder: "outbox-sms".into(),
+            concurrency: 16,
+            timeout_secs: 15,
+            kannel: KannelSettings::default(),
+            twilio: TwilioSettings::default(),
+            http: GenericSettings::default(),
+        }
+    }
+}
+
+impl Default for KannelSettings {
+    fn default() -> Self {
+        KannelSettings {
+            url: "http://127.0.0.1:13013/cgi-bin/sendsms".into(),
+            username: String::new(),
+            password: String::new(),
+            smsc: None,
+            mo_token: None,
+        }
+    }
+}
+
+impl Default for TwilioSettings {
+    fn default() -> Self {
+        TwilioSettings {
+            base_url: "https://api.twilio.com".into(),
+            account_sid: String::new(),
+            auth_token: None,
+            messaging_service_sid: None,
+        }
+    }
+}
+
+impl Default for GenericSettings {
+    fn default() -> Self {
+        GenericSettings {
+            url: String::new(),
+            method: "POST".into(),
+            headers: BTreeMap::new(),
+            content_type: "application/json".into(),
+            body: None,
+            id_pointer: None,
+        }
+    }
+}
+
+impl Default for VoiceConfig {
+    fn default() -> Self {
+        VoiceConfig {
+            gateway: VoiceGatewayKind::Folder,
+            folder: "outbox-voice".into(),
+            from: None,
+        }
+    }
 }
 
 /// What a node does. Every role can run on any number of nodes at once.
@@ -138,6 +318,9 @@ impl Default for Config {
             store: StoreConfig::default(),
             email: EmailConfig::default(),
             dispatch: DispatchSettings::default(),
+            public_url: None,
+            sms: SmsConfig::default(),
+            voice: VoiceConfig::default(),
         }
     }
 }
@@ -251,6 +434,37 @@ impl Config {
             "store.max_connections must exceed dispatch.workers: each worker holds a connection \
              while its batch is sent, and the API needs one too"
         );
+        anyhow::ensure!(
+            (1..=512).contains(&self.sms.concurrency),
+            "sms.concurrency must be 1..=512"
+        );
+        if let Some(url) = &self.public_url {
+            anyhow::ensure!(
+                url.starts_with("http://") || url.starts_with("https://"),
+                "public_url = {url:?} must be an http:// or https:// URL"
+            );
+        }
+        match self.sms.gateway {
+            SmsGatewayKind::Kannel => anyhow::ensure!(
+                !self.sms.kannel.username.is_empty(),
+                "sms.kannel.username is needed for the Kannel gateway"
+            ),
+            SmsGatewayKind::Twilio => anyhow::ensure!(
+                !self.sms.twilio.account_sid.is_empty() && self.sms.twilio.auth_token.is_some(),
+                "sms.twilio.account_sid and sms.twilio.auth_token are needed for the Twilio gateway"
+            ),
+            SmsGatewayKind::Http => anyhow::ensure!(
+                !self.sms.http.url.is_empty(),
+                "sms.http.url is needed for the HTTP gateway"
+            ),
+            SmsGatewayKind::Folder => {}
+        }
+        if self.voice.gateway == VoiceGatewayKind::Twilio {
+            anyhow::ensure!(
+                !self.sms.twilio.account_sid.is_empty() && self.sms.twilio.auth_token.is_some(),
+                "voice.gateway = twilio needs sms.twilio.account_sid and sms.twilio.auth_token"
+            );
+        }
         self.listen
             .parse::<std::net::SocketAddr>()
             .with_context(|| {
@@ -294,6 +508,88 @@ impl Config {
         })
     }
 
+    /// Where gateways reach this installation.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
+    fn twilio(&self) -> TwilioConfig {
+        let t = &self.sms.twilio;
+        TwilioConfig {
+            base_url: t.base_url.clone(),
+            account_sid: t.account_sid.clone(),
+            auth_token: t.auth_token.clone().unwrap_or_default(),
+            messaging_service_sid: t.messaging_service_sid.clone(),
+            voice_from: self.voice.from.clone(),
+            timeout: Duration::from_secs(self.sms.timeout_secs),
+        }
+    }
+
+    /// The configured SMS gateway.
+    pub fn sms_gateway(&self, callbacks: &Callbacks) -> anyhow::Result<SmsGateway> {
+        let timeout = Duration::from_secs(self.sms.timeout_secs);
+        let cb = callbacks.clone();
+        Ok(match self.sms.gateway {
+            SmsGatewayKind::Folder => SmsGateway::Folder(
+                SmsFolder::new(&self.sms.folder)
+                    .with_context(|| format!("cannot create {}", self.sms.folder.display()))?,
+            ),
+            SmsGatewayKind::Kannel => {
+                let k = &self.sms.kannel;
+                SmsGateway::Kannel(KannelGateway::new(
+                    KannelConfig {
+                        url: k.url.clone(),
+                        username: k.username.clone(),
+                        password: k.password.clone(),
+                        smsc: k.smsc.clone(),
+                        timeout,
+                    },
+                    cb,
+                )?)
+            }
+            SmsGatewayKind::Twilio => SmsGateway::Twilio(TwilioGateway::new(self.twilio(), cb)?),
+            SmsGatewayKind::Http => {
+                let h = &self.sms.http;
+                SmsGateway::Generic(Box::new(GenericGateway::new(
+                    GenericConfig {
+                        url: h.url.clone(),
+                        method: h.method.clone(),
+                        headers: h.headers.clone().into_iter().collect(),
+                        content_type: h.content_type.clone(),
+                        body: h.body.clone(),
+                        id_pointer: h.id_pointer.clone(),
+                        timeout,
+                    },
+                    cb,
+                )?))
+            }
+        })
+    }
+
+    /// The configured voice gateway.
+    pub fn voice_gateway(&self, callbacks: &Callbacks) -> anyhow::Result<VoiceGateway> {
+        Ok(match self.voice.gateway {
+            VoiceGatewayKind::None => VoiceGateway::None,
+            VoiceGatewayKind::Folder => VoiceGateway::Folder(
+                SmsFolder::new(&self.voice.folder)
+                    .with_context(|| format!("cannot create {}", self.voice.folder.display()))?,
+            ),
+            VoiceGatewayKind::Twilio => {
+                VoiceGateway::Twilio(TwilioGateway::new(self.twilio(), callbacks.clone())?)
+            }
+        })
+    }
+
+    /// What the HTTP callbacks need.
+    pub fn callback_settings(&self) -> bellhop_web::callbacks::CallbackSettings {
+        bellhop_web::callbacks::CallbackSettings {
+            twilio_auth_token: self.sms.twilio.auth_token.clone(),
+            kannel_mo_token: self.sms.kannel.mo_token.clone(),
+        }
+    }
+
     /// Dispatcher settings.
     pub fn dispatch_config(&self) -> bellhop_engine::DispatchConfig {
         let defaults = bellhop_engine::DispatchConfig::default();
@@ -303,6 +599,7 @@ impl Config {
             lease: jiff::SignedDuration::from_secs(self.dispatch.lease_secs),
             poll_interval: Duration::from_millis(self.dispatch.poll_ms),
             retain_bodies: self.dispatch.retain_bodies,
+            sms_concurrency: self.sms.concurrency,
             ..defaults
         }
     }

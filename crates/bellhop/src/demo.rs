@@ -486,6 +486,7 @@ fn property(account: Uuid, name: &str, email: &str, layout: bool) -> anyhow::Res
                 .into()
         }),
         layout_text: layout.then(|| "{{ content }}\n\n-- \n{{ property.name }} · Alpenstraße 1 · 6020 Innsbruck".into()),
+        sms: Default::default(),
     })
 }
 
@@ -525,6 +526,7 @@ impl Demo {
             guests: Some(2),
             language: None,
             notes: None,
+            sms_reminders: None,
         }
     }
 
@@ -688,7 +690,7 @@ pub async fn run(out: &Path) -> anyhow::Result<()> {
     let transport = Arc::new(EmailTransport::Folder(EmlFolder::new(&mail)?));
     let dispatcher = Dispatcher::new(
         store.clone(),
-        transport,
+        bellhop_engine::Transports::email_only(transport),
         Arc::new(clock.clone()),
         DispatchConfig {
             node: "demo".into(),

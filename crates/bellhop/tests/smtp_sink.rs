@@ -54,7 +54,7 @@ async fn the_mail_that_reaches_an_smtp_server_is_well_formed_multipart_with_enco
     });
     let dispatcher = Dispatcher::new(
         store.clone(),
-        Arc::new(EmailTransport::Smtp(smtp)),
+        bellhop_engine::Transports::email_only(Arc::new(EmailTransport::Smtp(smtp))),
         Arc::new(clock.clone()),
         DispatchConfig::default(),
     );
@@ -180,7 +180,7 @@ async fn an_address_the_transport_refuses_fails_permanently_and_staff_are_notifi
     });
     let dispatcher = Dispatcher::new(
         store.clone(),
-        Arc::new(EmailTransport::Smtp(smtp)),
+        bellhop_engine::Transports::email_only(Arc::new(EmailTransport::Smtp(smtp))),
         Arc::new(clock.clone()),
         DispatchConfig::default(),
     );

@@ -24,7 +24,7 @@ pub mod time;
 
 pub use booking::{Booking, BookingKind, BookingStatus, Schedule};
 pub use contact::{Contact, GuestField};
-pub use message::MessageStatus;
+pub use message::{Delivery, MessageKind, MessageStatus};
 pub use plan::{ExistingMessage, PlanAction, PlanInput};
 pub use property::Property;
 pub use rule::{Anchor, Channel, Conditions, LatePolicy, Offset, OffsetUnit, Rule};

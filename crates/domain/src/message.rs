@@ -81,6 +81,42 @@ impl MessageStatus {
     }
 }
 
+/// Where a message comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    /// Planned from a booking by a rule.
+    Rule,
+    /// A one-time code, sent at once.
+    Tan,
+    /// One recipient of a bulk SMS.
+    Bulk,
+}
+
+impl MessageKind {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Rule => "rule",
+            MessageKind::Tan => "tan",
+            MessageKind::Bulk => "bulk",
+        }
+    }
+}
+
+impl FromStr for MessageKind {
+    type Err = crate::booking::UnknownName;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [MessageKind::Rule, MessageKind::Tan, MessageKind::Bulk]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| crate::booking::UnknownName {
+                what: "message kind",
+                name: s.to_owned(),
+            })
+    }
+}
+
 /// What a delivery report says about a sent message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -78,6 +78,8 @@ pub enum PlanAction {
     Insert {
         /// Rule.
         rule_id: Uuid,
+        /// The rule's channel (the message records the one it was sent on).
+        channel: crate::rule::Channel,
         /// Occurrence key.
         occurrence: String,
         /// When to send (or when it would have been sent, for a skip).
@@ -408,6 +410,7 @@ fn plan_rule(
         None => actions.push(match late {
             Ok(due_at) => PlanAction::Insert {
                 rule_id: rule.id,
+                channel: rule.channel,
                 occurrence,
                 due_at,
                 status: MessageStatus::Planned,
@@ -415,6 +418,7 @@ fn plan_rule(
             },
             Err(reason) => PlanAction::Insert {
                 rule_id: rule.id,
+                channel: rule.channel,
                 occurrence,
                 due_at,
                 status: MessageStatus::Skipped,

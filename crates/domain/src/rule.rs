@@ -181,6 +181,16 @@ pub enum Channel {
 }
 
 impl Channel {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+            Channel::EmailOrSms => "email_or_sms",
+            Channel::SmsOrEmail => "sms_or_email",
+        }
+    }
+
     /// Whether the rule's first choice is an SMS (quiet hours then shape its send time).
     pub fn sms_first(self) -> bool {
         matches!(self, Channel::Sms | Channel::SmsOrEmail)

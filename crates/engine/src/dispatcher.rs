@@ -1,23 +1,24 @@
 //! The dispatcher: claim due messages, check them against the booking as it is now, render,
 //! send, and record every outcome.
 //!
-//! One `run_once` is one batch: claim (commit) → check and render each message → send the batch
-//! (the transport spreads it over its connections) → record all outcomes in one transaction.
+//! One `run_once` is one batch: claim (commit) → check, route and render each message → count
+//! SMS parts against the month's limit (commit) → send the batch (email, SMS and voice at
+//! once) → record all outcomes in one transaction.
 //! A crash between a send and its record leaves the message `sending` with a lease; when the
 //! lease lapses another claim sends it again with the same Message-ID — so at most the
 //! in-flight messages repeat, and none is lost.
 
 use crate::clock::Clock;
 use crate::error::EngineError;
-use bellhop_domain::Booking;
-use bellhop_domain::plan::{self, PlanInput, SendCheck};
-use bellhop_domain::render::{self, CompiledTemplate, RenderLimits};
+use crate::prepare::{self, BatchContext, NotSent, Prepared, Ready};
+use bellhop_domain::render::{CompiledTemplate, RenderLimits, SmsContent, Template, Variants};
 use bellhop_domain::retry::Backoff;
-use bellhop_domain::{Property, Rule};
-use bellhop_store::{Claimed, Outcome, OutcomeKind, Store};
-use bellhop_transport::{EmailTransport, OutgoingEmail, SendError};
+use bellhop_domain::{MessageKind, Property};
+use bellhop_store::{Claimed, Outcome, OutcomeKind, Reservation, Reserved, Store};
+use bellhop_transport::sms::{SmsGateway, VoiceGateway};
+use bellhop_transport::{EmailTransport, SendError};
 use jiff::{SignedDuration, Timestamp};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use uuid::Uuid;
@@ -39,6 +40,8 @@ pub struct DispatchConfig {
     pub retain_bodies: bool,
     /// Template limits.
     pub limits: RenderLimits,
+    /// SMS (and calls) handed to the gateway at once.
+    pub sms_concurrency: usize,
 }
 
 impl Default for DispatchConfig {
@@ -51,6 +54,7 @@ impl Default for DispatchConfig {
             backoff: Backoff::default(),
             retain_bodies: true,
             limits: RenderLimits::default(),
+            sms_concurrency: 16,
         }
     }
 }
@@ -68,10 +72,34 @@ pub struct DispatchStats {
     pub deferred: usize,
     /// Failed.
     pub failed: usize,
-    /// Put back because the booking moved.
+    /// Put back because the booking moved (or quiet hours).
     pub rescheduled: usize,
+    /// Over the monthly SMS limit.
+    pub rejected: usize,
     /// Outcomes that lost their lease meanwhile.
     pub stale: usize,
+}
+
+/// The transports a dispatcher sends through.
+#[derive(Clone, Debug)]
+pub struct Transports {
+    /// Email.
+    pub email: Arc<EmailTransport>,
+    /// SMS.
+    pub sms: Arc<SmsGateway>,
+    /// Voice calls for landlines.
+    pub voice: Arc<VoiceGateway>,
+}
+
+impl Transports {
+    /// Email only: SMS fail (no gateway), landlines get no calls.
+    pub fn email_only(email: Arc<EmailTransport>) -> Self {
+        Transports {
+            email,
+            sms: Arc::new(SmsGateway::None),
+            voice: Arc::new(VoiceGateway::None),
+        }
+    }
 }
 
 type TemplateKey = (Uuid, i64, u64);
@@ -79,7 +107,7 @@ type TemplateKey = (Uuid, i64, u64);
 /// Sends due messages.
 pub struct Dispatcher {
     store: Store,
-    transport: Arc<EmailTransport>,
+    transports: Transports,
     clock: Arc<dyn Clock>,
     config: DispatchConfig,
     compiled: Mutex<HashMap<TemplateKey, Arc<CompiledTemplate>>>,
@@ -93,13 +121,6 @@ impl std::fmt::Debug for Dispatcher {
     }
 }
 
-/// Why a claimed message does not reach the transport.
-enum NotSent {
-    Suppress(String),
-    Reschedule(Timestamp),
-    Fail(String),
-}
-
 impl From<NotSent> for OutcomeKind {
     fn from(n: NotSent) -> Self {
         match n {
@@ -108,15 +129,6 @@ impl From<NotSent> for OutcomeKind {
             NotSent::Fail(error) => OutcomeKind::Failed { error },
         }
     }
-}
-
-/// What settling a sent message needs besides the email itself.
-struct Ready {
-    language: String,
-    /// "; no de variant, used en" when the wanted language had no variant.
-    fell_back: Option<String>,
-    anchor_at: Timestamp,
-    before_anchor: bool,
 }
 
 fn outcome(c: &Claimed, kind: OutcomeKind) -> Outcome {
@@ -129,13 +141,6 @@ fn outcome(c: &Claimed, kind: OutcomeKind) -> Outcome {
     }
 }
 
-/// What a batch needs to know about its properties, rules and templates.
-struct BatchContext {
-    properties: HashMap<Uuid, Property>,
-    rules: HashMap<Uuid, Rule>,
-    templates: HashMap<Uuid, Result<Arc<CompiledTemplate>, String>>,
-}
-
 fn layout_hash(p: &Property) -> u64 {
     use std::hash::{DefaultHasher, Hash, Hasher};
     let mut h = DefaultHasher::new();
@@ -143,21 +148,52 @@ fn layout_hash(p: &Property) -> u64 {
     h.finish()
 }
 
+/// Which transport a prepared message went to, and where its answer is.
+enum Slot {
+    Email(usize),
+    Sms(usize),
+    Voice(usize),
+}
+
 impl Dispatcher {
     /// A dispatcher.
     pub fn new(
         store: Store,
-        transport: Arc<EmailTransport>,
+        transports: Transports,
         clock: Arc<dyn Clock>,
         config: DispatchConfig,
     ) -> Self {
         Dispatcher {
             store,
-            transport,
+            transports,
             clock,
             config,
             compiled: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn compile(
+        &self,
+        template: &Template,
+        property: &Property,
+    ) -> Result<Arc<CompiledTemplate>, String> {
+        let key = (template.id, template.version, layout_hash(property));
+        if let Some(c) = self.compiled.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(c);
+        }
+        CompiledTemplate::compile(
+            template,
+            property.layout_html.as_deref(),
+            property.layout_text.as_deref(),
+            self.config.limits,
+        )
+        .map(Arc::new)
+        .inspect(|c| {
+            if let Ok(mut m) = self.compiled.lock() {
+                m.insert(key, c.clone());
+            }
+        })
+        .map_err(|e| e.to_string())
     }
 
     async fn context(&self, claimed: &[Claimed]) -> Result<BatchContext, EngineError> {
@@ -165,6 +201,8 @@ impl Dispatcher {
             properties: HashMap::new(),
             rules: HashMap::new(),
             templates: HashMap::new(),
+            campaigns: HashMap::new(),
+            opted_out: HashSet::new(),
         };
         for c in claimed {
             if let std::collections::hash_map::Entry::Vacant(slot) =
@@ -172,32 +210,63 @@ impl Dispatcher {
             {
                 slot.insert(self.store.property_any(c.property_id).await?);
             }
-            if !ctx.rules.contains_key(&c.rule_id) {
-                let rule = self.store.rule_any(c.rule_id).await?;
-                if !ctx.templates.contains_key(&rule.template_id) {
-                    let property = &ctx.properties[&c.property_id];
-                    let template = self.store.template_any(rule.template_id).await?;
-                    let key = (template.id, template.version, layout_hash(property));
-                    let cached = self.compiled.lock().ok().and_then(|m| m.get(&key).cloned());
-                    let compiled = match cached {
-                        Some(c) => Ok(c),
-                        None => CompiledTemplate::compile(
-                            &template,
-                            property.layout_html.as_deref(),
-                            property.layout_text.as_deref(),
-                            self.config.limits,
-                        )
-                        .map(Arc::new)
-                        .inspect(|c| {
-                            if let Ok(mut m) = self.compiled.lock() {
-                                m.insert(key, c.clone());
-                            }
-                        })
-                        .map_err(|e| e.to_string()),
-                    };
-                    ctx.templates.insert(rule.template_id, compiled);
+            let property = ctx.properties[&c.property_id].clone();
+            if let Some(rule_id) = c.rule_id
+                && !ctx.rules.contains_key(&rule_id)
+            {
+                let rule = self.store.rule_any(rule_id).await?;
+                for template_id in [Some(rule.template_id), rule.fallback_template_id]
+                    .into_iter()
+                    .flatten()
+                {
+                    if let std::collections::hash_map::Entry::Vacant(slot) =
+                        ctx.templates.entry(template_id)
+                    {
+                        let template = self.store.template_any(template_id).await?;
+                        let compiled = self
+                            .compile(&template, &property)
+                            .map(|c| (c, template.category));
+                        slot.insert(compiled);
+                    }
                 }
-                ctx.rules.insert(c.rule_id, rule);
+                ctx.rules.insert(rule_id, rule);
+            }
+            if let Some(campaign_id) = c.campaign_id
+                && !ctx.campaigns.contains_key(&campaign_id)
+            {
+                let campaign = self.store.campaign_any(campaign_id).await?;
+                let template = Template {
+                    id: campaign.id,
+                    account_id: c.account_id,
+                    property_id: campaign.property_id,
+                    name: campaign.name.clone(),
+                    category: bellhop_domain::render::Category::Marketing,
+                    variants: Variants::Sms(
+                        [(
+                            property.default_language.clone(),
+                            SmsContent {
+                                text: campaign.text.clone(),
+                            },
+                        )]
+                        .into_iter()
+                        .collect(),
+                    ),
+                    version: 1,
+                };
+                let compiled = self.compile(&template, &property).map(|t| (t, campaign));
+                ctx.campaigns.insert(campaign_id, compiled);
+            }
+        }
+        // Opt-outs of the batch's numbers, one query per account.
+        let mut numbers: HashMap<Uuid, Vec<String>> = HashMap::new();
+        for c in claimed {
+            if let Some(n) = prepare::number_of(&c.contact, &ctx.properties[&c.property_id]) {
+                numbers.entry(c.account_id).or_default().push(n);
+            }
+        }
+        for (account, list) in numbers {
+            for n in self.store.opted_out_numbers(account, &list).await? {
+                ctx.opted_out.insert((account, n));
             }
         }
         Ok(ctx)
@@ -218,38 +287,121 @@ impl Dispatcher {
         if claimed.is_empty() {
             return Ok(stats);
         }
-        // From here until the transport has answered, the bookings cannot change: a change
+        // From here until the transports have answered, the bookings cannot change: a change
         // that committed after the claim is seen by the check below, and one that comes later
-        // waits for the send. No mail goes out for a date that a committed change replaced.
-        let mut booking_ids: Vec<Uuid> = claimed.iter().map(|c| c.booking_id).collect();
+        // waits for the send. No message goes out for a date that a committed change replaced.
+        let mut booking_ids: Vec<Uuid> = claimed.iter().filter_map(|c| c.booking_id).collect();
         booking_ids.sort_unstable();
         booking_ids.dedup();
         let (hold, bookings) = self.store.hold_bookings(&booking_ids).await?;
         let ctx = self.context(&claimed).await?;
-        // Decide and render every message first, then hand all that are to go to the
-        // transport at once: SMTP spreads them over its connections and pipelines them.
+        // Decide and render every message first, then hand each transport its share at once:
+        // SMTP spreads them over its connections and pipelines them, SMS go out in parallel.
         let mut outcomes: Vec<Outcome> = Vec::with_capacity(claimed.len());
-        let mut metas: Vec<(usize, Ready)> = Vec::new();
-        let mut emails: Vec<OutgoingEmail> = Vec::new();
+        let mut ready: Vec<(usize, Ready, Prepared)> = Vec::new();
         for (i, c) in claimed.iter().enumerate() {
-            let Some(booking) = bookings.get(&c.booking_id) else {
-                let gone = NotSent::Fail("the booking of this message no longer exists".into());
-                outcomes.push(outcome(c, gone.into()));
-                continue;
-            };
-            match self.prepare(&ctx, c, booking, now) {
-                Ok((r, email)) => {
-                    metas.push((i, r));
-                    emails.push(email);
+            let decided = match (c.kind, c.booking_id) {
+                (MessageKind::Rule, Some(booking_id)) => match bookings.get(&booking_id) {
+                    Some(booking) => prepare::rule_message(&ctx, c, booking, now),
+                    None => Err(NotSent::Fail(
+                        "the booking of this message no longer exists".into(),
+                    )),
+                },
+                (MessageKind::Rule, None) => {
+                    Err(NotSent::Fail("a rule message without a booking".into()))
                 }
+                (MessageKind::Tan | MessageKind::Bulk, _) => prepare::ad_hoc_message(&ctx, c, now),
+            };
+            match decided {
+                Ok((r, p)) => ready.push((i, r, p)),
                 Err(not_sent) => outcomes.push(outcome(c, not_sent.into())),
             }
         }
-        let results = self.transport.send_many(&emails).await;
+        // SMS are counted against their month before they are sent; over the limit they are
+        // rejected here, neither sent nor billed.
+        let reservations: Vec<Reservation> = ready
+            .iter()
+            .filter_map(|(i, _, p)| {
+                let (parts, month) = p.sms_parts()?;
+                let c = &claimed[*i];
+                Some(Reservation {
+                    message_id: c.id,
+                    attempt: c.attempt,
+                    property_id: c.property_id,
+                    account_id: c.account_id,
+                    month: month.to_string(),
+                    parts,
+                    limit: ctx.properties[&c.property_id].sms.monthly_limit,
+                })
+            })
+            .collect();
+        let mut verdicts = if reservations.is_empty() {
+            Vec::new()
+        } else {
+            self.store
+                .reserve_sms(&self.config.node, &reservations, now)
+                .await?
+        }
+        .into_iter();
+        let mut to_send: Vec<(usize, Ready, Prepared)> = Vec::with_capacity(ready.len());
+        for (i, r, p) in ready {
+            let Some((_, month)) = p.sms_parts() else {
+                to_send.push((i, r, p));
+                continue;
+            };
+            match verdicts.next() {
+                Some(Reserved::Granted) => to_send.push((i, r, p)),
+                Some(Reserved::LimitReached) => {
+                    let limit = ctx.properties[&claimed[i].property_id].sms.monthly_limit;
+                    outcomes.push(outcome(
+                        &claimed[i],
+                        OutcomeKind::Rejected {
+                            reason: format!(
+                                "monthly SMS limit of {} reached for {month}",
+                                limit.unwrap_or_default()
+                            ),
+                            month: month.to_string(),
+                        },
+                    ));
+                }
+                Some(Reserved::Stale) | None => stats.stale += 1,
+            }
+        }
+        let mut emails = Vec::new();
+        let mut texts = Vec::new();
+        let mut calls = Vec::new();
+        let mut slots = Vec::with_capacity(to_send.len());
+        for (_, _, p) in &to_send {
+            slots.push(match p {
+                Prepared::Email(e) => {
+                    emails.push(e.clone());
+                    Slot::Email(emails.len() - 1)
+                }
+                Prepared::Sms { sms, .. } => {
+                    texts.push(sms.clone());
+                    Slot::Sms(texts.len() - 1)
+                }
+                Prepared::Voice { call, .. } => {
+                    calls.push(call.clone());
+                    Slot::Voice(calls.len() - 1)
+                }
+            });
+        }
+        let concurrency = self.config.sms_concurrency;
+        let (mail_results, sms_results, call_results) = tokio::join!(
+            self.transports.email.send_many(&emails),
+            self.transports.sms.send_many(&texts, concurrency),
+            self.transports.voice.call_many(&calls, concurrency),
+        );
         hold.release().await?;
-        for (((i, r), email), result) in metas.into_iter().zip(emails).zip(results) {
+        for (((i, r, p), slot), _) in to_send.into_iter().zip(slots).zip(std::iter::repeat(())) {
+            let result = match slot {
+                Slot::Email(k) => mail_results[k].clone(),
+                Slot::Sms(k) => sms_results[k].clone(),
+                Slot::Voice(k) => call_results[k].clone(),
+            };
             let c = &claimed[i];
-            outcomes.push(outcome(c, self.settle(c, r, email, result, now)));
+            outcomes.push(outcome(c, self.settle(c, r, p, result, now)));
         }
         for o in &outcomes {
             match o.kind {
@@ -258,10 +410,11 @@ impl Dispatcher {
                 OutcomeKind::Deferred { .. } => stats.deferred += 1,
                 OutcomeKind::Failed { .. } => stats.failed += 1,
                 OutcomeKind::Rescheduled { .. } => stats.rescheduled += 1,
+                OutcomeKind::Rejected { .. } => stats.rejected += 1,
             }
         }
         let recorded_at = self.clock.now();
-        stats.stale = self
+        stats.stale += self
             .store
             .record_outcomes(&self.config.node, &outcomes, recorded_at)
             .await?;
@@ -271,115 +424,85 @@ impl Dispatcher {
         Ok(stats)
     }
 
-    /// Everything up to the transport: the send-time check, the late policy, the address,
-    /// rendering. `Err` says why the message is not to be sent.
-    fn prepare(
-        &self,
-        ctx: &BatchContext,
-        c: &Claimed,
-        booking: &Booking,
-        now: Timestamp,
-    ) -> Result<(Ready, OutgoingEmail), NotSent> {
-        let (Some(property), Some(rule)) = (
-            ctx.properties.get(&c.property_id),
-            ctx.rules.get(&c.rule_id),
-        ) else {
-            return Err(NotSent::Fail(
-                "the property or rule of this message no longer exists".into(),
-            ));
-        };
-        let input = PlanInput {
-            property,
-            booking,
-            contact: &c.contact,
-            rules: &[],
-            existing: &[],
-            now,
-        };
-        let suppress = NotSent::Suppress;
-        let anchor_at = match plan::check_at_send(rule, &input, &c.occurrence) {
-            SendCheck::Suppress(reason) => return Err(suppress(reason)),
-            SendCheck::Reschedule(due_at) if !c.forced => {
-                return Err(NotSent::Reschedule(due_at));
-            }
-            SendCheck::Reschedule(_) | SendCheck::Go => match plan::want(rule, &input) {
-                plan::Want::Send { anchor_at, .. } => anchor_at,
-                plan::Want::Not(reason) => return Err(suppress(reason)),
-            },
-        };
-        if let Some(reason) = plan::late_at_send(rule, c.due_at, anchor_at, now) {
-            return Err(suppress(reason));
-        }
-        let Some(to_email) = c.contact.email.clone().filter(|e| !e.trim().is_empty()) else {
-            return Err(suppress("guest email missing".into()));
-        };
-        let compiled = match ctx.templates.get(&rule.template_id) {
-            Some(Ok(t)) => t,
-            Some(Err(e)) => return Err(NotSent::Fail(format!("template does not compile: {e}"))),
-            None => return Err(NotSent::Fail("template missing".into())),
-        };
-        let wanted = bellhop_domain::language::wanted(property, booking, &c.contact);
-        let preferences = [wanted.as_str(), property.default_language.as_str()];
-        let context = render::context(property, booking, &c.contact, &wanted);
-        let rendered = compiled
-            .render(&preferences, &context)
-            .map_err(|e| NotSent::Fail(format!("not rendered, nothing sent: {e}")))?;
-        let detail_language = rendered
-            .fell_back
-            .then(|| format!("; no {wanted} variant, used {}", rendered.language));
-        let email = OutgoingEmail {
-            message_id: c.id,
-            from_name: property.sender.name.clone(),
-            from_email: property.sender.email.clone(),
-            reply_to: property.sender.reply_to.clone(),
-            to_name: c.contact.full_name(),
-            to_email,
-            subject: rendered.subject,
-            html: rendered.html,
-            text: rendered.text,
-            date: now,
-        };
-        let ready = Ready {
-            language: rendered.language,
-            fell_back: detail_language,
-            anchor_at,
-            before_anchor: rule.is_before_anchor(),
-        };
-        Ok((ready, email))
-    }
-
     /// What the transport's answer means for the message: sent, retry later, or failed.
     fn settle(
         &self,
         c: &Claimed,
         r: Ready,
-        email: OutgoingEmail,
+        prepared: Prepared,
         result: Result<String, SendError>,
         now: Timestamp,
     ) -> OutcomeKind {
         match result {
-            Ok(provider_ref) => OutcomeKind::Sent {
-                detail: format!("sent as {provider_ref}{}", r.fell_back.unwrap_or_default()),
-                recipient: email.to_email,
-                subject: email.subject,
-                language: r.language,
-                body_html: self.config.retain_bodies.then_some(email.html),
-                body_text: self.config.retain_bodies.then_some(email.text),
-                provider_ref,
-            },
+            Ok(provider_ref) => {
+                let suffix = format!("{}{}", r.fell_back.unwrap_or_default(), r.note);
+                let keep = self.config.retain_bodies && r.keep_text;
+                match prepared {
+                    Prepared::Email(email) => OutcomeKind::Sent {
+                        channel: "email",
+                        detail: format!("sent as {provider_ref}{suffix}"),
+                        recipient: email.to_email,
+                        subject: Some(email.subject),
+                        sms: None,
+                        language: r.language,
+                        body_html: keep.then_some(email.html),
+                        body_text: keep.then_some(email.text),
+                        provider_ref,
+                    },
+                    Prepared::Sms { sms, analysis, .. } => {
+                        let mut detail = format!(
+                            "sent via {} as {provider_ref}: {} part(s), {}",
+                            self.transports.sms.name(),
+                            analysis.segments,
+                            analysis.encoding
+                        );
+                        if analysis.smart_encoded {
+                            detail.push_str(", smart-encoded");
+                        }
+                        detail.push_str(&suffix);
+                        OutcomeKind::Sent {
+                            channel: "sms",
+                            detail,
+                            recipient: sms.to,
+                            subject: None,
+                            sms: Some((analysis.segments as i64, analysis.encoding.as_str())),
+                            language: r.language,
+                            body_html: None,
+                            body_text: keep.then_some(sms.text),
+                            provider_ref,
+                        }
+                    }
+                    Prepared::Voice { call, .. } => OutcomeKind::Sent {
+                        channel: "voice",
+                        detail: format!("voice call placed as {provider_ref} (landline){suffix}"),
+                        recipient: call.to,
+                        subject: None,
+                        sms: Some((1, "voice")),
+                        language: r.language,
+                        body_html: None,
+                        body_text: keep.then_some(call.text),
+                        provider_ref,
+                    },
+                }
+            }
             Err(SendError::Permanent(error)) => OutcomeKind::Failed { error },
             Err(SendError::Transient(error)) => {
                 let attempt = u32::try_from(c.attempt).unwrap_or(u32::MAX);
                 let retry_at = now
                     .checked_add(self.config.backoff.delay(attempt, rand::random::<f64>()))
                     .unwrap_or(now);
-                let mut deadline = c
-                    .due_at
-                    .checked_add(self.config.backoff.deadline)
-                    .unwrap_or(c.due_at);
-                // A "before" mail is not retried past its anchor.
-                if r.before_anchor && r.anchor_at < deadline {
-                    deadline = r.anchor_at;
+                // A one-time code is useless after minutes; anything else is retried for a
+                // day, but a "before" message never past its anchor.
+                let window = if c.kind == MessageKind::Tan {
+                    SignedDuration::from_mins(10)
+                } else {
+                    self.config.backoff.deadline
+                };
+                let mut deadline = c.due_at.checked_add(window).unwrap_or(c.due_at);
+                if let Some(anchor) = r.retry_until
+                    && anchor < deadline
+                {
+                    deadline = anchor;
                 }
                 if retry_at >= deadline {
                     OutcomeKind::Failed {
@@ -406,6 +529,7 @@ impl Dispatcher {
             total.deferred += s.deferred;
             total.failed += s.failed;
             total.rescheduled += s.rescheduled;
+            total.rejected += s.rejected;
             total.stale += s.stale;
         }
     }

@@ -4,9 +4,15 @@
 pub mod clock;
 mod dispatcher;
 mod error;
+mod prepare;
 mod service;
+mod sms;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use dispatcher::{DispatchConfig, DispatchStats, Dispatcher};
+pub use dispatcher::{DispatchConfig, DispatchStats, Dispatcher, Transports};
 pub use error::EngineError;
 pub use service::{BookingDraft, Engine, PlanImpact};
+pub use sms::{
+    CampaignDraft, CampaignPlan, InboundResult, InboundSms, SmsOverview, TAN_MAX_ATTEMPTS,
+    TanCheck, TanCreated, TanRequest,
+};

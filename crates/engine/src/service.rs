@@ -17,6 +17,8 @@ use uuid::Uuid;
 pub struct Engine {
     store: Store,
     clock: Arc<dyn Clock>,
+    /// Signs callback URLs and one-time codes (the installation's key).
+    signer: Arc<bellhop_transport::callbacks::Callbacks>,
 }
 
 /// A booking as submitted: everything but the bookkeeping fields.
@@ -58,6 +60,8 @@ pub struct BookingDraft {
     pub language: Option<String>,
     /// Notes.
     pub notes: Option<String>,
+    /// The customer's choice of SMS reminders (online booking); `None`: not asked.
+    pub sms_reminders: Option<bool>,
 }
 
 impl BookingDraft {
@@ -95,6 +99,19 @@ impl BookingDraft {
         Ok(())
     }
 
+    /// Where SMS reminders are mandatory, a customer cannot decline them.
+    fn check_sms_choice(&self, property: &Property) -> Result<(), EngineError> {
+        if self.sms_reminders == Some(false)
+            && property.sms.reminders == bellhop_domain::property::ReminderChoice::Mandatory
+        {
+            return Err(EngineError::invalid(
+                "sms_reminders",
+                "SMS reminders are mandatory at this property; a customer cannot decline them",
+            ));
+        }
+        Ok(())
+    }
+
     fn into_booking(self, account_id: Uuid, id: Uuid, now: Timestamp) -> Booking {
         Booking {
             id,
@@ -117,6 +134,7 @@ impl BookingDraft {
             guests: self.guests,
             language: self.language,
             notes: self.notes,
+            sms_reminders: self.sms_reminders,
             created_at: now,
             updated_at: now,
             version: 1,
@@ -148,6 +166,7 @@ impl BookingDraft {
             guests: b.guests,
             language: b.language.clone(),
             notes: b.notes.clone(),
+            sms_reminders: b.sms_reminders,
         }
     }
 }
@@ -219,7 +238,26 @@ pub(crate) async fn replan(
 impl Engine {
     /// An engine over a store, reading time from `clock`.
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Engine { store, clock }
+        // Until `with_signer` is given the installation's key, a random one: tokens then only
+        // hold within this process (fine for tests and tools that take no callbacks).
+        let key: [u8; 32] = rand::random();
+        let signer = bellhop_transport::callbacks::Callbacks::new("http://127.0.0.1", &key);
+        Engine {
+            store,
+            clock,
+            signer: Arc::new(signer),
+        }
+    }
+
+    /// The engine signing with the installation's key (callbacks, one-time codes).
+    pub fn with_signer(mut self, signer: bellhop_transport::callbacks::Callbacks) -> Self {
+        self.signer = Arc::new(signer);
+        self
+    }
+
+    /// The signer of callbacks and one-time codes.
+    pub fn signer(&self) -> &bellhop_transport::callbacks::Callbacks {
+        &self.signer
     }
 
     /// The store.
@@ -262,9 +300,11 @@ impl Engine {
     ) -> Result<(Booking, PlanSummary), EngineError> {
         draft.validate()?;
         let now = self.now();
-        tx.property(account, draft.property_id)
+        let property = tx
+            .property(account, draft.property_id)
             .await
             .map_err(|_| EngineError::invalid("property_id", "no such property"))?;
+        draft.check_sms_choice(&property)?;
         tx.contact(account, draft.contact_id)
             .await
             .map_err(|_| EngineError::invalid("contact_id", "no such contact"))?;
@@ -309,6 +349,7 @@ impl Engine {
                 "a booking cannot move to another property",
             ));
         }
+        draft.check_sms_choice(&tx.property(account, old.property_id).await?)?;
         if draft.schedule.kind() != old.kind() {
             return Err(EngineError::invalid(
                 "schedule",
@@ -363,6 +404,9 @@ impl Engine {
                 .map_err(|m| EngineError::invalid("email", m))?;
         }
         let now = self.now();
+        let mut contact = contact.clone();
+        crate::sms::normalize_contact_phone(tx, &mut contact).await?;
+        let contact = &contact;
         tx.upsert_contact(contact, now).await?;
         // The upsert leaves another account's contact alone: make that a 404, not a success.
         tx.contact(contact.account_id, contact.id).await?;
@@ -461,17 +505,47 @@ impl Engine {
         rule.validate()
             .map_err(|e| EngineError::invalid("rule", e.to_string()))?;
         let now = self.now();
-        tx.property(rule.account_id, rule.property_id)
+        let property = tx
+            .property(rule.account_id, rule.property_id)
             .await
             .map_err(|_| EngineError::invalid("property_id", "no such property"))?;
-        let template = tx
-            .template(rule.account_id, rule.template_id)
-            .await
-            .map_err(|_| EngineError::invalid("template_id", "no such template"))?;
-        if template.property_id != rule.property_id {
+        let (first, second) = rule.channel.template_channels();
+        let wanted = [
+            ("template_id", Some(rule.template_id), Some(first)),
+            ("fallback_template_id", rule.fallback_template_id, second),
+        ];
+        for (field, id, channel) in wanted {
+            let (Some(id), Some(channel)) = (id, channel) else {
+                continue;
+            };
+            let template = tx
+                .template(rule.account_id, id)
+                .await
+                .map_err(|_| EngineError::invalid(field, "no such template"))?;
+            if template.property_id != rule.property_id {
+                return Err(EngineError::invalid(
+                    field,
+                    "the template belongs to another property",
+                ));
+            }
+            if template.variants.channel() != channel {
+                return Err(EngineError::invalid(
+                    field,
+                    format!(
+                        "a {} rule needs an {} template here; this one is for {}",
+                        rule.channel.as_str(),
+                        channel.as_str(),
+                        template.variants.channel().as_str()
+                    ),
+                ));
+            }
+        }
+        let uses_sms = first == bellhop_domain::rule::TemplateChannel::Sms
+            || second == Some(bellhop_domain::rule::TemplateChannel::Sms);
+        if uses_sms && property.sms.sender.is_none() {
             return Err(EngineError::invalid(
-                "template_id",
-                "the template belongs to another property",
+                "channel",
+                "the property has no SMS sender yet: set sms.sender on the property first",
             ));
         }
         if create {

@@ -84,6 +84,7 @@ pub(crate) fn booking_from(row: &AnyRow) -> Result<Booking, StoreError> {
         guests,
         language: row.opt_text("language")?,
         notes: row.opt_text("notes")?,
+        sms_reminders: row.opt_int("sms_reminders")?.map(|v| v != 0),
         created_at: row.ts("created_at")?,
         updated_at: row.ts("updated_at")?,
         version: row.int("version")?,
@@ -109,7 +110,7 @@ pub(crate) async fn booking(
 
 const COLUMNS: &str = "kind, status, arrival, departure, starts_at, ends_at, option_until, hold_expires_at, \
     room_category, service, staff, source_channel, external_id, voucher, price_cents, deposit_cents, \
-    paid_cents, guests, language, notes, version, status_changed_at, status_version, modified_at, \
+    paid_cents, guests, language, notes, sms_reminders, version, status_changed_at, status_version, modified_at, \
     modified_version, updated_at";
 
 fn push_values(q: &mut crate::sql::Builder, b: &Booking) {
@@ -147,6 +148,7 @@ fn push_columns(s: &mut Separated<'_>, b: &Booking) {
         .push_bind(b.guests)
         .push_bind(b.language.clone())
         .push_bind(b.notes.clone())
+        .push_bind(b.sms_reminders.map(i64::from))
         .push_bind(b.version)
         .push_bind(ms(b.status_changed_at))
         .push_bind(b.status_version)
@@ -388,6 +390,7 @@ impl Tx {
             for a in actions {
                 if let bellhop_domain::PlanAction::Insert {
                     rule_id,
+                    channel,
                     occurrence,
                     due_at,
                     status,
@@ -397,7 +400,7 @@ impl Tx {
                     rows.push((
                         Uuid::now_v7(),
                         b,
-                        *rule_id,
+                        (*rule_id, *channel),
                         occurrence.clone(),
                         *due_at,
                         *status,
@@ -417,22 +420,25 @@ impl Tx {
                 "INSERT INTO messages (id, account_id, property_id, booking_id, rule_id, contact_id, occurrence, channel,
                    status, status_reason, due_at, run_at, created_at, updated_at) ",
             );
-            q.push_values(chunk, |mut row, (id, b, rule, occ, due, status, reason)| {
-                row.push_bind(id.to_string())
-                    .push_bind(b.account_id.to_string())
-                    .push_bind(b.property_id.to_string())
-                    .push_bind(b.id.to_string())
-                    .push_bind(rule.to_string())
-                    .push_bind(b.contact_id.to_string())
-                    .push_bind(occ.clone())
-                    .push_bind("email")
-                    .push_bind(status.as_str())
-                    .push_bind(reason.clone())
-                    .push_bind(ms(*due))
-                    .push_bind(ms(*due))
-                    .push_bind(ms(now))
-                    .push_bind(ms(now));
-            });
+            q.push_values(
+                chunk,
+                |mut row, (id, b, (rule, channel), occ, due, status, reason)| {
+                    row.push_bind(id.to_string())
+                        .push_bind(b.account_id.to_string())
+                        .push_bind(b.property_id.to_string())
+                        .push_bind(b.id.to_string())
+                        .push_bind(rule.to_string())
+                        .push_bind(b.contact_id.to_string())
+                        .push_bind(occ.clone())
+                        .push_bind(channel.as_str())
+                        .push_bind(status.as_str())
+                        .push_bind(reason.clone())
+                        .push_bind(ms(*due))
+                        .push_bind(ms(*due))
+                        .push_bind(ms(now))
+                        .push_bind(ms(now));
+                },
+            );
             q.build().execute(self.conn()).await?;
             let mut q = crate::sql::Builder::new(
                 self.backend,

@@ -2,9 +2,11 @@
 
 use crate::codec::{RowExt, corrupt, ms};
 use crate::{Store, StoreError, Tx};
-use bellhop_domain::property::{Property, Sender};
-use bellhop_domain::render::Template;
-use bellhop_domain::rule::{Anchor, Channel, LatePolicy, Offset, OffsetUnit, Rule};
+use bellhop_domain::property::{Property, Sender, SmsSettings};
+use bellhop_domain::render::{Template, Variants};
+use bellhop_domain::rule::{
+    Anchor, Channel, LatePolicy, Offset, OffsetUnit, Rule, TemplateChannel,
+};
 use bellhop_domain::time::{LocalTime, parse_time_zone};
 use jiff::Timestamp;
 use sqlx::AnyConnection;
@@ -32,7 +34,12 @@ fn property_from(row: &AnyRow) -> Result<Property, StoreError> {
         },
         layout_html: row.opt_text("layout_html")?,
         layout_text: row.opt_text("layout_text")?,
+        sms: row.json::<SmsSettings>("sms_settings")?,
     })
+}
+
+fn sms_settings_json(p: &Property) -> Result<String, StoreError> {
+    serde_json::to_string(&p.sms).map_err(|e| corrupt("sms_settings", e))
 }
 
 fn template_from(row: &AnyRow) -> Result<Template, StoreError> {
@@ -43,7 +50,11 @@ fn template_from(row: &AnyRow) -> Result<Template, StoreError> {
         name: row.text("name")?,
         category: serde_json::from_value(serde_json::Value::String(row.text("category")?))
             .map_err(|e| corrupt("category", e))?,
-        variants: row.json("variants")?,
+        variants: Variants::from_json(
+            enum_from::<TemplateChannel>("channel", row.text("channel")?)?,
+            &row.text("variants")?,
+        )
+        .map_err(|e| corrupt("variants", e))?,
         version: row.int("version")?,
     })
 }
@@ -77,6 +88,7 @@ fn rule_from(row: &AnyRow) -> Result<Rule, StoreError> {
         conditions: row.json("conditions")?,
         channel: enum_from::<Channel>("channel", row.text("channel")?)?,
         template_id: row.uuid("template_id")?,
+        fallback_template_id: row.opt_uuid("fallback_template_id")?,
         late_policy: enum_from::<LatePolicy>("late_policy", row.text("late_policy")?)?,
         enabled: row.int("enabled")? != 0,
     })
@@ -117,8 +129,8 @@ impl Tx {
         crate::sql::query(
             "INSERT INTO properties (id, account_id, name, time_zone, country, default_language,
                check_in_time, check_out_time, sender_email, sender_name, reply_to, layout_html,
-               layout_text, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               layout_text, sms_sender, sms_settings, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(p.id.to_string())
         .bind(p.account_id.to_string())
@@ -133,6 +145,8 @@ impl Tx {
         .bind(&p.sender.reply_to)
         .bind(&p.layout_html)
         .bind(&p.layout_text)
+        .bind(p.sms.sender.as_ref().map(|s| s.to_string()))
+        .bind(sms_settings_json(p)?)
         .bind(ms(now))
         .bind(ms(now))
         .execute(self.conn())
@@ -149,7 +163,7 @@ impl Tx {
         let done = crate::sql::query(
             "UPDATE properties SET name = ?, time_zone = ?, country = ?, default_language = ?,
                check_in_time = ?, check_out_time = ?, sender_email = ?, sender_name = ?, reply_to = ?,
-               layout_html = ?, layout_text = ?, updated_at = ?
+               layout_html = ?, layout_text = ?, sms_sender = ?, sms_settings = ?, updated_at = ?
              WHERE id = ? AND account_id = ?",
         )
         .bind(&p.name)
@@ -163,6 +177,8 @@ impl Tx {
         .bind(&p.sender.reply_to)
         .bind(&p.layout_html)
         .bind(&p.layout_text)
+        .bind(p.sms.sender.as_ref().map(|s| s.to_string()))
+        .bind(sms_settings_json(p)?)
         .bind(ms(now))
         .bind(p.id.to_string())
         .bind(p.account_id.to_string())
@@ -180,6 +196,18 @@ impl Tx {
         property(self.conn(), account, id).await
     }
 
+    /// The country of the account's first property: where a phone number typed without a
+    /// country code is read when nothing else says.
+    pub async fn default_country(&mut self, account: Uuid) -> Result<Option<String>, StoreError> {
+        let row = crate::sql::query(
+            "SELECT country FROM properties WHERE account_id = ? ORDER BY created_at, id LIMIT 1",
+        )
+        .bind(account.to_string())
+        .fetch_optional(self.conn())
+        .await?;
+        row.map(|r| r.text("country")).transpose()
+    }
+
     /// The property's rules, read inside the transaction.
     pub async fn rules_of(&mut self, property_id: Uuid) -> Result<Vec<Rule>, StoreError> {
         rules_of(self.conn(), property_id).await
@@ -194,14 +222,15 @@ impl Tx {
         crate::sql::query(
             "INSERT INTO templates (id, account_id, property_id, name, channel, category, variants,
                version, created_at, updated_at)
-             VALUES (?, ?, ?, ?, 'email', ?, ?, ?, ?, ?)",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(t.id.to_string())
         .bind(t.account_id.to_string())
         .bind(t.property_id.to_string())
         .bind(&t.name)
+        .bind(t.variants.channel().as_str())
         .bind(enum_text(&t.category))
-        .bind(serde_json::to_string(&t.variants).map_err(|e| corrupt("variants", e))?)
+        .bind(t.variants.to_json().map_err(|e| corrupt("variants", e))?)
         .bind(t.version)
         .bind(ms(now))
         .bind(ms(now))
@@ -218,14 +247,15 @@ impl Tx {
     ) -> Result<i64, StoreError> {
         let row = crate::sql::query(
             "UPDATE templates SET name = ?, category = ?, variants = ?, version = version + 1, updated_at = ?
-             WHERE id = ? AND account_id = ? RETURNING version",
+             WHERE id = ? AND account_id = ? AND channel = ? RETURNING version",
         )
         .bind(&t.name)
         .bind(enum_text(&t.category))
-        .bind(serde_json::to_string(&t.variants).map_err(|e| corrupt("variants", e))?)
+        .bind(t.variants.to_json().map_err(|e| corrupt("variants", e))?)
         .bind(ms(now))
         .bind(t.id.to_string())
         .bind(t.account_id.to_string())
+        .bind(t.variants.channel().as_str())
         .fetch_optional(self.conn())
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -250,11 +280,12 @@ impl Tx {
     ) -> Result<(), StoreError> {
         let sql = if insert {
             "INSERT INTO rules (name, anchor, offset_amount, offset_unit, time_of_day, conditions, channel,
-               template_id, late_policy, enabled, updated_at, id, account_id, property_id, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+               template_id, fallback_template_id, late_policy, enabled, updated_at, id, account_id, property_id, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         } else {
             "UPDATE rules SET name = ?, anchor = ?, offset_amount = ?, offset_unit = ?, time_of_day = ?,
-               conditions = ?, channel = ?, template_id = ?, late_policy = ?, enabled = ?, updated_at = ?
+               conditions = ?, channel = ?, template_id = ?, fallback_template_id = ?, late_policy = ?,
+               enabled = ?, updated_at = ?
              WHERE id = ? AND account_id = ? AND property_id = ?"
         };
         let mut query = crate::sql::query(sql)
@@ -266,6 +297,7 @@ impl Tx {
             .bind(serde_json::to_string(&r.conditions).map_err(|e| corrupt("conditions", e))?)
             .bind(enum_text(&r.channel))
             .bind(r.template_id.to_string())
+            .bind(r.fallback_template_id.map(|t| t.to_string()))
             .bind(enum_text(&r.late_policy))
             .bind(i64::from(r.enabled))
             .bind(ms(now))
@@ -311,6 +343,20 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         property_from(&row)
+    }
+
+    /// Properties whose SMS sender is this number (to route an inbound SMS).
+    pub async fn properties_by_sms_sender(
+        &self,
+        sender: &str,
+    ) -> Result<Vec<Property>, StoreError> {
+        let rows = crate::sql::query(
+            "SELECT * FROM properties WHERE sms_sender = ? ORDER BY created_at, id",
+        )
+        .bind(sender)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(property_from).collect()
     }
 
     /// The account's properties.

@@ -16,6 +16,8 @@ pub(crate) fn contact_from_row(row: &AnyRow) -> Result<Contact, StoreError> {
         last_name: row.opt_text("last_name")?,
         email: row.opt_text("email")?,
         phone: row.opt_text("phone")?,
+        phone_e164: row.opt_text("phone_e164")?,
+        phone_type: row.opt_parsed("phone_type")?,
         language: row.opt_text("language")?,
         address: row.opt_text("address")?,
         postal_code: row.opt_text("postal_code")?,
@@ -46,11 +48,12 @@ impl Tx {
     /// Stores a new contact, or replaces an existing one.
     pub async fn upsert_contact(&mut self, c: &Contact, now: Timestamp) -> Result<(), StoreError> {
         crate::sql::query(
-            "INSERT INTO contacts (id, account_id, first_name, last_name, email, phone, language, address,
-               postal_code, city, country, nationality, birth_date, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO contacts (id, account_id, first_name, last_name, email, phone, phone_e164, phone_type,
+               language, address, postal_code, city, country, nationality, birth_date, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, last_name = excluded.last_name,
-               email = excluded.email, phone = excluded.phone, language = excluded.language,
+               email = excluded.email, phone = excluded.phone, phone_e164 = excluded.phone_e164,
+               phone_type = excluded.phone_type, language = excluded.language,
                address = excluded.address, postal_code = excluded.postal_code, city = excluded.city,
                country = excluded.country, nationality = excluded.nationality,
                birth_date = excluded.birth_date, updated_at = excluded.updated_at
@@ -62,6 +65,8 @@ impl Tx {
         .bind(&c.last_name)
         .bind(&c.email)
         .bind(&c.phone)
+        .bind(&c.phone_e164)
+        .bind(c.phone_type.map(|t| t.as_str()))
         .bind(&c.language)
         .bind(&c.address)
         .bind(&c.postal_code)
@@ -92,6 +97,22 @@ impl Tx {
         )
         .bind(account.to_string())
         .bind(email)
+        .fetch_optional(self.conn())
+        .await?;
+        row.as_ref().map(contact_from_row).transpose()
+    }
+
+    /// The account's contact with this E.164 number, if any (to deduplicate).
+    pub async fn contact_by_phone(
+        &mut self,
+        account: Uuid,
+        e164: &str,
+    ) -> Result<Option<Contact>, StoreError> {
+        let row = crate::sql::query(
+            "SELECT * FROM contacts WHERE account_id = ? AND phone_e164 = ? ORDER BY id LIMIT 1",
+        )
+        .bind(account.to_string())
+        .bind(e164)
         .fetch_optional(self.conn())
         .await?;
         row.as_ref().map(contact_from_row).transpose()

@@ -16,6 +16,7 @@ mod idempotency;
 mod messages;
 mod outbox;
 pub mod scratch;
+mod sms;
 mod sql;
 
 pub use accounts::{ApiKeyRecord, NotificationRecord};
@@ -25,6 +26,10 @@ pub use messages::{
     MessageEvent, MessageFilter, MessageRecord, PlanSummary, StaffAction, TimelineRow,
 };
 pub use outbox::{Claimed, Outcome, OutcomeKind, SendHold};
+pub use sms::{
+    AdHocMessage, AudienceFilter, CampaignRecord, ConsentEvent, DeliveryApplied, InboundRecord,
+    MonthCounts, Reservation, Reserved, TanRecord, UsageRow,
+};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
@@ -127,16 +132,26 @@ impl Tx {
 
 /// Embedded migrations: (version, description, SQL). Never edit one that has shipped; add the
 /// next number to both lists.
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-)];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
+    (2, "sms", include_str!("../migrations/sqlite/0002_sms.sql")),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "sms",
+        include_str!("../migrations/postgres/0002_sms.sql"),
+    ),
+];
 
 fn migrator(backend: Backend) -> sqlx::migrate::Migrator {
     use sqlx::SqlSafeStr;

@@ -16,15 +16,19 @@ pub struct MessageRecord {
     pub id: Uuid,
     /// Property.
     pub property_id: Uuid,
-    /// Booking.
-    pub booking_id: Uuid,
-    /// Rule.
-    pub rule_id: Uuid,
+    /// Booking (none for one-time codes and bulk SMS).
+    pub booking_id: Option<Uuid>,
+    /// Rule (none for one-time codes and bulk SMS).
+    pub rule_id: Option<Uuid>,
     /// Contact.
     pub contact_id: Uuid,
+    /// `rule` (planned from a booking), `tan` (one-time code) or `bulk`.
+    pub kind: String,
+    /// The bulk SMS it belongs to.
+    pub campaign_id: Option<Uuid>,
     /// Occurrence key within (booking, rule).
     pub occurrence: String,
-    /// Channel.
+    /// The rule's channel until sent; then `email`, `sms` or `voice` as sent.
     pub channel: String,
     /// Status.
     pub status: MessageStatus,
@@ -44,6 +48,14 @@ pub struct MessageRecord {
     pub provider_ref: Option<String>,
     /// When it was accepted by the transport.
     pub sent_at: Option<Timestamp>,
+    /// When the delivery report said it reached the phone.
+    pub delivered_at: Option<Timestamp>,
+    /// SMS parts billed.
+    pub parts: Option<i64>,
+    /// `GSM-7` or `UCS-2`.
+    pub encoding: Option<String>,
+    /// The property-local month (`YYYY-MM`) the SMS counts in.
+    pub billing_month: Option<String>,
     /// Rendered HTML as sent (only when one message is asked for).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body_html: Option<String>,
@@ -78,6 +90,12 @@ pub struct MessageFilter {
     pub contact_id: Option<Uuid>,
     /// Only this property.
     pub property_id: Option<Uuid>,
+    /// Only this channel (`email`, `sms`, `voice`, or a rule channel while planned).
+    pub channel: Option<String>,
+    /// Only SMS billed (or rejected) in this property-local month, `YYYY-MM`.
+    pub billing_month: Option<String>,
+    /// Only this bulk SMS.
+    pub campaign_id: Option<Uuid>,
     /// Due at or after.
     pub due_from: Option<Timestamp>,
     /// Due before.
@@ -101,8 +119,10 @@ pub struct TimelineRow {
     pub property: String,
     /// Rule name.
     pub rule: String,
-    /// Booking id.
-    pub booking_id: Uuid,
+    /// Booking id (none for one-time codes and bulk SMS).
+    pub booking_id: Option<Uuid>,
+    /// Channel.
+    pub channel: String,
     /// Guest name, if known.
     pub guest: Option<String>,
     /// Status.
@@ -117,9 +137,11 @@ fn record_from(row: &AnyRow, with_bodies: bool) -> Result<MessageRecord, StoreEr
     Ok(MessageRecord {
         id: row.uuid("id")?,
         property_id: row.uuid("property_id")?,
-        booking_id: row.uuid("booking_id")?,
-        rule_id: row.uuid("rule_id")?,
+        booking_id: row.opt_uuid("booking_id")?,
+        rule_id: row.opt_uuid("rule_id")?,
         contact_id: row.uuid("contact_id")?,
+        kind: row.text("kind")?,
+        campaign_id: row.opt_uuid("campaign_id")?,
         occurrence: row.text("occurrence")?,
         channel: row.text("channel")?,
         status: row.parsed("status")?,
@@ -131,6 +153,10 @@ fn record_from(row: &AnyRow, with_bodies: bool) -> Result<MessageRecord, StoreEr
         language: row.opt_text("language")?,
         provider_ref: row.opt_text("provider_ref")?,
         sent_at: row.opt_ts("sent_at")?,
+        delivered_at: row.opt_ts("delivered_at")?,
+        parts: row.opt_int("parts")?,
+        encoding: row.opt_text("encoding")?,
+        billing_month: row.opt_text("billing_month")?,
         body_html: if with_bodies {
             row.opt_packed("body_html")?
         } else {
@@ -217,6 +243,7 @@ impl Tx {
             match action {
                 PlanAction::Insert {
                     rule_id,
+                    channel,
                     occurrence,
                     due_at,
                     status,
@@ -226,7 +253,7 @@ impl Tx {
                     let done = crate::sql::query(
                         "INSERT INTO messages (id, account_id, property_id, booking_id, rule_id, contact_id,
                            occurrence, channel, status, status_reason, due_at, run_at, created_at, updated_at)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, 'email', ?, ?, ?, ?, ?, ?)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                          ON CONFLICT (booking_id, rule_id, occurrence) DO NOTHING",
                     )
                     .bind(id.to_string())
@@ -236,6 +263,7 @@ impl Tx {
                     .bind(rule_id.to_string())
                     .bind(booking.contact_id.to_string())
                     .bind(occurrence)
+                    .bind(channel.as_str())
                     .bind(status.as_str())
                     .bind(reason)
                     .bind(ms(*due_at))
@@ -406,8 +434,9 @@ impl Store {
     ) -> Result<Vec<MessageRecord>, StoreError> {
         let mut q = crate::sql::Builder::new(
                 self.backend,
-            "SELECT id, property_id, booking_id, rule_id, contact_id, occurrence, channel, status, status_reason,
-               due_at, attempt, recipient, subject, language, provider_ref, sent_at, created_at, updated_at
+            "SELECT id, property_id, booking_id, rule_id, contact_id, kind, campaign_id, occurrence, channel, status,
+               status_reason, due_at, attempt, recipient, subject, language, provider_ref, sent_at, delivered_at,
+               parts, encoding, billing_month, created_at, updated_at
              FROM messages WHERE account_id = ",
         );
         q.push_bind(account.to_string());
@@ -422,6 +451,15 @@ impl Store {
         }
         if let Some(p) = f.property_id {
             q.push(" AND property_id = ").push_bind(p.to_string());
+        }
+        if let Some(c) = &f.channel {
+            q.push(" AND channel = ").push_bind(c.clone());
+        }
+        if let Some(m) = &f.billing_month {
+            q.push(" AND billing_month = ").push_bind(m.clone());
+        }
+        if let Some(c) = f.campaign_id {
+            q.push(" AND campaign_id = ").push_bind(c.to_string());
         }
         if let Some(from) = f.due_from {
             q.push(" AND due_at >= ").push_bind(ms(from));
@@ -475,10 +513,12 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<TimelineRow>, StoreError> {
         let rows = crate::sql::query(
-            "SELECT m.id, m.due_at, m.status, m.status_reason, m.subject, m.booking_id, p.time_zone, p.name AS property,
-               r.name AS rule, TRIM(COALESCE(c.first_name, '') || ' ' || COALESCE(c.last_name, '')) AS guest
-             FROM messages m JOIN properties p ON p.id = m.property_id JOIN rules r ON r.id = m.rule_id
-               JOIN contacts c ON c.id = m.contact_id
+            "SELECT m.id, m.due_at, m.status, m.status_reason, m.subject, m.booking_id, m.channel, p.time_zone,
+               p.name AS property,
+               COALESCE(r.name, s.name, CASE m.kind WHEN 'tan' THEN 'one-time code' ELSE m.kind END) AS rule,
+               TRIM(COALESCE(c.first_name, '') || ' ' || COALESCE(c.last_name, '')) AS guest
+             FROM messages m JOIN properties p ON p.id = m.property_id LEFT JOIN rules r ON r.id = m.rule_id
+               LEFT JOIN sms_campaigns s ON s.id = m.campaign_id JOIN contacts c ON c.id = m.contact_id
              WHERE (? IS NULL OR m.account_id = ?) AND m.due_at >= ? AND m.due_at < ?
              ORDER BY m.due_at, m.id LIMIT ?",
         )
@@ -497,7 +537,8 @@ impl Store {
                     time_zone: r.text("time_zone")?,
                     property: r.text("property")?,
                     rule: r.text("rule")?,
-                    booking_id: r.uuid("booking_id")?,
+                    booking_id: r.opt_uuid("booking_id")?,
+                    channel: r.text("channel")?,
                     guest: r.opt_text("guest")?.filter(|g| !g.is_empty()),
                     status: r.parsed("status")?,
                     reason: r.opt_text("status_reason")?,

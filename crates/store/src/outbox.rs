@@ -9,7 +9,7 @@
 use crate::bookings::booking_from;
 use crate::codec::{RowExt, ms};
 use crate::{Backend, Store, StoreError};
-use bellhop_domain::{Booking, Contact};
+use bellhop_domain::{Booking, Contact, MessageKind};
 use jiff::Timestamp;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -24,8 +24,16 @@ pub struct Claimed {
     pub account_id: Uuid,
     /// Property.
     pub property_id: Uuid,
-    /// Rule.
-    pub rule_id: Uuid,
+    /// Rule (none for one-time codes and bulk SMS).
+    pub rule_id: Option<Uuid>,
+    /// Where the message comes from.
+    pub kind: MessageKind,
+    /// The bulk SMS it belongs to.
+    pub campaign_id: Option<Uuid>,
+    /// The text of a message without a template (a one-time code).
+    pub sms_text: Option<String>,
+    /// SMS parts already counted for it by an earlier attempt: (month, parts).
+    pub billed: Option<(String, i64)>,
     /// Occurrence key.
     pub occurrence: String,
     /// This attempt's number (1-based); with the lease owner, the fencing token.
@@ -35,7 +43,7 @@ pub struct Claimed {
     /// Staff asked for it to go now, whatever the rule says about the time.
     pub forced: bool,
     /// The booking; the dispatcher reads it as it is now under `hold_bookings`.
-    pub booking_id: Uuid,
+    pub booking_id: Option<Uuid>,
     /// The contact.
     pub contact: Contact,
 }
@@ -45,10 +53,14 @@ pub struct Claimed {
 pub enum OutcomeKind {
     /// Accepted by the transport.
     Sent {
-        /// Address.
+        /// `email`, `sms` or `voice`.
+        channel: &'static str,
+        /// Address or number.
         recipient: String,
-        /// Subject.
-        subject: String,
+        /// Subject (email).
+        subject: Option<String>,
+        /// SMS parts and encoding (SMS and voice).
+        sms: Option<(i64, &'static str)>,
         /// Language variant used (and whether it was a fallback, in `detail`).
         language: String,
         /// Rendered HTML (None when bodies are not retained).
@@ -81,6 +93,13 @@ pub enum OutcomeKind {
     Failed {
         /// The transport's error.
         error: String,
+    },
+    /// The monthly SMS limit was reached: not sent, not billed.
+    Rejected {
+        /// Why, for staff.
+        reason: String,
+        /// The property-local month whose limit it was.
+        month: String,
     },
 }
 
@@ -120,14 +139,19 @@ impl Store {
         let rows = crate::sql::query(&format!(
             "UPDATE messages SET status = 'sending', lease_owner = ?, lease_until = ?, attempt = attempt + 1, updated_at = ?
              WHERE id IN (
+               SELECT id FROM (SELECT id FROM messages WHERE priority > 0 AND status IN ('planned', 'deferred') AND run_at <= ? ORDER BY run_at LIMIT ?{lock}) urgent
+               UNION ALL
                SELECT id FROM (SELECT id FROM messages WHERE status IN ('planned', 'deferred') AND run_at <= ? ORDER BY run_at LIMIT ?{lock}) due
                UNION ALL
                SELECT id FROM (SELECT id FROM messages WHERE status = 'sending' AND lease_until < ? LIMIT ?{lock}) lapsed)
-             RETURNING id, account_id, property_id, booking_id, contact_id, rule_id, occurrence, attempt, due_at, forced",
+             RETURNING id, account_id, property_id, booking_id, contact_id, rule_id, kind, campaign_id, sms_text,
+               billing_month, parts, occurrence, attempt, due_at, forced",
         ))
         .bind(owner)
         .bind(ms(lease_until))
         .bind(ms(now))
+        .bind(ms(now))
+        .bind(limit)
         .bind(ms(now))
         .bind(limit)
         .bind(ms(now))
@@ -181,16 +205,24 @@ impl Store {
         rows.iter()
             .map(|r| {
                 let contact_id = r.uuid("contact_id")?;
+                let billed = match (r.opt_text("billing_month")?, r.opt_int("parts")?) {
+                    (Some(month), Some(parts)) => Some((month, parts)),
+                    _ => None,
+                };
                 Ok(Claimed {
                     id: r.uuid("id")?,
                     account_id: r.uuid("account_id")?,
                     property_id: r.uuid("property_id")?,
-                    rule_id: r.uuid("rule_id")?,
+                    rule_id: r.opt_uuid("rule_id")?,
+                    kind: r.parsed("kind")?,
+                    campaign_id: r.opt_uuid("campaign_id")?,
+                    sms_text: r.opt_text("sms_text")?,
+                    billed,
                     occurrence: r.text("occurrence")?,
                     attempt: r.int("attempt")?,
                     due_at: r.ts("due_at")?,
                     forced: r.int("forced")? != 0,
-                    booking_id: r.uuid("booking_id")?,
+                    booking_id: r.opt_uuid("booking_id")?,
                     contact: contacts
                         .get(&contact_id)
                         .cloned()
@@ -254,12 +286,14 @@ async fn record_sent(
 ) -> Result<(), StoreError> {
     let mut q = crate::sql::Builder::new(
         tx.backend,
-        "WITH v (id, attempt, recipient, subject, language, provider_ref) AS (",
+        "WITH v (id, attempt, channel, recipient, subject, language, provider_ref, parts, encoding) AS (",
     );
     q.push_values(chunk, |mut row, o| {
         if let OutcomeKind::Sent {
+            channel,
             recipient,
             subject,
+            sms,
             language,
             provider_ref,
             ..
@@ -267,15 +301,22 @@ async fn record_sent(
         {
             row.push_bind(o.id.to_string())
                 .push_bind(o.attempt)
+                .push_bind(*channel)
                 .push_bind(recipient.clone())
-                .push_bind(subject.clone())
+                .push_bind(subject.clone().unwrap_or_default())
                 .push_bind(language.clone())
-                .push_bind(provider_ref.clone());
+                .push_bind(provider_ref.clone())
+                .push_bind(sms.map_or(0, |(parts, _)| parts))
+                .push_bind(sms.map_or("", |(_, encoding)| encoding));
         }
     });
+    // A one-time code's text is erased once it has gone out.
     q.push(
-        ") UPDATE messages SET status = 'sent', status_reason = NULL, recipient = v.recipient, subject = v.subject,
-           language = v.language, provider_ref = v.provider_ref,
+        ") UPDATE messages SET status = 'sent', status_reason = NULL, channel = v.channel, recipient = v.recipient,
+           subject = NULLIF(v.subject, ''), language = v.language, provider_ref = v.provider_ref,
+           parts = CASE WHEN v.parts > 0 THEN v.parts ELSE messages.parts END,
+           encoding = NULLIF(v.encoding, ''),
+           sms_text = CASE WHEN messages.kind = 'tan' THEN NULL ELSE messages.sms_text END,
            lease_until = NULL, sent_at = ",
     )
     .push_bind(ms(now))
@@ -336,13 +377,16 @@ async fn record_other(
     now: Timestamp,
 ) -> Result<Option<(Uuid, &'static str, String)>, StoreError> {
     const FENCE: &str = " WHERE id = ? AND status = 'sending' AND lease_owner = ? AND attempt = ?";
+    // Every final status erases a one-time code's text.
+    const ERASE: &str = ", sms_text = CASE WHEN kind = 'tan' THEN NULL ELSE sms_text END";
     let sql = |head: &str| format!("{head}{FENCE}");
+    let owner_text = owner.to_owned();
     let (status, detail, query) = match &o.kind {
         OutcomeKind::Sent { .. } => return Ok(None),
         OutcomeKind::Suppressed { reason } => (
             "suppressed",
             reason.clone(),
-            crate::sql::query(&sql("UPDATE messages SET status = 'suppressed', status_reason = ?, updated_at = ?, lease_until = NULL"))
+            crate::sql::query(&sql(&format!("UPDATE messages SET status = 'suppressed', status_reason = ?, updated_at = ?, lease_until = NULL{ERASE}")))
                 .bind(reason.clone())
                 .bind(ms(now)),
         ),
@@ -365,14 +409,33 @@ async fn record_other(
         OutcomeKind::Failed { error } => (
             "failed",
             error.clone(),
-            crate::sql::query(&sql("UPDATE messages SET status = 'failed', status_reason = ?, updated_at = ?, lease_until = NULL"))
+            crate::sql::query(&sql(&format!("UPDATE messages SET status = 'failed', status_reason = ?, updated_at = ?, lease_until = NULL{ERASE}")))
                 .bind(error.clone())
                 .bind(ms(now)),
         ),
+        OutcomeKind::Rejected { reason, month } => (
+            "rejected",
+            reason.clone(),
+            crate::sql::query(&sql(&format!("UPDATE messages SET status = 'rejected', status_reason = ?, billing_month = ?, parts = NULL, updated_at = ?, lease_until = NULL{ERASE}")))
+                .bind(reason.clone())
+                .bind(month.clone())
+                .bind(ms(now)),
+        ),
     };
+    // Whatever did not go out (and will not be retried as it is) gives back the SMS parts an
+    // earlier attempt counted, before the status change clears them.
+    if matches!(
+        o.kind,
+        OutcomeKind::Suppressed { .. }
+            | OutcomeKind::Rescheduled { .. }
+            | OutcomeKind::Failed { .. }
+            | OutcomeKind::Rejected { .. }
+    ) {
+        crate::sms::release_parts(tx.conn(), o.id, owner, o.attempt, now).await?;
+    }
     let done = query
         .bind(o.id.to_string())
-        .bind(owner.to_owned())
+        .bind(owner_text)
         .bind(o.attempt)
         .execute(tx.conn())
         .await?;
@@ -403,6 +466,8 @@ pub struct SendHold {
 }
 
 enum HoldInner {
+    /// Nothing held: the batch has no booking (one-time codes, bulk SMS).
+    Nothing,
     /// SQLite (one node): booking writers in this process wait on the gate.
     Gate(tokio::sync::OwnedRwLockReadGuard<()>),
     /// PostgreSQL (any number of nodes): `FOR SHARE` row locks, held by an open transaction.
@@ -413,6 +478,7 @@ impl SendHold {
     /// Lets waiting booking changes go ahead.
     pub async fn release(self) -> Result<(), StoreError> {
         match self._inner {
+            HoldInner::Nothing => {}
             HoldInner::Gate(guard) => drop(guard),
             HoldInner::RowLocks(tx) => tx.commit().await?,
         }
@@ -427,6 +493,12 @@ impl Store {
         &self,
         ids: &[Uuid],
     ) -> Result<(SendHold, HashMap<Uuid, Booking>), StoreError> {
+        if ids.is_empty() {
+            let nothing = SendHold {
+                _inner: HoldInner::Nothing,
+            };
+            return Ok((nothing, HashMap::new()));
+        }
         let mut q = crate::sql::Builder::new(self.backend, "SELECT * FROM bookings WHERE id IN (");
         let mut list = q.separated(", ");
         for id in ids {

@@ -1,10 +1,13 @@
 //! Delivery adapters. Email goes over SMTP (pooled, reused, no-delay connections; optional
 //! STARTTLS, implicit TLS and AUTH) or into a folder of `.eml` files, the embedded default that
-//! lets a newcomer read every mail without a server.
+//! lets a newcomer read every mail without a server. SMS go to Kannel, a Twilio-compatible
+//! API, a generic HTTP provider or a folder; landlines get a voice call (`sms`).
 #![deny(missing_docs)]
 
+pub mod callbacks;
 mod eml;
 mod mime;
+pub mod sms;
 mod smtp;
 
 pub use eml::EmlFolder;

@@ -24,6 +24,9 @@ pub enum ApiError {
     /// 401: no or a wrong API key.
     #[error("a valid API key is required")]
     Unauthorized,
+    /// 403: a callback whose token or signature does not check out.
+    #[error("{0}")]
+    Forbidden(String),
     /// 404: no such record for this account (also for other accounts' records).
     #[error("not found")]
     NotFound,
@@ -54,6 +57,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -91,6 +95,7 @@ impl IntoResponse for ApiError {
                 Some("send an API key as 'Authorization: Bearer <key>'".into()),
                 vec![],
             ),
+            ApiError::Forbidden(d) => ("forbidden", Some(d), vec![]),
             ApiError::NotFound => ("not-found", None, vec![]),
             ApiError::Conflict(d) => ("conflict", Some(d), vec![]),
             ApiError::Invalid(errors) => {

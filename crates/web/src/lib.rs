@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod callbacks;
 pub mod error;
 pub mod extract;
 
@@ -19,6 +20,8 @@ use bellhop_engine::Engine;
 pub struct AppState {
     /// The engine (and through it the store and the clock).
     pub engine: Engine,
+    /// Gateway callback settings.
+    pub callbacks: callbacks::CallbackSettings,
 }
 
 /// Largest request body accepted.
@@ -28,6 +31,7 @@ pub const MAX_BODY: usize = 1024 * 1024;
 pub fn app(state: AppState) -> Router {
     probes()
         .nest("/api/v1", api::router())
+        .merge(callbacks::router())
         .fallback(|| async { error::ApiError::NotFound })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
@@ -35,7 +39,9 @@ pub fn app(state: AppState) -> Router {
 
 /// Only the liveness and readiness probes: what a worker node serves.
 pub fn health(state: AppState) -> Router {
+    // Workers take gateway callbacks too: a load balancer may send them to any node.
     probes()
+        .merge(callbacks::router())
         .fallback(|| async { error::ApiError::NotFound })
         .with_state(state)
 }

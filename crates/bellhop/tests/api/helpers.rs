@@ -52,7 +52,10 @@ impl Api {
             tx.commit().await.unwrap();
             keys.push(key.token);
         }
-        let app = bellhop_web::app(AppState { engine });
+        let app = bellhop_web::app(AppState {
+            engine,
+            callbacks: Default::default(),
+        });
         Api {
             app,
             other_key: keys.pop().unwrap(),

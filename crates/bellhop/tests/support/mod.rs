@@ -127,6 +127,7 @@ pub fn property(account: Uuid) -> Property {
             "<html><body>{{ content }}<footer>{{ property.name }}</footer></body></html>".into(),
         ),
         layout_text: None,
+        sms: Default::default(),
     }
 }
 
@@ -147,7 +148,7 @@ pub async fn confirmation(engine: &Engine, account: Uuid, property: Uuid) -> Uui
         property_id: property,
         name: "Bestätigung".into(),
         category: Category::Service,
-        variants,
+        variants: bellhop_domain::render::Variants::Email(variants),
         version: 1,
     };
     engine.save_template(&template, true).await.unwrap();
@@ -162,6 +163,7 @@ pub async fn confirmation(engine: &Engine, account: Uuid, property: Uuid) -> Uui
         conditions: Conditions::default(),
         channel: Channel::Email,
         template_id: template.id,
+        fallback_template_id: None,
         late_policy: LatePolicy::SendNow,
         enabled: true,
     };
@@ -193,6 +195,7 @@ pub fn stay(property: Uuid, contact: Uuid, arrival: jiff::civil::Date) -> Bookin
         guests: None,
         language: None,
         notes: None,
+        sms_reminders: None,
     }
 }
 

@@ -58,6 +58,7 @@ impl World {
             },
             layout_html: None,
             layout_text: None,
+            sms: Default::default(),
         };
         engine.create_property(&property).await.unwrap();
         for preset in presets::hotel().into_iter().chain(presets::appointments()) {
@@ -134,6 +135,7 @@ impl World {
             guests: Some(2),
             language: None,
             notes: None,
+            sms_reminders: None,
         }
     }
 
@@ -224,7 +226,7 @@ impl World {
             .await
             .unwrap();
         all.into_iter()
-            .find(|m| m.rule_id == rule.id)
+            .find(|m| m.rule_id == Some(rule.id))
             .unwrap_or_else(|| panic!("no message for {rule_name}"))
     }
 
@@ -244,7 +246,7 @@ impl World {
         let transport = EmailTransport::Folder(EmlFolder::new(self.eml_dir()).unwrap());
         Dispatcher::new(
             self.engine.store().clone(),
-            Arc::new(transport),
+            bellhop_engine::Transports::email_only(Arc::new(transport)),
             Arc::new(self.clock.clone()),
             self.config(node),
         )
@@ -257,7 +259,7 @@ impl World {
         let transport = EmailTransport::Folder(EmlFolder::new(self.eml_dir()).unwrap());
         Dispatcher::new(
             store,
-            Arc::new(transport),
+            bellhop_engine::Transports::email_only(Arc::new(transport)),
             Arc::new(self.clock.clone()),
             self.config(node),
         )
@@ -279,7 +281,7 @@ impl World {
         });
         Dispatcher::new(
             self.engine.store().clone(),
-            Arc::new(EmailTransport::Smtp(smtp)),
+            bellhop_engine::Transports::email_only(Arc::new(EmailTransport::Smtp(smtp))),
             Arc::new(self.clock.clone()),
             self.config(node),
         )

@@ -103,6 +103,10 @@ pub struct BookingIn {
     /// Internal notes.
     #[serde(default)]
     pub notes: Option<String>,
+    /// The customer's choice of SMS reminders when booking online (`false`: declined; not
+    /// allowed where the property makes them mandatory).
+    #[serde(default)]
+    pub sms_reminders: Option<bool>,
 }
 
 fn confirmed() -> BookingStatus {
@@ -168,6 +172,7 @@ fn fields_of(b: &Booking) -> BookingIn {
         guests: b.guests,
         language: b.language.clone(),
         notes: b.notes.clone(),
+        sms_reminders: b.sms_reminders,
     }
 }
 
@@ -271,17 +276,29 @@ fn to_draft(input: &BookingIn, contact_id: Uuid) -> Result<BookingDraft, ApiErro
         guests: input.guests,
         language: input.language.clone(),
         notes: input.notes.clone(),
+        sms_reminders: input.sms_reminders,
     })
 }
 
 /// What staff should know about a booking's contact.
 fn warnings(contact: &bellhop_domain::Contact) -> Vec<String> {
+    use bellhop_domain::phone::SmsRoute;
     let mut w = Vec::new();
     if contact.email.is_none() {
         w.push(
             "the guest has no email address: email messages will be suppressed until one is added"
                 .to_owned(),
         );
+    }
+    match (&contact.phone_e164, contact.phone_type.map(|t| t.sms_route())) {
+        (Some(n), Some(SmsRoute::Landline)) => w.push(format!(
+            "the guest's phone {n} is a landline: SMS go out as voice calls where the property enabled them, otherwise they are suppressed"
+        )),
+        (Some(n), Some(SmsRoute::Unsuitable)) => w.push(format!(
+            "the guest's phone {n} cannot receive SMS ({})",
+            contact.phone_type.map(|t| t.as_str()).unwrap_or("unknown")
+        )),
+        _ => {}
     }
     w
 }
@@ -305,10 +322,21 @@ pub async fn create(
     let contact_id = match (&input.contact_id, &input.contact) {
         (Some(id), None) => *id,
         (None, Some(c)) => {
-            let contact = to_contact(c.clone(), account, Uuid::now_v7(), "contact.")?;
-            let known = match &contact.email {
-                Some(email) => op.tx().contact_by_email(account, email).await?,
-                None => None,
+            let mut contact = to_contact(c.clone(), account, Uuid::now_v7(), "contact.")?;
+            if contact.phone_e164.is_none() {
+                // A number typed without country code is read in the property's country.
+                let country = op
+                    .tx()
+                    .property(account, input.property_id)
+                    .await
+                    .map(|p| p.country)
+                    .ok();
+                super::contacts::read_phone(&mut contact, country.as_deref(), "contact.phone")?;
+            }
+            let known = match (&contact.email, &contact.phone_e164) {
+                (Some(email), _) => op.tx().contact_by_email(account, email).await?,
+                (None, Some(number)) => op.tx().contact_by_phone(account, number).await?,
+                (None, None) => None,
             };
             match known {
                 Some(existing) => existing.id,

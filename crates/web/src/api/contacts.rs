@@ -12,6 +12,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use bellhop_domain::Contact;
+use bellhop_domain::phone::{self, PhoneType};
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -30,9 +31,13 @@ pub struct ContactIn {
     /// Email address.
     #[serde(default)]
     pub email: Option<String>,
-    /// Phone number as given.
+    /// Phone number as given; read in `phone_country`, else the contact's `country`, else the
+    /// country of the property (or the account's first property).
     #[serde(default)]
     pub phone: Option<String>,
+    /// Country a phone number without country code is read in (ISO 3166-1 alpha-2).
+    #[serde(default, skip_serializing)]
+    pub phone_country: Option<String>,
     /// Preferred language (BCP 47).
     #[serde(default)]
     pub language: Option<String>,
@@ -65,6 +70,11 @@ pub struct ContactOut {
     /// The contact's fields.
     #[serde(flatten)]
     pub fields: ContactIn,
+    /// The phone number in E.164.
+    pub phone_e164: Option<String>,
+    /// Its type: `mobile`, `fixed_line`, `fixed_line_or_mobile`, ...
+    #[schema(value_type = Option<String>)]
+    pub phone_type: Option<PhoneType>,
 }
 
 impl From<&Contact> for ContactOut {
@@ -76,6 +86,7 @@ impl From<&Contact> for ContactOut {
                 last_name: c.last_name.clone(),
                 email: c.email.clone(),
                 phone: c.phone.clone(),
+                phone_country: None,
                 language: c.language.clone(),
                 address: c.address.clone(),
                 postal_code: c.postal_code.clone(),
@@ -84,6 +95,8 @@ impl From<&Contact> for ContactOut {
                 nationality: c.nationality.clone(),
                 birth_date: c.birth_date,
             },
+            phone_e164: c.phone_e164.clone(),
+            phone_type: c.phone_type,
         }
     }
 }
@@ -121,15 +134,21 @@ pub fn to_contact(
             check.country(&f(name), c);
         }
     }
+    if let Some(c) = &input.phone_country {
+        check.country(&f("phone_country"), c);
+    }
     check.done()?;
     let blank = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-    Ok(Contact {
+    let phone_region = input.phone_country.clone().or(input.country.clone());
+    let mut contact = Contact {
         id,
         account_id,
         first_name: blank(input.first_name),
         last_name: blank(input.last_name),
         email: blank(input.email).map(|e| e.to_lowercase()),
         phone: blank(input.phone),
+        phone_e164: None,
+        phone_type: None,
         language: blank(input.language),
         address: blank(input.address),
         postal_code: blank(input.postal_code),
@@ -137,7 +156,28 @@ pub fn to_contact(
         country: blank(input.country),
         nationality: blank(input.nationality),
         birth_date: input.birth_date,
-    })
+    };
+    if let Some(region) = phone_region {
+        read_phone(&mut contact, Some(&region), &f("phone"))?;
+    }
+    Ok(contact)
+}
+
+/// Reads the contact's phone number in `region` (E.164 and type), or says why it cannot be.
+/// A contact whose number has no region yet is read by the engine (the account's country).
+pub fn read_phone(
+    contact: &mut Contact,
+    region: Option<&str>,
+    field: &str,
+) -> Result<(), ApiError> {
+    let Some(raw) = &contact.phone else {
+        return Ok(());
+    };
+    let number =
+        phone::normalize(raw, region).map_err(|e| ApiError::invalid(field, e.to_string()))?;
+    contact.phone_e164 = Some(number.e164);
+    contact.phone_type = Some(number.kind);
+    Ok(())
 }
 
 /// Creates a contact.

@@ -28,6 +28,12 @@ pub struct MessageQuery {
     contact_id: Option<Uuid>,
     /// Only this property.
     property_id: Option<Uuid>,
+    /// Only this channel: `email`, `sms`, `voice` (as sent), or a rule's channel while planned.
+    channel: Option<String>,
+    /// Only SMS counted (or rejected) in this property-local month, `YYYY-MM`.
+    month: Option<String>,
+    /// Only this bulk SMS.
+    campaign_id: Option<Uuid>,
     /// Due at or after (RFC 3339).
     from: Option<String>,
     /// Due before (RFC 3339).
@@ -68,6 +74,17 @@ pub async fn list(
         booking_id: q.booking_id,
         contact_id: q.contact_id,
         property_id: q.property_id,
+        channel: q.channel.clone(),
+        billing_month: q
+            .month
+            .as_deref()
+            .map(|m| {
+                bellhop_domain::billing::Month::parse(m)
+                    .map(|m| m.to_string())
+                    .map_err(|e| ApiError::invalid("month", e))
+            })
+            .transpose()?,
+        campaign_id: q.campaign_id,
         due_from: q.from.as_deref().map(|t| instant("from", t)).transpose()?,
         due_to: q.to.as_deref().map(|t| instant("to", t)).transpose()?,
         after: q.cursor.as_deref().map(parse_cursor).transpose()?,

@@ -6,6 +6,7 @@ mod messages;
 mod openapi;
 mod properties;
 mod rules;
+mod sms;
 mod templates;
 mod validate;
 
@@ -23,5 +24,6 @@ pub fn router() -> Router<AppState> {
         .merge(templates::router())
         .merge(rules::router())
         .merge(messages::router())
+        .merge(sms::router())
         .merge(openapi::router())
 }

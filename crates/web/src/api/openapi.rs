@@ -1,6 +1,6 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations.
 
-use super::{bookings, contacts, messages, properties, rules, templates};
+use super::{bookings, contacts, messages, properties, rules, sms, templates};
 use crate::AppState;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -10,7 +10,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 /// The API description.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "bellhop", description = "Guest and customer communication engine: bookings in, the right email out at the right moment."),
+    info(title = "bellhop", description = "Guest and customer communication engine: bookings in, the right email or SMS out at the right moment."),
     paths(
         properties::create, properties::list, properties::get_one, properties::replace,
         contacts::create, contacts::list, contacts::get_one, contacts::replace,
@@ -19,6 +19,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         rules::create, rules::list, rules::get_one, rules::replace, rules::dry_run,
         messages::list, messages::get_one, messages::history, messages::cancel, messages::send_now,
         messages::timeline, messages::notifications,
+        sms::inspect, sms::usage, sms::create_tan, sms::verify_tan, sms::create_campaign, sms::campaigns,
+        sms::contact_sms, sms::set_consent,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerAuth),

@@ -12,7 +12,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use bellhop_domain::Property;
-use bellhop_domain::property::Sender;
+use bellhop_domain::property::{Sender, SmsSettings};
 use bellhop_domain::time::{LocalTime, parse_time_zone};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -50,6 +50,15 @@ pub struct PropertyIn {
     /// Text layout.
     #[serde(default)]
     pub layout_text: Option<String>,
+    /// SMS: `sender` (1–11 letters, digits, spaces, or an E.164 number; none: no SMS),
+    /// `plan` (`{"plan": "package", "size": 150, "price_cents": 1200}` or
+    /// `{"plan": "per_sms", "price_cents": 8}`), `monthly_limit` (SMS per month),
+    /// `smart_encoding`, `quiet_hours` (`{"start": "21:00", "end": "08:00"}` or null),
+    /// `landline_voice`, `reminders` (`optional` or `mandatory`), `stop_applies_to`
+    /// (`marketing` or `all`).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub sms: SmsSettings,
 }
 
 fn default_language() -> String {
@@ -89,6 +98,12 @@ pub struct PropertyOut {
     pub layout_html: Option<String>,
     /// Text layout.
     pub layout_text: Option<String>,
+    /// SMS settings.
+    #[schema(value_type = Object)]
+    pub sms: SmsSettings,
+    /// Whether guests can reply to the SMS sender (and so send STOP): only a numeric sender
+    /// can receive replies.
+    pub sms_replies_possible: bool,
 }
 
 impl From<&Property> for PropertyOut {
@@ -106,6 +121,12 @@ impl From<&Property> for PropertyOut {
             reply_to: p.sender.reply_to.clone(),
             layout_html: p.layout_html.clone(),
             layout_text: p.layout_text.clone(),
+            sms: p.sms.clone(),
+            sms_replies_possible: p
+                .sms
+                .sender
+                .as_ref()
+                .is_some_and(|s| s.can_receive_replies()),
         }
     }
 }
@@ -129,6 +150,12 @@ fn to_property(input: PropertyIn, account_id: Uuid, id: Uuid) -> Result<Property
         {
             check.fail(field, "a layout must place the body with {{ content }}");
         }
+    }
+    if let Err(e) = input.sms.plan.validate() {
+        check.fail("sms.plan", e);
+    }
+    if input.sms.monthly_limit.is_some_and(|l| l > 10_000_000) {
+        check.fail("sms.monthly_limit", "at most 10,000,000 SMS a month");
     }
     let zone = parse_time_zone(&input.time_zone);
     if let Err(e) = &zone {
@@ -165,6 +192,7 @@ fn to_property(input: PropertyIn, account_id: Uuid, id: Uuid) -> Result<Property
         },
         layout_html: input.layout_html,
         layout_text: input.layout_text,
+        sms: input.sms,
     })
 }
 

@@ -44,12 +44,17 @@ pub struct RuleIn {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub conditions: Conditions,
-    /// `email`.
+    /// `email` (default), `sms`, `email_or_sms` (SMS only when the guest has no email) or
+    /// `sms_or_email` (email when no SMS can reach the guest).
     #[serde(default)]
     #[schema(value_type = String, example = "email")]
     pub channel: Channel,
-    /// Template to send.
+    /// Template to send (on the channel's first choice).
     pub template_id: Uuid,
+    /// Template of the second choice, for `email_or_sms` (an SMS template) and `sms_or_email`
+    /// (an email template).
+    #[serde(default)]
+    pub fallback_template_id: Option<Uuid>,
     /// `skip`, `send_now` or `send_if_before_anchor` (default).
     #[serde(default)]
     #[schema(value_type = String, example = "send_if_before_anchor")]
@@ -96,6 +101,7 @@ fn to_rule(input: RuleIn, account_id: Uuid, id: Uuid) -> Result<Rule, ApiError> 
         conditions: input.conditions,
         channel: input.channel,
         template_id: input.template_id,
+        fallback_template_id: input.fallback_template_id,
         late_policy: input.late_policy,
         enabled: input.enabled,
     };

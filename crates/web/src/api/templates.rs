@@ -12,8 +12,11 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bellhop_domain::render::{
-    self, Category, CompiledTemplate, EmailContent, RenderLimits, RenderedEmail, Template,
+    self, Category, CompiledTemplate, EmailContent, RenderLimits, RenderedEmail, SmsContent,
+    Template, Variants,
 };
+use bellhop_domain::rule::TemplateChannel;
+use bellhop_domain::sms::{self, SmsAnalysis};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
@@ -31,9 +34,14 @@ pub struct TemplateIn {
     #[serde(default)]
     #[schema(value_type = String, example = "service")]
     pub category: Category,
-    /// Variants by language tag: `{"de": {"subject": "...", "html": "...", "text": "..."}}`.
+    /// `email` (default) or `sms`.
+    #[serde(default)]
+    #[schema(value_type = String, example = "email")]
+    pub channel: TemplateChannel,
+    /// Variants by language tag: email `{"de": {"subject": "...", "html": "...", "text": "..."}}`,
+    /// SMS `{"de": {"text": "..."}}`.
     #[schema(value_type = Object)]
-    pub variants: BTreeMap<String, EmailContent>,
+    pub variants: serde_json::Value,
 }
 
 /// A template.
@@ -48,34 +56,86 @@ pub struct TemplateOut {
     /// Category.
     #[schema(value_type = String)]
     pub category: Category,
+    /// `email` or `sms`.
+    #[schema(value_type = String)]
+    pub channel: TemplateChannel,
     /// Variants by language.
     #[schema(value_type = Object)]
-    pub variants: BTreeMap<String, EmailContent>,
+    pub variants: serde_json::Value,
+    /// SMS templates: encoding, number of SMS and the characters that force UCS-2, per
+    /// language, for the text as written (placeholders counted as typed; the preview shows the
+    /// exact figures for a booking).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub sms: Option<BTreeMap<String, SmsAnalysis>>,
     /// Increments with every edit.
     pub version: i64,
 }
 
 fn out(t: Template) -> TemplateOut {
+    let sms = match &t.variants {
+        Variants::Sms(v) => Some(
+            v.iter()
+                .map(|(lang, c)| (lang.clone(), sms::analyze(&c.text, true)))
+                .collect(),
+        ),
+        Variants::Email(_) => None,
+    };
+    let variants = match &t.variants {
+        Variants::Email(v) => serde_json::to_value(v),
+        Variants::Sms(v) => serde_json::to_value(v),
+    }
+    .unwrap_or_default();
     TemplateOut {
         id: t.id,
         property_id: t.property_id,
         name: t.name,
         category: t.category,
-        variants: t.variants,
+        channel: t.variants.channel(),
+        variants,
+        sms,
         version: t.version,
     }
+}
+
+fn variants_of<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        ApiError::invalid(
+            &if path == "." {
+                "variants".to_owned()
+            } else {
+                format!("variants.{path}")
+            },
+            e.into_inner().to_string(),
+        )
+    })
 }
 
 fn to_template(input: TemplateIn, account_id: Uuid, id: Uuid) -> Result<Template, ApiError> {
     let mut check = Check::default();
     check.text("name", &input.name, 1, 200);
-    if input.variants.is_empty() || input.variants.len() > 50 {
+    let variants = match input.channel {
+        TemplateChannel::Email => {
+            let v: BTreeMap<String, EmailContent> = variants_of(&input.variants)?;
+            for (lang, v) in &v {
+                check.language(&format!("variants.{lang}"), lang);
+                check.text(&format!("variants.{lang}.subject"), &v.subject, 1, 1000);
+                check.text(&format!("variants.{lang}.html"), &v.html, 1, 256 * 1024);
+            }
+            Variants::Email(v)
+        }
+        TemplateChannel::Sms => {
+            let v: BTreeMap<String, SmsContent> = variants_of(&input.variants)?;
+            for (lang, c) in &v {
+                check.language(&format!("variants.{lang}"), lang);
+                check.text(&format!("variants.{lang}.text"), &c.text, 1, 10_000);
+            }
+            Variants::Sms(v)
+        }
+    };
+    if variants.is_empty() || variants.len() > 50 {
         check.fail("variants", "give between 1 and 50 language variants");
-    }
-    for (lang, v) in &input.variants {
-        check.language(&format!("variants.{lang}"), lang);
-        check.text(&format!("variants.{lang}.subject"), &v.subject, 1, 1000);
-        check.text(&format!("variants.{lang}.html"), &v.html, 1, 256 * 1024);
     }
     check.done()?;
     // Compile now so a syntax error is a 422 naming the part, not a failed send later.
@@ -85,7 +145,7 @@ fn to_template(input: TemplateIn, account_id: Uuid, id: Uuid) -> Result<Template
         property_id: input.property_id,
         name: input.name,
         category: input.category,
-        variants: input.variants,
+        variants,
         version: 1,
     };
     CompiledTemplate::compile(&template, None, None, RenderLimits::default())
@@ -170,6 +230,12 @@ pub async fn replace(
             "a template cannot move to another property",
         ));
     }
+    if template.variants.channel() != current.variants.channel() {
+        return Err(ApiError::invalid(
+            "channel",
+            "a template cannot change its channel: rules rely on it; create a new one",
+        ));
+    }
     Ok(Json(out(s.engine.save_template(&template, false).await?)))
 }
 
@@ -184,19 +250,29 @@ pub struct PreviewIn {
     pub language: Option<String>,
 }
 
-/// The rendered email.
+/// The rendered message.
 #[derive(Serialize, ToSchema)]
 pub struct PreviewOut {
-    /// Subject.
-    pub subject: String,
-    /// HTML with the property's layout.
-    pub html: String,
-    /// Text.
+    /// Subject (email).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// HTML with the property's layout (email).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
+    /// Text: the email's text part, or the SMS as it is sent (smart-encoded where that
+    /// applies).
     pub text: String,
     /// Variant used.
     pub language: String,
     /// No variant matched the wanted language.
     pub fell_back: bool,
+    /// SMS: encoding, number of SMS, units, the characters that force UCS-2, the parts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub sms: Option<SmsAnalysis>,
+    /// SMS: why it could not be sent as it is (empty, more than 10 parts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 /// Renders a template for a booking exactly as it would be sent; a missing value is a 422
@@ -231,18 +307,36 @@ pub async fn preview(
         .language
         .unwrap_or_else(|| bellhop_domain::language::wanted(&property, &booking, &contact));
     let context = render::context(&property, &booking, &contact, &wanted);
+    let preferences = [wanted.as_str(), property.default_language.as_str()];
+    if compiled.channel() == TemplateChannel::Sms {
+        let rendered = compiled
+            .render_sms(&preferences, &context)
+            .map_err(|e| ApiError::invalid("template", e.to_string()))?;
+        let analysis = sms::analyze(&rendered.text, property.sms.smart_encoding);
+        let problem = sms::check_sendable(&rendered.text, property.sms.smart_encoding)
+            .err()
+            .map(|e| e.to_string());
+        return Ok(Json(PreviewOut {
+            subject: None,
+            html: None,
+            text: analysis.text.clone(),
+            language: rendered.language,
+            fell_back: rendered.fell_back,
+            sms: Some(analysis),
+            problem,
+        }));
+    }
     let rendered: RenderedEmail = compiled
-        .render(
-            &[wanted.as_str(), property.default_language.as_str()],
-            &context,
-        )
+        .render(&preferences, &context)
         .map_err(|e| ApiError::invalid("template", e.to_string()))?;
     Ok(Json(PreviewOut {
-        subject: rendered.subject,
-        html: rendered.html,
+        subject: Some(rendered.subject),
+        html: Some(rendered.html),
         text: rendered.text,
         language: rendered.language,
         fell_back: rendered.fell_back,
+        sms: None,
+        problem: None,
     }))
 }
 

@@ -1,0 +1,350 @@
+//! Everything a claimed message goes through before a transport sees it: the send-time check
+//! against the booking, the late policy, the route (email, SMS, voice or none, and why), quiet
+//! hours, rendering, and — for SMS — encoding and the parts it will cost.
+
+use bellhop_domain::billing::Month;
+use bellhop_domain::plan::{self, PlanInput, SendCheck};
+use bellhop_domain::render::{self, Category, CompiledTemplate};
+use bellhop_domain::route::{self, Route, RouteInput};
+use bellhop_domain::rule::Channel;
+use bellhop_domain::sms::{self, Encoding, SmsAnalysis};
+use bellhop_domain::{Booking, Contact, MessageKind, Property, Rule};
+use bellhop_store::{CampaignRecord, Claimed};
+use bellhop_transport::OutgoingEmail;
+use bellhop_transport::sms::{OutgoingCall, OutgoingSms};
+use jiff::Timestamp;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Why a claimed message does not reach a transport.
+pub(crate) enum NotSent {
+    Suppress(String),
+    Reschedule(Timestamp),
+    Fail(String),
+}
+
+/// What a batch needs to know about its properties, rules, templates and campaigns.
+pub(crate) struct BatchContext {
+    pub properties: HashMap<Uuid, Property>,
+    pub rules: HashMap<Uuid, Rule>,
+    pub templates: HashMap<Uuid, Result<(Arc<CompiledTemplate>, Category), String>>,
+    pub campaigns: HashMap<Uuid, Result<(Arc<CompiledTemplate>, CampaignRecord), String>>,
+    /// (account, E.164) pairs whose latest SMS consent event is an opt-out.
+    pub opted_out: HashSet<(Uuid, String)>,
+}
+
+/// Settling a sent message needs this besides the message itself.
+pub(crate) struct Ready {
+    pub language: String,
+    /// "; no de variant, used en" when the wanted language had no variant.
+    pub fell_back: Option<String>,
+    /// The anchor a "before" message must not be retried past.
+    pub retry_until: Option<Timestamp>,
+    /// The text to keep as what was sent (never a one-time code's).
+    pub keep_text: bool,
+    /// "; second choice of email_or_sms" and similar.
+    pub note: String,
+}
+
+/// A message ready for its transport.
+pub(crate) enum Prepared {
+    Email(OutgoingEmail),
+    Sms {
+        sms: OutgoingSms,
+        analysis: SmsAnalysis,
+        month: Month,
+    },
+    Voice {
+        call: OutgoingCall,
+        month: Month,
+    },
+}
+
+impl Prepared {
+    pub fn sms_parts(&self) -> Option<(i64, Month)> {
+        match self {
+            Prepared::Email(_) => None,
+            Prepared::Sms {
+                analysis, month, ..
+            } => Some((analysis.segments as i64, *month)),
+            // A voice call counts as one SMS.
+            Prepared::Voice { month, .. } => Some((1, *month)),
+        }
+    }
+}
+
+fn preferences<'a>(wanted: &'a str, property: &'a Property) -> [&'a str; 2] {
+    [wanted, property.default_language.as_str()]
+}
+
+fn fell_back(wanted: &str, used: &str, fell_back: bool) -> Option<String> {
+    fell_back.then(|| format!("; no {wanted} variant, used {used}"))
+}
+
+/// Decides a planned message of a booking.
+pub(crate) fn rule_message(
+    ctx: &BatchContext,
+    c: &Claimed,
+    booking: &Booking,
+    now: Timestamp,
+) -> Result<(Ready, Prepared), NotSent> {
+    let rule = c.rule_id.and_then(|id| ctx.rules.get(&id));
+    let (Some(property), Some(rule)) = (ctx.properties.get(&c.property_id), rule) else {
+        return Err(NotSent::Fail(
+            "the property or rule of this message no longer exists".into(),
+        ));
+    };
+    let input = PlanInput {
+        property,
+        booking,
+        contact: &c.contact,
+        rules: &[],
+        existing: &[],
+        now,
+    };
+    let anchor_at = match plan::check_at_send(rule, &input, &c.occurrence) {
+        SendCheck::Suppress(reason) => return Err(NotSent::Suppress(reason)),
+        SendCheck::Reschedule(due_at) if !c.forced => return Err(NotSent::Reschedule(due_at)),
+        SendCheck::Reschedule(_) | SendCheck::Go => match plan::want(rule, &input) {
+            plan::Want::Send { anchor_at, .. } => anchor_at,
+            plan::Want::Not(reason) => return Err(NotSent::Suppress(reason)),
+        },
+    };
+    if let Some(reason) = plan::late_at_send(rule, c.due_at, anchor_at, now) {
+        return Err(NotSent::Suppress(reason));
+    }
+    let template = |id: Option<Uuid>| match id.and_then(|id| ctx.templates.get(&id)) {
+        Some(Ok(t)) => Ok(t.clone()),
+        Some(Err(e)) => Err(NotSent::Fail(format!("template does not compile: {e}"))),
+        None => Err(NotSent::Fail("template missing".into())),
+    };
+    let (_, category) = template(Some(rule.template_id))?;
+    let routed = route::route(&RouteInput {
+        property,
+        contact: &c.contact,
+        booking: Some(booking),
+        channel: rule.channel,
+        marketing: category == Category::Marketing,
+        opted_out: opted_out(ctx, c, property),
+    })
+    .map_err(NotSent::Suppress)?;
+    let (compiled, _) = template(if routed.fallback {
+        rule.fallback_template_id
+    } else {
+        Some(rule.template_id)
+    })?;
+    let before = rule.is_before_anchor().then_some(anchor_at);
+    if routed.route.is_sms() && !c.forced {
+        quiet_hours(property, now, before)?;
+    }
+    let wanted = bellhop_domain::language::wanted(property, booking, &c.contact);
+    let context = render::context(property, booking, &c.contact, &wanted);
+    let note = if routed.fallback {
+        format!("; second choice of {}", rule.channel.as_str())
+    } else {
+        String::new()
+    };
+    let ready = |language: String, fb: bool| Ready {
+        fell_back: fell_back(&wanted, &language, fb),
+        language,
+        retry_until: before,
+        keep_text: true,
+        note: note.clone(),
+    };
+    match routed.route {
+        Route::Email(to_email) => {
+            let rendered = compiled
+                .render(&preferences(&wanted, property), &context)
+                .map_err(|e| NotSent::Fail(format!("not rendered, nothing sent: {e}")))?;
+            let email = OutgoingEmail {
+                message_id: c.id,
+                from_name: property.sender.name.clone(),
+                from_email: property.sender.email.clone(),
+                reply_to: property.sender.reply_to.clone(),
+                to_name: c.contact.full_name(),
+                to_email,
+                subject: rendered.subject,
+                html: rendered.html,
+                text: rendered.text,
+                date: now,
+            };
+            Ok((
+                ready(rendered.language, rendered.fell_back),
+                Prepared::Email(email),
+            ))
+        }
+        route => {
+            let rendered = compiled
+                .render_sms(&preferences(&wanted, property), &context)
+                .map_err(|e| NotSent::Fail(format!("not rendered, nothing sent: {e}")))?;
+            let prepared = sms_or_call(
+                c.id,
+                property,
+                route,
+                rendered.text,
+                &rendered.language,
+                now,
+            )?;
+            Ok((ready(rendered.language, rendered.fell_back), prepared))
+        }
+    }
+}
+
+/// Decides a message without a booking: a one-time code or one recipient of a bulk SMS.
+pub(crate) fn ad_hoc_message(
+    ctx: &BatchContext,
+    c: &Claimed,
+    now: Timestamp,
+) -> Result<(Ready, Prepared), NotSent> {
+    let Some(property) = ctx.properties.get(&c.property_id) else {
+        return Err(NotSent::Fail(
+            "the property of this message no longer exists".into(),
+        ));
+    };
+    let bulk = c.kind == MessageKind::Bulk;
+    let routed = route::route(&RouteInput {
+        property,
+        contact: &c.contact,
+        booking: None,
+        channel: Channel::Sms,
+        marketing: bulk,
+        opted_out: opted_out(ctx, c, property),
+    })
+    .map_err(NotSent::Suppress)?;
+    let (text, language, keep_text) = if bulk {
+        quiet_hours(property, now, None)?;
+        let campaign = c.campaign_id.and_then(|id| ctx.campaigns.get(&id));
+        let (compiled, campaign) = match campaign {
+            Some(Ok(found)) => found,
+            Some(Err(e)) => {
+                return Err(NotSent::Fail(format!(
+                    "the bulk SMS text does not compile: {e}"
+                )));
+            }
+            None => {
+                return Err(NotSent::Fail(
+                    "the bulk SMS of this message no longer exists".into(),
+                ));
+            }
+        };
+        let context = render::contact_context(property, &c.contact, &[]);
+        let rendered = compiled
+            .render_sms(&[property.default_language.as_str()], &context)
+            .map_err(|e| NotSent::Fail(format!("not rendered, nothing sent: {e}")))?;
+        let _ = campaign;
+        (rendered.text, rendered.language, true)
+    } else {
+        // A one-time code was rendered when it was asked for; it goes at once, quiet or not.
+        let text = c
+            .sms_text
+            .clone()
+            .ok_or_else(|| NotSent::Fail("the one-time code's text is gone".into()))?;
+        let language = c
+            .contact
+            .language
+            .clone()
+            .unwrap_or_else(|| property.default_language.clone());
+        (text, language, false)
+    };
+    let prepared = sms_or_call(c.id, property, routed.route, text, &language, now)?;
+    let ready = Ready {
+        language,
+        fell_back: None,
+        retry_until: None,
+        keep_text,
+        note: String::new(),
+    };
+    Ok((ready, prepared))
+}
+
+fn opted_out(ctx: &BatchContext, c: &Claimed, property: &Property) -> bool {
+    route::contact_number(&c.contact, property)
+        .is_ok_and(|(number, _)| ctx.opted_out.contains(&(c.account_id, number)))
+}
+
+/// SMS and calls wait for the end of quiet hours; a "before" message whose anchor comes
+/// first is not sent at all.
+fn quiet_hours(
+    property: &Property,
+    now: Timestamp,
+    before: Option<Timestamp>,
+) -> Result<(), NotSent> {
+    let Some(quiet) = property.sms.quiet_hours else {
+        return Ok(());
+    };
+    let next = quiet.next_allowed(&property.time_zone, now);
+    if next == now {
+        return Ok(());
+    }
+    match before {
+        Some(anchor) if next >= anchor => Err(NotSent::Suppress(format!(
+            "quiet hours until {} and the anchor {anchor} comes first",
+            bellhop_domain::time::format_local(&property.time_zone, next)
+        ))),
+        _ => Err(NotSent::Reschedule(next)),
+    }
+}
+
+fn sms_or_call(
+    id: Uuid,
+    property: &Property,
+    route: Route,
+    text: String,
+    language: &str,
+    now: Timestamp,
+) -> Result<Prepared, NotSent> {
+    let month = Month::of(&property.time_zone, now);
+    let sender = property
+        .sms
+        .sender
+        .as_ref()
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    match route {
+        Route::Sms(to) => {
+            let analysis = sms::check_sendable(&text, property.sms.smart_encoding)
+                .map_err(|e| NotSent::Fail(format!("not sent: {e}")))?;
+            let sms = OutgoingSms {
+                message_id: id,
+                from: sender,
+                to,
+                text: analysis.text.clone(),
+                unicode: analysis.encoding == Encoding::Ucs2,
+                parts: analysis.segments,
+            };
+            Ok(Prepared::Sms {
+                sms,
+                analysis,
+                month,
+            })
+        }
+        Route::Voice(to) => {
+            if text.trim().is_empty() {
+                return Err(NotSent::Fail("not sent: the text is empty".into()));
+            }
+            let from = property
+                .sms
+                .sender
+                .as_ref()
+                .filter(|s| s.can_receive_replies())
+                .map(|s| s.to_string());
+            let call = OutgoingCall {
+                message_id: id,
+                from,
+                to,
+                text,
+                language: language.to_owned(),
+            };
+            Ok(Prepared::Voice { call, month })
+        }
+        Route::Email(_) => Err(NotSent::Fail("an email reached the SMS path".into())),
+    }
+}
+
+/// The contact's number, for the opt-out lookup of a batch.
+pub(crate) fn number_of(contact: &Contact, property: &Property) -> Option<String> {
+    route::contact_number(contact, property)
+        .ok()
+        .map(|(n, _)| n)
+}

@@ -1,0 +1,713 @@
+//! The SMS side of the engine: phone numbers on input, delivery reports, inbound SMS with
+//! STOP/START, staff opt-outs, one-time codes, bulk SMS and the monthly overview.
+
+use crate::error::EngineError;
+use crate::service::Engine;
+use bellhop_domain::billing::{Month, SmsPlan};
+use bellhop_domain::phone;
+use bellhop_domain::route::{self, Route, RouteInput};
+use bellhop_domain::rule::Channel;
+use bellhop_domain::sms::{self, Keyword};
+use bellhop_domain::{Contact, Delivery, MessageKind, MessageStatus};
+use bellhop_store::{
+    AdHocMessage, AudienceFilter, CampaignRecord, DeliveryApplied, InboundRecord, MonthCounts,
+    TanRecord, Tx,
+};
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// Fills in a contact's E.164 number and type from the raw input, read in the contact's
+/// country or else the country of the account's first property. A number that does not
+/// parse is refused with the reason.
+pub(crate) async fn normalize_contact_phone(
+    tx: &mut Tx,
+    contact: &mut Contact,
+) -> Result<(), EngineError> {
+    let Some(raw) = contact.phone.clone().filter(|p| !p.trim().is_empty()) else {
+        contact.phone_e164 = None;
+        contact.phone_type = None;
+        return Ok(());
+    };
+    if contact.phone_e164.is_some() && contact.phone_type.is_some() {
+        return Ok(());
+    }
+    let region = match &contact.country {
+        Some(c) => Some(c.clone()),
+        None => tx.default_country(contact.account_id).await?,
+    };
+    let number = phone::normalize(&raw, region.as_deref())
+        .map_err(|e| EngineError::invalid("phone", e.to_string()))?;
+    contact.phone_e164 = Some(number.e164);
+    contact.phone_type = Some(number.kind);
+    Ok(())
+}
+
+/// An inbound SMS as a gateway delivered it.
+#[derive(Clone, Debug)]
+pub struct InboundSms {
+    /// `kannel`, `twilio`, ...
+    pub gateway: String,
+    /// The sender as given.
+    pub from: String,
+    /// Our number or short code.
+    pub to: String,
+    /// The text.
+    pub text: String,
+    /// Every parameter of the callback, kept as evidence.
+    pub raw: serde_json::Value,
+}
+
+/// What an inbound SMS did.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct InboundResult {
+    /// The stored inbound message.
+    pub id: Uuid,
+    /// The keyword it was, if any.
+    pub keyword: Option<Keyword>,
+    /// Accounts whose SMS consent changed.
+    pub accounts: Vec<Uuid>,
+}
+
+/// A one-time code to send.
+#[derive(Clone, Debug)]
+pub struct TanRequest {
+    /// Property it is sent for (sender, country).
+    pub property_id: Uuid,
+    /// The contact, or
+    pub contact_id: Option<Uuid>,
+    /// a phone number (a contact is found or created for it).
+    pub phone: Option<String>,
+    /// Text with `{{ code }}`; a default per language otherwise.
+    pub text: Option<String>,
+    /// Language of the default text.
+    pub language: Option<String>,
+    /// What the code is for (`login`, `booking`), for the record.
+    pub purpose: Option<String>,
+    /// How long the code holds.
+    pub ttl: SignedDuration,
+}
+
+/// A one-time code on its way.
+#[derive(Clone, Debug, Serialize)]
+pub struct TanCreated {
+    /// Id of the code (and of its message).
+    pub id: Uuid,
+    /// The contact it goes to.
+    pub contact_id: Uuid,
+    /// After this it is void.
+    pub expires_at: Timestamp,
+    /// The number it goes to.
+    pub to: String,
+}
+
+/// The answer to a guess at a one-time code.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum TanCheck {
+    /// Right: the code is now used up.
+    Verified,
+    /// Wrong; this many guesses are left.
+    Wrong {
+        /// Guesses left.
+        attempts_left: i64,
+    },
+    /// Too late.
+    Expired,
+    /// Too many wrong guesses, or already used.
+    Locked,
+}
+
+/// Wrong guesses a one-time code takes before it locks.
+pub const TAN_MAX_ATTEMPTS: i64 = 5;
+
+/// A bulk SMS as asked for.
+#[derive(Clone, Debug)]
+pub struct CampaignDraft {
+    /// Property (sender, quiet hours, billing).
+    pub property_id: Uuid,
+    /// Name for staff.
+    pub name: String,
+    /// Text template (`guest.*`, `property.*`).
+    pub text: String,
+    /// Which contacts.
+    pub filter: AudienceFilter,
+    /// When to send (default now).
+    pub send_at: Option<Timestamp>,
+}
+
+/// What a bulk SMS will do (or did, once created).
+#[derive(Clone, Debug, Serialize, Default)]
+pub struct CampaignPlan {
+    /// The stored campaign (absent in a dry run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<CampaignRecord>,
+    /// Contacts the filter found.
+    pub matched: usize,
+    /// Who will get it.
+    pub recipients: usize,
+    /// Who will not, by reason.
+    pub excluded: std::collections::BTreeMap<String, usize>,
+    /// Parts of the text per recipient, summed (rendered per contact).
+    pub parts: usize,
+    /// Cost estimate under the property's plan, for this campaign alone.
+    pub estimated_cost_cents: i64,
+    /// Texts that render as UCS-2, and the characters that cause it.
+    pub non_gsm: Vec<String>,
+}
+
+/// The monthly SMS overview of a property.
+#[derive(Clone, Debug, Serialize)]
+pub struct SmsOverview {
+    /// `YYYY-MM`, property time.
+    pub month: String,
+    /// The property's zone.
+    pub time_zone: String,
+    /// The plan.
+    pub plan: SmsPlan,
+    /// The monthly limit in SMS.
+    pub monthly_limit: Option<u32>,
+    /// Counts by status.
+    #[serde(flatten)]
+    pub counts: MonthCounts,
+    /// SMS parts counted (every part of a long SMS counts).
+    pub parts: i64,
+    /// Packages booked (plan `package`).
+    pub packages: u64,
+    /// SMS left in the booked packages.
+    pub left_in_package: Option<u64>,
+    /// SMS left under the limit.
+    pub left_under_limit: Option<i64>,
+    /// The month's cost.
+    pub cost_cents: i64,
+}
+
+fn tan_subject(id: Uuid, code: &str) -> String {
+    format!("{id}:{code}")
+}
+
+fn default_tan_text(language: &str) -> &'static str {
+    if bellhop_domain::language::same_primary(language, "de") {
+        "Ihr Bestätigungscode für {{ property.name }}: {{ code }}"
+    } else {
+        "Your {{ property.name }} code: {{ code }}"
+    }
+}
+
+impl Engine {
+    /// Applies a delivery report (monotonically) to a sent SMS or call.
+    pub async fn apply_delivery_report(
+        &self,
+        message_id: Uuid,
+        report: Delivery,
+        detail: &str,
+    ) -> Result<DeliveryApplied, EngineError> {
+        Ok(self
+            .store()
+            .apply_delivery(message_id, report, detail, self.now())
+            .await?)
+    }
+
+    /// Records an inbound SMS; `STOP` and its synonyms opt the number out of SMS in the
+    /// accounts it belongs to, `START` lifts that. Every one is kept with the raw callback.
+    pub async fn receive_sms(&self, sms: InboundSms) -> Result<InboundResult, EngineError> {
+        let now = self.now();
+        let sender = phone::normalize(&sms.from, None)
+            .map(|n| n.e164)
+            .unwrap_or_else(|_| sms.from.trim().to_owned());
+        let recipient = phone::normalize(&sms.to, None)
+            .map(|n| n.e164)
+            .unwrap_or_else(|_| sms.to.trim().to_owned());
+        let keyword = sms::keyword::classify(&sms.text);
+        let accounts = self
+            .store()
+            .accounts_for_inbound(&sender, &recipient)
+            .await?;
+        let id = Uuid::now_v7();
+        let keyword_name = keyword.map(|k| match k {
+            Keyword::OptOut => "opt_out",
+            Keyword::OptIn => "opt_in",
+        });
+        let mut tx = self.store().begin().await?;
+        tx.insert_inbound_sms(
+            &InboundRecord {
+                id,
+                account_id: accounts.first().copied(),
+                gateway: sms.gateway.clone(),
+                sender: sender.clone(),
+                recipient: recipient.clone(),
+                text: sms.text.clone(),
+                keyword: keyword_name.map(str::to_owned),
+                raw: sms.raw.to_string(),
+                received_at: now,
+            },
+            now,
+        )
+        .await?;
+        let mut changed = Vec::new();
+        if let Some(action) = keyword_name {
+            for account in &accounts {
+                let contacts = tx.contacts_with_phone(*account, &sender).await?;
+                let first = contacts.first().copied();
+                tx.insert_sms_consent_event(
+                    *account,
+                    &sender,
+                    first,
+                    action,
+                    "sms_keyword",
+                    Some(sms.text.trim()),
+                    Some(id),
+                    None,
+                    now,
+                )
+                .await?;
+                changed.push(*account);
+            }
+        }
+        tx.commit().await?;
+        Ok(InboundResult {
+            id,
+            keyword,
+            accounts: changed,
+        })
+    }
+
+    /// Staff or an integrator opts a contact's number out of SMS, or back in.
+    pub async fn set_sms_consent(
+        &self,
+        account: Uuid,
+        contact_id: Uuid,
+        opt_in: bool,
+        source: &str,
+        actor: &str,
+    ) -> Result<(), EngineError> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let contact = tx.contact(account, contact_id).await?;
+        let number = contact.phone_e164.ok_or_else(|| {
+            EngineError::invalid("phone", "the contact has no valid phone number")
+        })?;
+        let action = if opt_in { "opt_in" } else { "opt_out" };
+        tx.insert_sms_consent_event(
+            account,
+            &number,
+            Some(contact_id),
+            action,
+            source,
+            None,
+            None,
+            Some(actor),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Creates a one-time code and queues its SMS at the front of the outbox. The code is
+    /// returned once to the caller only when it was given; bellhop keeps a keyed hash, and
+    /// the SMS text (which holds the code) is erased as soon as the message is final.
+    pub async fn create_tan(
+        &self,
+        account: Uuid,
+        request: TanRequest,
+        code: Option<String>,
+    ) -> Result<TanCreated, EngineError> {
+        let now = self.now();
+        let ttl_ok =
+            (SignedDuration::from_secs(30)..=SignedDuration::from_hours(24)).contains(&request.ttl);
+        if !ttl_ok {
+            return Err(EngineError::invalid(
+                "ttl_secs",
+                "between 30 seconds and 24 hours",
+            ));
+        }
+        let code = match code {
+            Some(c)
+                if (4..=12).contains(&c.len())
+                    && c.chars().all(|ch| ch.is_ascii_alphanumeric()) =>
+            {
+                c
+            }
+            Some(_) => return Err(EngineError::invalid("code", "4 to 12 letters or digits")),
+            None => format!("{:06}", rand::random::<u32>() % 1_000_000),
+        };
+        let mut tx = self.store().begin().await?;
+        let property = tx
+            .property(account, request.property_id)
+            .await
+            .map_err(|_| EngineError::invalid("property_id", "no such property"))?;
+        if property.sms.sender.is_none() {
+            return Err(EngineError::invalid(
+                "property_id",
+                "the property has no SMS sender: set sms.sender first",
+            ));
+        }
+        let contact = match (request.contact_id, &request.phone) {
+            (Some(id), _) => tx
+                .contact(account, id)
+                .await
+                .map_err(|_| EngineError::invalid("contact_id", "no such contact"))?,
+            (None, Some(raw)) => {
+                let number = phone::normalize(raw, Some(&property.country))
+                    .map_err(|e| EngineError::invalid("phone", e.to_string()))?;
+                match tx.contact_by_phone(account, &number.e164).await? {
+                    Some(c) => c,
+                    None => {
+                        let c = Contact {
+                            id: Uuid::now_v7(),
+                            account_id: account,
+                            phone: Some(raw.clone()),
+                            phone_e164: Some(number.e164),
+                            phone_type: Some(number.kind),
+                            language: request.language.clone(),
+                            ..Contact::default()
+                        };
+                        tx.upsert_contact(&c, now).await?;
+                        c
+                    }
+                }
+            }
+            (None, None) => {
+                return Err(EngineError::invalid(
+                    "phone",
+                    "give a phone number or a contact_id",
+                ));
+            }
+        };
+        let routed = route::route(&RouteInput {
+            property: &property,
+            contact: &contact,
+            booking: None,
+            channel: Channel::Sms,
+            marketing: false,
+            opted_out: false,
+        })
+        .map_err(|why| EngineError::invalid("phone", format!("the code cannot be sent: {why}")))?;
+        let Route::Sms(to) = routed.route else {
+            return Err(EngineError::invalid(
+                "phone",
+                "one-time codes go to mobile numbers only",
+            ));
+        };
+        let language = request
+            .language
+            .clone()
+            .or(contact.language.clone())
+            .unwrap_or_else(|| property.default_language.clone());
+        let source = request
+            .text
+            .clone()
+            .unwrap_or_else(|| default_tan_text(&language).to_owned());
+        if !source.contains("code") {
+            return Err(EngineError::invalid(
+                "text",
+                "the text must show the code with {{ code }}",
+            ));
+        }
+        let text = render_one(&source, &property, &contact, &code)?;
+        sms::check_sendable(&text, property.sms.smart_encoding)
+            .map_err(|e| EngineError::invalid("text", e.to_string()))?;
+        let id = Uuid::now_v7();
+        let expires_at = now.checked_add(request.ttl).unwrap_or(now);
+        tx.insert_ad_hoc_messages(
+            &[AdHocMessage {
+                id,
+                account_id: account,
+                property_id: property.id,
+                contact_id: contact.id,
+                kind: MessageKind::Tan,
+                campaign_id: None,
+                sms_text: Some(text),
+                due_at: now,
+                priority: 10,
+                status: MessageStatus::Planned,
+                reason: None,
+            }],
+            now,
+        )
+        .await?;
+        tx.insert_tan(
+            account,
+            &TanRecord {
+                id,
+                contact_id: contact.id,
+                code_hash: self.signer().sign("tan", &tan_subject(id, &code)),
+                attempts: 0,
+                expires_at,
+                verified_at: None,
+            },
+            request.purpose.as_deref(),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(TanCreated {
+            id,
+            contact_id: contact.id,
+            expires_at,
+            to,
+        })
+    }
+
+    /// Checks a guess at a one-time code: right once, before it expires, within
+    /// `TAN_MAX_ATTEMPTS` wrong guesses.
+    pub async fn verify_tan(
+        &self,
+        account: Uuid,
+        id: Uuid,
+        code: &str,
+    ) -> Result<TanCheck, EngineError> {
+        let now = self.now();
+        let tan = self.store().tan(account, id).await?;
+        if tan.verified_at.is_some() || tan.attempts >= TAN_MAX_ATTEMPTS {
+            return Ok(TanCheck::Locked);
+        }
+        if now >= tan.expires_at {
+            return Ok(TanCheck::Expired);
+        }
+        let right = self
+            .signer()
+            .verify("tan", &tan_subject(id, code.trim()), &tan.code_hash);
+        let mut tx = self.store().begin().await?;
+        let counted = tx
+            .record_tan_guess(id, right, TAN_MAX_ATTEMPTS, now)
+            .await?;
+        tx.commit().await?;
+        Ok(match (right, counted) {
+            (true, true) => TanCheck::Verified,
+            (_, false) => TanCheck::Locked,
+            (false, true) => TanCheck::Wrong {
+                attempts_left: TAN_MAX_ATTEMPTS - tan.attempts - 1,
+            },
+        })
+    }
+
+    /// Plans a bulk SMS: who matches, who gets it, who does not and why, what it costs; and
+    /// unless `dry_run`, stores it with one message per recipient in one transaction.
+    pub async fn create_campaign(
+        &self,
+        account: Uuid,
+        draft: CampaignDraft,
+        dry_run: bool,
+        actor: &str,
+    ) -> Result<CampaignPlan, EngineError> {
+        let now = self.now();
+        if draft.name.trim().is_empty() || draft.name.chars().count() > 200 {
+            return Err(EngineError::invalid("name", "1 to 200 characters"));
+        }
+        let mut tx = self.store().begin().await?;
+        let property = tx
+            .property(account, draft.property_id)
+            .await
+            .map_err(|_| EngineError::invalid("property_id", "no such property"))?;
+        if property.sms.sender.is_none() {
+            return Err(EngineError::invalid(
+                "property_id",
+                "the property has no SMS sender: set sms.sender first",
+            ));
+        }
+        let compiled = compile_sms(&draft.text, &property)?;
+        let audience = tx
+            .campaign_audience(account, property.id, &draft.filter)
+            .await?;
+        if audience.len() > 100_000 {
+            return Err(EngineError::invalid(
+                "filter",
+                "more than 100,000 contacts match; narrow the filter",
+            ));
+        }
+        let numbers: Vec<String> = audience
+            .iter()
+            .filter_map(|c| route::contact_number(c, &property).ok().map(|(n, _)| n))
+            .collect();
+        let opted_out = self.store().opted_out_numbers(account, &numbers).await?;
+        let mut plan = CampaignPlan {
+            matched: audience.len(),
+            ..CampaignPlan::default()
+        };
+        let send_at = draft.send_at.unwrap_or(now).max(now);
+        let campaign_id = Uuid::now_v7();
+        let mut messages = Vec::with_capacity(audience.len());
+        for contact in &audience {
+            let opted = route::contact_number(contact, &property)
+                .is_ok_and(|(n, _)| opted_out.contains(&n));
+            let routed = route::route(&RouteInput {
+                property: &property,
+                contact,
+                booking: None,
+                channel: Channel::Sms,
+                marketing: true,
+                opted_out: opted,
+            });
+            let status = match routed {
+                Ok(r) if matches!(r.route, Route::Sms(_)) => {
+                    let context = bellhop_domain::render::contact_context(&property, contact, &[]);
+                    match compiled
+                        .render_sms(&[property.default_language.as_str()], &context)
+                        .map_err(|e| e.to_string())
+                        .and_then(|t| {
+                            sms::check_sendable(&t.text, property.sms.smart_encoding)
+                                .map_err(|e| e.to_string())
+                        }) {
+                        Ok(analysis) => {
+                            plan.recipients += 1;
+                            plan.parts += analysis.segments;
+                            for g in analysis.non_gsm {
+                                if !plan.non_gsm.contains(&g) {
+                                    plan.non_gsm.push(g);
+                                }
+                            }
+                            Ok(())
+                        }
+                        Err(e) => Err(format!("not rendered: {e}")),
+                    }
+                }
+                Ok(_) => Err("landline: bulk SMS are not read out as calls".to_owned()),
+                Err(why) => Err(why),
+            };
+            if let Err(why) = &status {
+                let key = if why.contains("opted out") {
+                    "opted out (STOP)".to_owned()
+                } else if why.starts_with("the number") {
+                    "number cannot receive SMS".to_owned()
+                } else {
+                    why.clone()
+                };
+                *plan.excluded.entry(key).or_default() += 1;
+            }
+            messages.push(AdHocMessage {
+                id: Uuid::now_v7(),
+                account_id: account,
+                property_id: property.id,
+                contact_id: contact.id,
+                kind: MessageKind::Bulk,
+                campaign_id: Some(campaign_id),
+                sms_text: None,
+                due_at: send_at,
+                priority: 0,
+                status: if status.is_ok() {
+                    MessageStatus::Planned
+                } else {
+                    MessageStatus::Suppressed
+                },
+                reason: status.err(),
+            });
+        }
+        plan.estimated_cost_cents = match property.sms.plan {
+            SmsPlan::PerSms { price_cents } => price_cents * plan.parts as i64,
+            SmsPlan::Package { .. } => {
+                let month = Month::of(&property.time_zone, send_at).to_string();
+                let used = self
+                    .store()
+                    .sms_usage(property.id, &month)
+                    .await?
+                    .parts
+                    .max(0) as u64;
+                let p = property.sms.plan;
+                p.cost_cents(used + plan.parts as u64) - p.cost_cents(used)
+            }
+        };
+        if dry_run {
+            drop(tx);
+            return Ok(plan);
+        }
+        let record = CampaignRecord {
+            id: campaign_id,
+            property_id: property.id,
+            name: draft.name.trim().to_owned(),
+            text: draft.text.clone(),
+            filter: serde_json::to_value(&draft.filter).unwrap_or_default(),
+            send_at,
+            recipients: plan.recipients as i64,
+            created_by: actor.to_owned(),
+            created_at: now,
+        };
+        tx.insert_campaign(account, &record, now).await?;
+        tx.insert_ad_hoc_messages(&messages, now).await?;
+        tx.commit().await?;
+        plan.campaign = Some(record);
+        Ok(plan)
+    }
+
+    /// The month's SMS of a property: counts, parts, packages and cost.
+    pub async fn sms_overview(
+        &self,
+        account: Uuid,
+        property_id: Uuid,
+        month: Option<&str>,
+    ) -> Result<SmsOverview, EngineError> {
+        let property = self.store().property(account, property_id).await?;
+        let month = match month {
+            Some(m) => Month::parse(m).map_err(|e| EngineError::invalid("month", e))?,
+            None => Month::of(&property.time_zone, self.now()),
+        }
+        .to_string();
+        let usage = self.store().sms_usage(property.id, &month).await?;
+        let counts = self.store().sms_month_counts(property.id, &month).await?;
+        let plan = property.sms.plan;
+        let parts = usage.parts.max(0);
+        Ok(SmsOverview {
+            month,
+            time_zone: property.time_zone_name.clone(),
+            plan,
+            monthly_limit: property.sms.monthly_limit,
+            counts,
+            parts,
+            packages: plan.packages(parts as u64),
+            left_in_package: plan.left_in_package(parts as u64),
+            left_under_limit: property
+                .sms
+                .monthly_limit
+                .map(|l| (i64::from(l) - parts).max(0)),
+            cost_cents: plan.cost_cents(parts as u64),
+        })
+    }
+}
+
+fn compile_sms(
+    text: &str,
+    property: &bellhop_domain::Property,
+) -> Result<bellhop_domain::render::CompiledTemplate, EngineError> {
+    use bellhop_domain::render::{
+        Category, CompiledTemplate, RenderLimits, SmsContent, Template, Variants,
+    };
+    let template = Template {
+        id: Uuid::nil(),
+        account_id: property.account_id,
+        property_id: property.id,
+        name: "sms".into(),
+        category: Category::Marketing,
+        variants: Variants::Sms(
+            [(
+                property.default_language.clone(),
+                SmsContent {
+                    text: text.to_owned(),
+                },
+            )]
+            .into_iter()
+            .collect(),
+        ),
+        version: 1,
+    };
+    CompiledTemplate::compile(&template, None, None, RenderLimits::default())
+        .map_err(|e| EngineError::invalid("text", e.to_string()))
+}
+
+fn render_one(
+    source: &str,
+    property: &bellhop_domain::Property,
+    contact: &Contact,
+    code: &str,
+) -> Result<String, EngineError> {
+    let compiled = compile_sms(source, property)?;
+    let context = bellhop_domain::render::contact_context(
+        property,
+        contact,
+        &[("code", minijinja::Value::from(code))],
+    );
+    compiled
+        .render_sms(&[property.default_language.as_str()], &context)
+        .map(|r| r.text)
+        .map_err(|e| EngineError::invalid("text", e.to_string()))
+}
