@@ -575,6 +575,37 @@ impl Store {
         row.text("value")
     }
 
+    /// Whether `needle` appears in any stored message text: subjects, reasons, SMS texts,
+    /// the status history and the kept bodies (audits, such as "is this code stored
+    /// anywhere?").
+    pub async fn message_text_contains(&self, needle: &str) -> Result<bool, StoreError> {
+        let like = format!("%{needle}%");
+        let row = crate::sql::query(
+            "SELECT (SELECT COUNT(*) FROM messages WHERE sms_text LIKE ? OR subject LIKE ? OR status_reason LIKE ?)
+                  + (SELECT COUNT(*) FROM message_events WHERE detail LIKE ?) AS n",
+        )
+        .bind(&like)
+        .bind(&like)
+        .bind(&like)
+        .bind(&like)
+        .fetch_one(&self.pool)
+        .await?;
+        if row.int("n")? > 0 {
+            return Ok(true);
+        }
+        let rows = crate::sql::query("SELECT body_html, body_text FROM message_bodies")
+            .fetch_all(&self.pool)
+            .await?;
+        for r in rows {
+            for col in ["body_html", "body_text"] {
+                if r.opt_packed(col)?.is_some_and(|b| b.contains(needle)) {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
     /// The property's bulk SMS, newest first.
     pub async fn campaigns(
         &self,

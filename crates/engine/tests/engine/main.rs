@@ -2,6 +2,8 @@
 //! `BELLHOP_TEST_DATABASE_URL` is set): planning, dispatch, races, retries.
 
 mod helpers;
+mod sms;
+mod sms_world;
 
 use bellhop_domain::{BookingStatus, MessageStatus, Schedule};
 use bellhop_store::MessageFilter;
