@@ -19,7 +19,6 @@ use uuid::Uuid;
 
 pub struct Salon {
     pub property: Uuid,
-    pub rule: Uuid,
 }
 
 pub fn sms_settings() -> SmsSettings {
@@ -111,7 +110,6 @@ impl World {
         self.engine.save_rule(&rule, true).await.unwrap();
         Salon {
             property: property.id,
-            rule: rule.id,
         }
     }
 
