@@ -1,6 +1,8 @@
 //! Real peers for tests: Postfix's smtp-sink on a free loopback port, writing each mail to a
-//! file, and a world with one property, one template and one rule.
+//! file, and a world with one property, one template and one rule; Kannel (`kannel`).
 #![allow(dead_code)]
+
+pub mod kannel;
 
 use bellhop_domain::property::{Property, Sender};
 use bellhop_domain::render::{Category, EmailContent, Template};
