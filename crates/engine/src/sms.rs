@@ -313,6 +313,20 @@ impl Engine {
         request: TanRequest,
         code: Option<String>,
     ) -> Result<TanCreated, EngineError> {
+        let mut tx = self.store().begin().await?;
+        let created = self.create_tan_in(&mut tx, account, request, code).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// `create_tan` inside a caller's transaction (idempotent requests).
+    pub async fn create_tan_in(
+        &self,
+        tx: &mut Tx,
+        account: Uuid,
+        request: TanRequest,
+        code: Option<String>,
+    ) -> Result<TanCreated, EngineError> {
         let now = self.now();
         let ttl_ok =
             (SignedDuration::from_secs(30)..=SignedDuration::from_hours(24)).contains(&request.ttl);
@@ -332,7 +346,6 @@ impl Engine {
             Some(_) => return Err(EngineError::invalid("code", "4 to 12 letters or digits")),
             None => format!("{:06}", rand::random::<u32>() % 1_000_000),
         };
-        let mut tx = self.store().begin().await?;
         let property = tx
             .property(account, request.property_id)
             .await
@@ -399,13 +412,13 @@ impl Engine {
             .text
             .clone()
             .unwrap_or_else(|| default_tan_text(&language).to_owned());
-        if !source.contains("code") {
+        let text = render_one(&source, &property, &contact, &code)?;
+        if !text.contains(&code) {
             return Err(EngineError::invalid(
                 "text",
                 "the text must show the code with {{ code }}",
             ));
         }
-        let text = render_one(&source, &property, &contact, &code)?;
         sms::check_sendable(&text, property.sms.smart_encoding)
             .map_err(|e| EngineError::invalid("text", e.to_string()))?;
         let id = Uuid::now_v7();
@@ -441,7 +454,6 @@ impl Engine {
             now,
         )
         .await?;
-        tx.commit().await?;
         Ok(TanCreated {
             id,
             contact_id: contact.id,
@@ -492,11 +504,31 @@ impl Engine {
         dry_run: bool,
         actor: &str,
     ) -> Result<CampaignPlan, EngineError> {
+        let mut tx = self.store().begin().await?;
+        let plan = self
+            .create_campaign_in(&mut tx, account, draft, dry_run, actor)
+            .await?;
+        if dry_run {
+            drop(tx);
+        } else {
+            tx.commit().await?;
+        }
+        Ok(plan)
+    }
+
+    /// `create_campaign` inside a caller's transaction (idempotent requests).
+    pub async fn create_campaign_in(
+        &self,
+        tx: &mut Tx,
+        account: Uuid,
+        draft: CampaignDraft,
+        dry_run: bool,
+        actor: &str,
+    ) -> Result<CampaignPlan, EngineError> {
         let now = self.now();
         if draft.name.trim().is_empty() || draft.name.chars().count() > 200 {
             return Err(EngineError::invalid("name", "1 to 200 characters"));
         }
-        let mut tx = self.store().begin().await?;
         let property = tx
             .property(account, draft.property_id)
             .await
@@ -507,6 +539,10 @@ impl Engine {
                 "the property has no SMS sender: set sms.sender first",
             ));
         }
+        // Checked as written first: an empty text or one far over the part limit is refused
+        // before any recipient is looked at.
+        sms::check_sendable(&draft.text, property.sms.smart_encoding)
+            .map_err(|e| EngineError::invalid("text", e.to_string()))?;
         let compiled = compile_sms(&draft.text, &property)?;
         let audience = tx
             .campaign_audience(account, property.id, &draft.filter)
@@ -609,7 +645,6 @@ impl Engine {
             }
         };
         if dry_run {
-            drop(tx);
             return Ok(plan);
         }
         let record = CampaignRecord {
@@ -625,7 +660,6 @@ impl Engine {
         };
         tx.insert_campaign(account, &record, now).await?;
         tx.insert_ad_hoc_messages(&messages, now).await?;
-        tx.commit().await?;
         plan.campaign = Some(record);
         Ok(plan)
     }

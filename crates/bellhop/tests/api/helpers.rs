@@ -12,10 +12,17 @@ use tower::ServiceExt;
 
 pub struct Api {
     pub app: Router,
+    pub engine: Engine,
+    pub clock: ManualClock,
     pub key: String,
     pub other_key: String,
     _dir: tempfile::TempDir,
 }
+
+/// The Twilio auth token the test API checks callback signatures with.
+pub const TWILIO_TOKEN: &str = "twilio-test-token";
+/// The token of Kannel's MO get-url.
+pub const KANNEL_MO_TOKEN: &str = "mo-test-token";
 
 pub struct Reply {
     pub status: StatusCode,
@@ -53,11 +60,16 @@ impl Api {
             keys.push(key.token);
         }
         let app = bellhop_web::app(AppState {
-            engine,
-            callbacks: Default::default(),
+            engine: engine.clone(),
+            callbacks: bellhop_web::callbacks::CallbackSettings {
+                twilio_auth_token: Some(TWILIO_TOKEN.into()),
+                kannel_mo_token: Some(KANNEL_MO_TOKEN.into()),
+            },
         });
         Api {
             app,
+            engine,
+            clock,
             other_key: keys.pop().unwrap(),
             key: keys.pop().unwrap(),
             _dir: dir,
@@ -88,6 +100,39 @@ impl Api {
                     .unwrap_or_else(Body::empty),
             )
             .unwrap();
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let content_type = headers
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let bytes = axum::body::to_bytes(res.into_body(), 10 << 20)
+            .await
+            .unwrap();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Reply {
+            status,
+            content_type,
+            body,
+            headers,
+        }
+    }
+
+    /// A request with a raw body and no API key (gateway callbacks).
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = Request::builder().method(method).uri(path);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(Body::from(body.to_owned())).unwrap();
         let res = self.app.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let headers = res.headers().clone();

@@ -155,7 +155,7 @@ pub async fn create_tan(
     {
         return Err(ApiError::invalid("purpose", "at most 100 characters"));
     }
-    let op = match Creation::begin(&s, tenant.account_id, &headers, &body).await? {
+    let mut op = match Creation::begin(&s, tenant.account_id, &headers, &body).await? {
         Begun::Replay(replay) => return Ok(replay),
         Begun::Fresh(op) => op,
     };
@@ -170,7 +170,7 @@ pub async fn create_tan(
     };
     let created: TanCreated = s
         .engine
-        .create_tan(tenant.account_id, request, input.code)
+        .create_tan_in(op.tx(), tenant.account_id, request, input.code)
         .await?;
     op.finish(&created).await
 }
@@ -257,13 +257,13 @@ pub async fn create_campaign(
             .await?;
         return Ok((StatusCode::OK, Json(plan)).into_response());
     }
-    let op = match Creation::begin(&s, tenant.account_id, &headers, &body).await? {
+    let mut op = match Creation::begin(&s, tenant.account_id, &headers, &body).await? {
         Begun::Replay(replay) => return Ok(replay),
         Begun::Fresh(op) => op,
     };
     let plan = s
         .engine
-        .create_campaign(tenant.account_id, draft, false, &tenant.actor())
+        .create_campaign_in(op.tx(), tenant.account_id, draft, false, &tenant.actor())
         .await?;
     op.finish(&plan).await
 }
