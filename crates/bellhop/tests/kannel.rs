@@ -67,10 +67,12 @@ async fn a_reminder_through_kannel_is_delivered_and_an_inbound_stop_opts_the_num
     let base = format!("http://127.0.0.1:{port}");
     let mut kannel = Kannel::start(&base);
 
-    let mut config = Config::default();
-    config.database = dir.path().join("kannel.db").display().to_string();
-    config.listen = format!("127.0.0.1:{port}");
-    config.public_url = Some(base.clone());
+    let mut config = Config {
+        database: dir.path().join("kannel.db").display().to_string(),
+        listen: format!("127.0.0.1:{port}"),
+        public_url: Some(base.clone()),
+        ..Config::default()
+    };
     config.email.folder = dir.path().join("mail");
     config.voice.folder = dir.path().join("calls");
     config.sms.gateway = SmsGatewayKind::Kannel;
