@@ -7,58 +7,10 @@ mod support;
 
 use bellhop::config::{Config, SmsGatewayKind};
 use bellhop_engine::ManualClock;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 use support::kannel::{self, Kannel};
-
-struct Api {
-    base: String,
-    key: String,
-    http: reqwest::Client,
-}
-
-impl Api {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self
-            .http
-            .request(method, format!("{}/api/v1{path}", self.base))
-            .bearer_auth(&self.key);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let value: Value = response.json().await.unwrap_or(Value::Null);
-        assert!(status.is_success(), "{path}: {status} {value}");
-        value
-    }
-    async fn post(&self, path: &str, body: Value) -> Value {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-    async fn get(&self, path: &str) -> Value {
-        self.call(reqwest::Method::GET, path, None).await
-    }
-}
-
-async fn eventually<T>(
-    what: &str,
-    mut probe: impl AsyncFnMut() -> Option<T>,
-    context: impl Fn() -> String,
-) -> T {
-    let started = Instant::now();
-    loop {
-        if let Some(found) = probe().await {
-            return found;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "timed out: {what}\n{}",
-            context()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
+use support::live::{Api, eventually};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reminder_through_kannel_is_delivered_and_an_inbound_stop_opts_the_number_out() {
@@ -88,11 +40,7 @@ async fn a_reminder_through_kannel_is_delivered_and_an_inbound_stop_opts_the_num
     let running = bellhop::app::start(&config, Arc::new(clock.clone()))
         .await
         .unwrap();
-    let api = Api {
-        base: base.clone(),
-        key,
-        http: reqwest::Client::new(),
-    };
+    let api = Api::new(&base, key);
 
     let property = api
         .post("/properties", json!({

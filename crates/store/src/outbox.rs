@@ -246,8 +246,9 @@ impl Store {
             .iter()
             .filter(|o| matches!(o.kind, OutcomeKind::Sent { .. }))
             .collect();
+        let mut recorded = 0;
         for chunk in sent.chunks(300) {
-            record_sent(&mut tx, owner, chunk, now, &mut history).await?;
+            recorded += record_sent(&mut tx, owner, chunk, now, &mut history).await?;
         }
         for o in outcomes
             .iter()
@@ -255,6 +256,7 @@ impl Store {
         {
             if let Some(entry) = record_other(&mut tx, owner, o, now).await? {
                 history.push(entry);
+                recorded += 1;
             }
         }
         for chunk in history.chunks(300) {
@@ -271,7 +273,7 @@ impl Store {
             events.build().execute(tx.conn()).await?;
         }
         tx.commit().await?;
-        Ok(outcomes.len() - history.len())
+        Ok(outcomes.len() - recorded)
     }
 }
 
@@ -283,7 +285,7 @@ async fn record_sent(
     chunk: &[&Outcome],
     now: Timestamp,
     history: &mut Vec<(Uuid, &'static str, String)>,
-) -> Result<(), StoreError> {
+) -> Result<usize, StoreError> {
     let mut q = crate::sql::Builder::new(
         tx.backend,
         "WITH v (id, attempt, channel, recipient, subject, language, provider_ref, parts, encoding) AS (",
@@ -310,9 +312,14 @@ async fn record_sent(
                 .push_bind(sms.map_or("", |(_, encoding)| encoding));
         }
     });
-    // A one-time code's text is erased once it has gone out.
+    // A one-time code's text is erased once it has gone out. A delivery report that came in
+    // while the message was still being sent (a fast gateway) is applied now.
     q.push(
-        ") UPDATE messages SET status = 'sent', status_reason = NULL, channel = v.channel, recipient = v.recipient,
+        ") UPDATE messages SET status = COALESCE(messages.early_report, 'sent'),
+           status_reason = CASE WHEN messages.early_report IN ('failed', 'expired') THEN messages.early_report_detail END,
+           delivered_at = CASE WHEN messages.early_report = 'delivered' THEN messages.early_report_at END,
+           early_report = NULL, early_report_at = NULL, early_report_detail = NULL,
+           channel = v.channel, recipient = v.recipient,
            subject = NULLIF(v.subject, ''), language = v.language, provider_ref = v.provider_ref,
            parts = CASE WHEN v.parts > 0 THEN v.parts ELSE messages.parts END,
            encoding = NULLIF(v.encoding, ''),
@@ -324,14 +331,24 @@ async fn record_sent(
     .push_bind(ms(now))
     .push(" FROM v WHERE messages.id = v.id AND messages.status = 'sending' AND messages.attempt = v.attempt AND messages.lease_owner = ")
     .push_bind(owner.to_owned())
-    .push(" RETURNING messages.id");
-    let done: std::collections::HashSet<String> = q
-        .build()
-        .fetch_all(tx.conn())
-        .await?
-        .iter()
-        .filter_map(|r| r.try_get::<String, _>("id").ok())
-        .collect();
+    .push(" RETURNING messages.id, messages.status, messages.status_reason, messages.account_id, messages.property_id");
+    let rows = q.build().fetch_all(tx.conn()).await?;
+    let mut done = std::collections::HashSet::new();
+    let mut early = Vec::new();
+    for r in &rows {
+        let id = r.text("id")?;
+        let status: bellhop_domain::MessageStatus = r.parsed("status")?;
+        if status != bellhop_domain::MessageStatus::Sent {
+            early.push((
+                r.uuid("id")?,
+                status,
+                r.opt_text("status_reason")?,
+                r.uuid("account_id")?,
+                r.uuid("property_id")?,
+            ));
+        }
+        done.insert(id);
+    }
     let mut bodies = Vec::new();
     for o in chunk {
         if let OutcomeKind::Sent {
@@ -346,6 +363,29 @@ async fn record_sent(
             if body_html.is_some() || body_text.is_some() {
                 bodies.push((o.id, body_html, body_text));
             }
+        }
+    }
+    for (id, status, reason, account, property) in early {
+        history.push((
+            id,
+            status.as_str(),
+            "delivery report received while the send was being recorded".to_owned(),
+        ));
+        if status != bellhop_domain::MessageStatus::Delivered {
+            let text = format!(
+                "SMS {id} did not reach the phone: {}",
+                reason.unwrap_or_default()
+            );
+            crate::accounts::insert_notification(
+                tx.conn(),
+                account,
+                Some(property),
+                Some(id),
+                "sms_not_delivered",
+                &text,
+                now,
+            )
+            .await?;
         }
     }
     if !bodies.is_empty() {
@@ -366,7 +406,7 @@ async fn record_sent(
         );
         q.build().execute(tx.conn()).await?;
     }
-    Ok(())
+    Ok(done.len())
 }
 
 /// Records one outcome other than "sent" (rare: they get a statement each).

@@ -334,6 +334,31 @@ impl Store {
         .await?
         .ok_or(StoreError::NotFound)?;
         let before: MessageStatus = row.parsed("status")?;
+        if before == MessageStatus::Sending && report != Delivery::Pending {
+            // The gateway was faster than our record of the send: keep the report for it.
+            let status = match report {
+                Delivery::Delivered => MessageStatus::Delivered,
+                Delivery::Expired => MessageStatus::Expired,
+                _ => MessageStatus::Failed,
+            };
+            crate::sql::query(
+                "UPDATE messages SET early_report = ?, early_report_at = ?, early_report_detail = ?
+                 WHERE id = ? AND status = 'sending'",
+            )
+            .bind(status.as_str())
+            .bind(ms(at))
+            .bind(detail)
+            .bind(message_id.to_string())
+            .execute(tx.conn())
+            .await?;
+            let note = format!("{detail} (arrived before the send was recorded)");
+            crate::messages::insert_event(tx.conn(), message_id, "report", Some(&note), at).await?;
+            tx.commit().await?;
+            return Ok(DeliveryApplied {
+                before,
+                after: before,
+            });
+        }
         let after = match report.apply_to(before) {
             Some(next) => {
                 let done = crate::sql::query(

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod kannel;
+pub mod live;
 
 use bellhop_domain::property::{Property, Sender};
 use bellhop_domain::render::{Category, EmailContent, Template};

@@ -672,3 +672,50 @@ async fn customers_may_decline_sms_reminders_unless_the_property_makes_them_mand
         .await;
     assert!(refused.unwrap_err().to_string().contains("mandatory"));
 }
+
+#[tokio::test]
+async fn a_delivery_report_faster_than_the_record_of_the_send_is_applied_with_it() {
+    let w = World::new().await;
+    let s = salon(&w, Channel::Sms).await;
+    let eva = w.customer(Some("0664 1234567"), None).await;
+    let booking = w.appointment_at(&s, eva, "2026-03-10T09:00:00Z").await;
+    w.clock.set(ts("2026-03-09T09:00:00Z"));
+    let store = w.engine.store();
+    let now = ts("2026-03-09T09:00:00Z");
+    let lease = now.checked_add(SignedDuration::from_mins(2)).unwrap();
+    let claimed = store.claim_due("fast", now, lease, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let c = &claimed[0];
+    // The gateway accepted the SMS and its delivery report arrives at once.
+    let r = w
+        .engine
+        .apply_delivery_report(c.id, Delivery::Delivered, "delivered")
+        .await
+        .unwrap();
+    assert_eq!(r.after, MessageStatus::Sending);
+    let outcome = bellhop_store::Outcome {
+        id: c.id,
+        account_id: c.account_id,
+        property_id: c.property_id,
+        attempt: c.attempt,
+        kind: bellhop_store::OutcomeKind::Sent {
+            channel: "sms",
+            recipient: "+436641234567".into(),
+            subject: None,
+            sms: Some((1, "GSM-7")),
+            language: "de".into(),
+            body_html: None,
+            body_text: Some("Hallo".into()),
+            provider_ref: "kannel:x".into(),
+            detail: "sent".into(),
+        },
+    };
+    store
+        .record_outcomes("fast", &[outcome], now)
+        .await
+        .unwrap();
+    let m = w.only_message(booking).await;
+    assert_eq!(m.status, MessageStatus::Delivered);
+    assert_eq!(m.delivered_at, Some(now));
+    assert!(m.sent_at.is_some());
+}

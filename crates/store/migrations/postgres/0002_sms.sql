@@ -41,6 +41,9 @@ ALTER TABLE messages
     ADD COLUMN encoding TEXT,
     ADD COLUMN billing_month TEXT,
     ADD COLUMN delivered_at BIGINT,
+    ADD COLUMN early_report TEXT,
+    ADD COLUMN early_report_at BIGINT,
+    ADD COLUMN early_report_detail TEXT,
     ADD CONSTRAINT messages_campaign_key UNIQUE (campaign_id, contact_id);
 CREATE INDEX messages_urgent ON messages (run_at) WHERE priority > 0 AND status IN ('planned', 'deferred');
 CREATE INDEX messages_billing ON messages (property_id, billing_month) WHERE billing_month IS NOT NULL;

@@ -66,6 +66,9 @@ CREATE TABLE messages (
     billing_month TEXT,              -- YYYY-MM (property time) the parts count in; set when reserved
     sent_at       INTEGER,
     delivered_at  INTEGER,           -- the delivery report said it reached the phone
+    early_report  TEXT,              -- a final delivery report that came while the send was being recorded
+    early_report_at INTEGER,
+    early_report_detail TEXT,
     created_at    INTEGER NOT NULL,
     updated_at    INTEGER NOT NULL,
     CONSTRAINT messages_occurrence_key UNIQUE (booking_id, rule_id, occurrence),
