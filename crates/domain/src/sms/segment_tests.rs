@@ -183,3 +183,76 @@ fn unsendable_texts_are_refused_with_a_reason() {
         Err(SmsTextError::ControlCharacter(7))
     );
 }
+
+mod properties {
+    use super::super::*;
+    use proptest::prelude::*;
+    use unicode_segmentation::UnicodeSegmentation;
+
+    fn sms_text() -> impl Strategy<Value = String> {
+        let pieces = prop::sample::select(vec![
+            "a",
+            "B",
+            " ",
+            "1",
+            "ä",
+            "€",
+            "[",
+            "^",
+            "\n",
+            "\r\n",
+            "ç",
+            "“",
+            "–",
+            "😀",
+            "🇮🇹",
+            "👨‍👩‍👧",
+            "e\u{301}",
+            "中",
+            "\u{a0}",
+            "…",
+            "`",
+        ]);
+        prop::collection::vec(pieces, 0..400).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn parts_rebuild_the_text_fit_their_limit_and_never_split_a_character_cluster(
+            text in prop_oneof![sms_text(), any::<String>()],
+            smart in any::<bool>(),
+        ) {
+            let a = analyze(&text, smart);
+            prop_assert_eq!(a.parts.concat(), a.text.clone());
+            let cost = |s: &str| -> usize {
+                s.chars()
+                    .map(|c| match a.encoding {
+                        Encoding::Gsm7 => usize::from(crate::sms::gsm::septets(c).unwrap_or(99)),
+                        Encoding::Ucs2 => c.len_utf16(),
+                    })
+                    .sum()
+            };
+            prop_assert_eq!(cost(&a.text), a.units);
+            if a.segments > 1 {
+                let limit = a.encoding.part_limit();
+                for p in &a.parts {
+                    prop_assert!(cost(p) <= limit, "part over {limit}: {p:?}");
+                }
+                // A cluster only spans two parts when it is longer than a part itself.
+                let mut at = 0;
+                let bounds: Vec<usize> = a.parts.iter().map(|p| { at += p.len(); at }).collect();
+                let mut start = 0;
+                for g in a.text.graphemes(true) {
+                    let end = start + g.len();
+                    if cost(g) <= limit {
+                        prop_assert!(!bounds.iter().any(|b| *b > start && *b < end), "split inside {g:?}");
+                    }
+                    start = end;
+                }
+            } else {
+                prop_assert!(a.units <= a.encoding.single_limit());
+            }
+            prop_assert_eq!(a.encoding == Encoding::Gsm7, a.text.chars().all(crate::sms::gsm::is_gsm));
+        }
+    }
+}
