@@ -47,6 +47,26 @@ pub enum Which {
         #[command(flatten)]
         node: NodeArgs,
     },
+    /// SMS segmentation over a mixed corpus (writes the corpus for the baseline).
+    SmsSegments {
+        /// Texts in the corpus.
+        #[arg(long, default_value_t = 100_000)]
+        texts: usize,
+        /// Write the corpus here (JSON), for the baseline.
+        #[arg(long)]
+        corpus_out: Option<std::path::PathBuf>,
+        /// With smart encoding.
+        #[arg(long)]
+        smart_encoding: bool,
+    },
+    /// SMS through the outbox to Kannel's sendsms, against sendsms's own ceiling.
+    SmsKannel {
+        /// Messages.
+        #[arg(long, default_value_t = 5_000)]
+        messages: usize,
+        #[command(flatten)]
+        kannel: crate::bench_sms::KannelArgs,
+    },
     /// One node of `dispatch`: drains the outbox when told to on stdin (started by `dispatch`).
     #[command(hide = true)]
     DispatchNode {
@@ -95,6 +115,14 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
         } => dispatch_bench(database, messages, nodes, node)
             .await
             .context("dispatch benchmark"),
+        Which::SmsSegments {
+            texts,
+            corpus_out,
+            smart_encoding,
+        } => crate::bench_sms::segments(texts, corpus_out.as_deref(), smart_encoding),
+        Which::SmsKannel { messages, kannel } => crate::bench_sms::kannel(kannel, messages)
+            .await
+            .context("SMS benchmark"),
         Which::DispatchNode {
             database,
             now,
