@@ -23,6 +23,9 @@ pub enum EngineError {
     /// Storage failed.
     #[error(transparent)]
     Store(StoreError),
+    /// Temporarily unable to take the request; try again.
+    #[error("busy: {0}")]
+    Busy(String),
 }
 
 impl EngineError {

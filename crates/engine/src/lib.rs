@@ -2,6 +2,7 @@
 //! turns due messages into sent mail, retries, and the injected clock.
 
 pub mod clock;
+mod deliveries;
 mod dispatcher;
 mod error;
 mod prepare;

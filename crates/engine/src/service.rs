@@ -19,6 +19,8 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     /// Signs callback URLs and one-time codes (the installation's key).
     signer: Arc<bellhop_transport::callbacks::Callbacks>,
+    /// Delivery reports waiting for their group commit.
+    pub(crate) deliveries: crate::deliveries::DeliveryQueue,
 }
 
 /// A booking as submitted: everything but the bookkeeping fields.
@@ -246,6 +248,7 @@ impl Engine {
             store,
             clock,
             signer: Arc::new(signer),
+            deliveries: crate::deliveries::DeliveryQueue::new(),
         }
     }
 

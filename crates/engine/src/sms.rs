@@ -202,10 +202,9 @@ impl Engine {
         report: Delivery,
         detail: &str,
     ) -> Result<DeliveryApplied, EngineError> {
-        Ok(self
-            .store()
-            .apply_delivery(message_id, report, detail, self.now())
-            .await?)
+        self.deliveries
+            .apply(self.store(), message_id, report, detail, self.now())
+            .await
     }
 
     /// Records an inbound SMS; `STOP` and its synonyms opt the number out of SMS in the

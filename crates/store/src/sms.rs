@@ -305,6 +305,87 @@ async fn reserve_one(
     Ok(Reserved::Granted)
 }
 
+async fn apply_one_delivery(
+    tx: &mut Tx,
+    message_id: Uuid,
+    report: Delivery,
+    detail: &str,
+    at: Timestamp,
+) -> Result<DeliveryApplied, StoreError> {
+    let row = crate::sql::query(
+            "SELECT account_id, property_id, status FROM messages WHERE id = ? AND channel IN ('sms', 'voice')",
+        )
+        .bind(message_id.to_string())
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let before: MessageStatus = row.parsed("status")?;
+    if before == MessageStatus::Sending && report != Delivery::Pending {
+        // The gateway was faster than our record of the send: keep the report for it.
+        let status = match report {
+            Delivery::Delivered => MessageStatus::Delivered,
+            Delivery::Expired => MessageStatus::Expired,
+            _ => MessageStatus::Failed,
+        };
+        crate::sql::query(
+            "UPDATE messages SET early_report = ?, early_report_at = ?, early_report_detail = ?
+                 WHERE id = ? AND status = 'sending'",
+        )
+        .bind(status.as_str())
+        .bind(ms(at))
+        .bind(detail)
+        .bind(message_id.to_string())
+        .execute(tx.conn())
+        .await?;
+        let note = format!("{detail} (arrived before the send was recorded)");
+        crate::messages::insert_event(tx.conn(), message_id, "report", Some(&note), at).await?;
+        return Ok(DeliveryApplied {
+            before,
+            after: before,
+        });
+    }
+    let after = match report.apply_to(before) {
+        Some(next) => {
+            let done = crate::sql::query(
+                    "UPDATE messages SET status = ?, status_reason = ?, delivered_at = ?, updated_at = ?
+                     WHERE id = ? AND status = 'sent'",
+                )
+                .bind(next.as_str())
+                .bind((next != MessageStatus::Delivered).then(|| detail.to_owned()))
+                .bind((next == MessageStatus::Delivered).then_some(ms(at)))
+                .bind(ms(at))
+                .bind(message_id.to_string())
+                .execute(tx.conn())
+                .await?;
+            if done.rows_affected() == 1 {
+                next
+            } else {
+                before
+            }
+        }
+        None => before,
+    };
+    let event_status = if after != before {
+        after.as_str()
+    } else {
+        "report"
+    };
+    crate::messages::insert_event(tx.conn(), message_id, event_status, Some(detail), at).await?;
+    if after == MessageStatus::Failed || after == MessageStatus::Expired {
+        crate::accounts::insert_notification(
+            tx.conn(),
+            row.uuid("account_id")?,
+            Some(row.uuid("property_id")?),
+            Some(message_id),
+            "sms_not_delivered",
+            &format!("SMS {message_id} did not reach the phone: {detail}"),
+            at,
+        )
+        .await?;
+    }
+    Ok(DeliveryApplied { before, after })
+}
+
 /// What a delivery report changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeliveryApplied {
@@ -325,82 +406,33 @@ impl Store {
         detail: &str,
         at: Timestamp,
     ) -> Result<DeliveryApplied, StoreError> {
+        let mut results = self
+            .apply_deliveries(&[(message_id, report, detail.to_owned())], at)
+            .await?;
+        results.pop().unwrap_or(Err(StoreError::NotFound))
+    }
+
+    /// Applies many delivery reports in one transaction (one commit for a burst of gateway
+    /// callbacks). Each gets its own answer; `NotFound` for an unknown message does not
+    /// affect the others.
+    pub async fn apply_deliveries(
+        &self,
+        reports: &[(Uuid, Delivery, String)],
+        at: Timestamp,
+    ) -> Result<Vec<Result<DeliveryApplied, StoreError>>, StoreError> {
         let mut tx = self.begin().await?;
-        let row = crate::sql::query(
-            "SELECT account_id, property_id, status FROM messages WHERE id = ? AND channel IN ('sms', 'voice')",
-        )
-        .bind(message_id.to_string())
-        .fetch_optional(tx.conn())
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let before: MessageStatus = row.parsed("status")?;
-        if before == MessageStatus::Sending && report != Delivery::Pending {
-            // The gateway was faster than our record of the send: keep the report for it.
-            let status = match report {
-                Delivery::Delivered => MessageStatus::Delivered,
-                Delivery::Expired => MessageStatus::Expired,
-                _ => MessageStatus::Failed,
-            };
-            crate::sql::query(
-                "UPDATE messages SET early_report = ?, early_report_at = ?, early_report_detail = ?
-                 WHERE id = ? AND status = 'sending'",
-            )
-            .bind(status.as_str())
-            .bind(ms(at))
-            .bind(detail)
-            .bind(message_id.to_string())
-            .execute(tx.conn())
-            .await?;
-            let note = format!("{detail} (arrived before the send was recorded)");
-            crate::messages::insert_event(tx.conn(), message_id, "report", Some(&note), at).await?;
-            tx.commit().await?;
-            return Ok(DeliveryApplied {
-                before,
-                after: before,
-            });
-        }
-        let after = match report.apply_to(before) {
-            Some(next) => {
-                let done = crate::sql::query(
-                    "UPDATE messages SET status = ?, status_reason = ?, delivered_at = ?, updated_at = ?
-                     WHERE id = ? AND status = 'sent'",
-                )
-                .bind(next.as_str())
-                .bind((next != MessageStatus::Delivered).then(|| detail.to_owned()))
-                .bind((next == MessageStatus::Delivered).then_some(ms(at)))
-                .bind(ms(at))
-                .bind(message_id.to_string())
-                .execute(tx.conn())
-                .await?;
-                if done.rows_affected() == 1 {
-                    next
-                } else {
-                    before
-                }
-            }
-            None => before,
-        };
-        let event_status = if after != before {
-            after.as_str()
-        } else {
-            "report"
-        };
-        crate::messages::insert_event(tx.conn(), message_id, event_status, Some(detail), at)
-            .await?;
-        if after == MessageStatus::Failed || after == MessageStatus::Expired {
-            crate::accounts::insert_notification(
-                tx.conn(),
-                row.uuid("account_id")?,
-                Some(row.uuid("property_id")?),
-                Some(message_id),
-                "sms_not_delivered",
-                &format!("SMS {message_id} did not reach the phone: {detail}"),
-                at,
-            )
-            .await?;
+        let mut out = Vec::with_capacity(reports.len());
+        for (id, report, detail) in reports {
+            out.push(
+                match apply_one_delivery(&mut tx, *id, *report, detail, at).await {
+                    Ok(applied) => Ok(applied),
+                    Err(StoreError::NotFound) => Err(StoreError::NotFound),
+                    Err(other) => return Err(other),
+                },
+            );
         }
         tx.commit().await?;
-        Ok(DeliveryApplied { before, after })
+        Ok(out)
     }
 
     /// Parts counted for a property in a month.

@@ -146,6 +146,7 @@ impl From<EngineError> for ApiError {
             EngineError::NotFound => ApiError::NotFound,
             EngineError::Conflict(m) => ApiError::Conflict(m),
             EngineError::Store(s) => s.into(),
+            EngineError::Busy(m) => ApiError::Unavailable(m),
             other => ApiError::Internal(other.to_string()),
         }
     }
