@@ -11,6 +11,7 @@ use bellhop_domain::time::{LocalTime, parse_time_zone, resolve_local};
 use bellhop_domain::{BookingStatus, Contact, Schedule};
 use bellhop_engine::{BookingDraft, Clock, DispatchConfig, Dispatcher, Engine, ManualClock};
 use bellhop_store::{Store, StoreOptions};
+use bellhop_transport::sms::{SmsFolder, SmsGateway, VoiceGateway};
 use bellhop_transport::{EmailTransport, EmlFolder};
 use jiff::civil::{Date, DateTime, date};
 use jiff::{SignedDuration, Timestamp};
@@ -66,6 +67,16 @@ enum Event {
     },
     CompleteGuestData {
         guest: usize,
+    },
+    /// The guest's phone texts the salon (STOP, ...).
+    Texts {
+        guest: usize,
+        text: &'static str,
+    },
+    /// A bulk SMS to the salon's customers.
+    BulkSms {
+        name: &'static str,
+        text: &'static str,
     },
 }
 
@@ -199,8 +210,19 @@ fn contact(account: Uuid, i: usize) -> Contact {
         country: Some("AT".into()),
         nationality: complete.then(|| "AT".into()),
         birth_date: complete.then(|| date(1985, 5, 17)),
+        // Mobiles for most; one landline (the salon calls it); one without a phone.
+        phone: match i {
+            7 => Some(format!("01 53212{i:02}")),
+            12 => None,
+            _ => Some(format!("0664 12345{i:02}")),
+        },
         ..Contact::default()
     }
+}
+
+/// The E.164 form of guest `i`'s mobile.
+fn mobile(i: usize) -> String {
+    format!("+4366412345{i:02}")
 }
 
 fn events() -> Vec<(Timestamp, Event)> {
@@ -411,6 +433,21 @@ fn events() -> Vec<(Timestamp, Event)> {
         },
     ));
     ev.push((april(1, 12, 0), Event::CompleteGuestData { guest: 4 }));
+    // A customer of the salon texts STOP; the bulk SMS a few days later skips her.
+    ev.push((
+        start(20, 19, 5),
+        Event::Texts {
+            guest: 3,
+            text: "STOP",
+        },
+    ));
+    ev.push((
+        start(25, 10, 0),
+        Event::BulkSms {
+            name: "Frühlingsaktion",
+            text: "Hallo {{ guest.first_name }}, im April -20 % auf Pflege bei {{ property.name }}. Termin: 01 234 567",
+        },
+    ));
     // The salon: appointments through the month.
     let services = [
         ("Haarschnitt", "Mia", 45),
@@ -614,6 +651,36 @@ impl Demo {
                 self.edit(key, |d| d.room_category = Some(room.into()))
                     .await?
             }
+            Event::Texts { guest, text } => {
+                let from = mobile(guest);
+                self.engine
+                    .receive_sms(bellhop_engine::InboundSms {
+                        gateway: "demo".into(),
+                        from: from.clone(),
+                        to: "SalonBella".into(),
+                        text: text.into(),
+                        raw: serde_json::json!({"from": from, "text": text}),
+                    })
+                    .await?;
+            }
+            Event::BulkSms { name, text } => {
+                let plan = self
+                    .engine
+                    .create_campaign(
+                        self.account,
+                        bellhop_engine::CampaignDraft {
+                            property_id: self.salon,
+                            name: name.into(),
+                            text: text.into(),
+                            filter: Default::default(),
+                            send_at: None,
+                        },
+                        false,
+                        "demo:staff",
+                    )
+                    .await?;
+                tracing::debug!(recipients = plan.recipients, "bulk SMS");
+            }
             Event::CompleteGuestData { guest } => {
                 let mut c = self
                     .engine
@@ -660,7 +727,20 @@ pub async fn run(out: &Path) -> anyhow::Result<()> {
     tx.insert_account(account, "Demo", begin).await?;
     tx.commit().await?;
     let hotel = property(account, "Hotel Alpenblick", "info@alpenblick.example", true)?;
-    let salon = property(account, "Salon Bella", "termine@salon-bella.example", false)?;
+    let mut salon = property(account, "Salon Bella", "termine@salon-bella.example", false)?;
+    // The salon texts its customers: a reminder 2 h before, landlines get a call, packages of
+    // 150 SMS a month.
+    salon.sms = bellhop_domain::property::SmsSettings {
+        sender: Some(
+            bellhop_domain::sms::SenderId::parse("SalonBella").map_err(anyhow::Error::msg)?,
+        ),
+        plan: bellhop_domain::billing::SmsPlan::Package {
+            size: 150,
+            price_cents: 1200,
+        },
+        landline_voice: true,
+        ..Default::default()
+    };
     engine.create_property(&hotel).await?;
     engine.create_property(&salon).await?;
     for (p, set) in [
@@ -673,6 +753,9 @@ pub async fn run(out: &Path) -> anyhow::Result<()> {
             engine.save_rule(&rule, true).await?;
         }
     }
+    let (sms_template, sms_rule) = presets::appointment_sms_reminder(account, salon.id);
+    engine.save_template(&sms_template, true).await?;
+    engine.save_rule(&sms_rule, true).await?;
     let mut guests = Vec::new();
     for i in 0..GUESTS.len() {
         let c = contact(account, i);
@@ -687,10 +770,15 @@ pub async fn run(out: &Path) -> anyhow::Result<()> {
         guests,
         bookings: HashMap::new(),
     };
-    let transport = Arc::new(EmailTransport::Folder(EmlFolder::new(&mail)?));
+    let sms_dir = out.join("sms");
+    let transports = bellhop_engine::Transports {
+        email: Arc::new(EmailTransport::Folder(EmlFolder::new(&mail)?)),
+        sms: Arc::new(SmsGateway::Folder(SmsFolder::new(&sms_dir)?)),
+        voice: Arc::new(VoiceGateway::Folder(SmsFolder::new(&sms_dir)?)),
+    };
     let dispatcher = Dispatcher::new(
         store.clone(),
-        bellhop_engine::Transports::email_only(transport),
+        transports,
         Arc::new(clock.clone()),
         DispatchConfig {
             node: "demo".into(),
@@ -736,7 +824,23 @@ pub async fn run(out: &Path) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64(),
         summary.join(", ")
     );
-    println!("Mails: {}   Database: {}", mail.display(), db.display());
+    let overview = engine
+        .sms_overview(account, salon.id, Some("2026-03"))
+        .await?;
+    println!(
+        "SMS of Salon Bella in March: {} sent ({} of them as voice calls to landlines), {} parts, {} package(s), {:.2} EUR.",
+        overview.counts.sent,
+        overview.counts.voice,
+        overview.parts,
+        overview.packages,
+        overview.cost_cents as f64 / 100.0
+    );
+    println!(
+        "Mails: {}   SMS and calls: {}   Database: {}",
+        mail.display(),
+        sms_dir.display(),
+        db.display()
+    );
     println!(
         "Look at one: ls {} | head; or run `bellhop timeline` with BELLHOP_DATABASE={}",
         mail.display(),

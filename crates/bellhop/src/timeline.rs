@@ -10,8 +10,8 @@ pub fn render(rows: &[TimelineRow]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<22} {:<11} {:<20} {:<34} {:<22} subject / reason",
-        "when (local)", "status", "property", "rule", "guest"
+        "{:<22} {:<11} {:<12} {:<20} {:<34} {:<22} subject / reason",
+        "when (local)", "status", "via", "property", "rule", "guest"
     );
     for r in rows {
         let when = parse_time_zone(&r.time_zone)
@@ -24,9 +24,10 @@ pub fn render(rows: &[TimelineRow]) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<22} {:<11} {:<20} {:<34} {:<22} {}",
+            "{:<22} {:<11} {:<12} {:<20} {:<34} {:<22} {}",
             when,
             r.status.as_str(),
+            r.channel,
             clip(&r.property, 20),
             clip(&r.rule, 34),
             clip(r.guest.as_deref().unwrap_or("-"), 22),

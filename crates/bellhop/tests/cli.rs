@@ -33,6 +33,13 @@ fn the_demo_simulates_a_month_writes_mails_and_prints_the_timeline_with_reasons(
         "late: the send time",
         "CEST",
         "CET",
+        "SMS reminder 2 h before",
+        "(landline)",
+        "voice",
+        "(guest phone missing)",
+        "opted out of SMS (STOP)",
+        "Frühlingsaktion",
+        "SMS of Salon Bella in March",
     ] {
         assert!(
             stdout.contains(needle),
@@ -49,7 +56,10 @@ fn the_demo_simulates_a_month_writes_mails_and_prints_the_timeline_with_reasons(
         "{stdout}"
     );
     let mails = std::fs::read_dir(out.join("mail")).unwrap().count();
-    let sent = stdout.lines().filter(|l| l.contains(" sent ")).count();
+    let sent = stdout
+        .lines()
+        .filter(|l| l.contains(" sent ") && l.contains(" email "))
+        .count();
     assert!(mails > 100, "{mails} mails");
     assert_eq!(mails, sent);
 

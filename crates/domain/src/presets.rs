@@ -395,6 +395,56 @@ pub fn appointments() -> Vec<Preset> {
     ]
 }
 
+/// The SMS reminder of appointment businesses: "2 h before", in German and English, short
+/// enough for one GSM-7 SMS. Returns its template and rule (channel `sms`).
+pub fn appointment_sms_reminder(account_id: Uuid, property_id: Uuid) -> (Template, Rule) {
+    let variants = [
+        (
+            "de",
+            "Hallo {{ guest.first_name }}, Ihr Termin ({{ booking.service }}) ist heute um {{ booking.start_time }} Uhr. Absagen: Antwort auf diese SMS. {{ property.name }}",
+        ),
+        (
+            "en",
+            "Hi {{ guest.first_name }}, your appointment ({{ booking.service }}) is today at {{ booking.start_time }}. {{ property.name }}",
+        ),
+    ];
+    let template = Template {
+        id: Uuid::now_v7(),
+        account_id,
+        property_id,
+        name: "SMS reminder 2 h before".into(),
+        category: Category::Service,
+        variants: Variants::Sms(
+            variants
+                .iter()
+                .map(|(lang, text)| {
+                    let content = crate::render::SmsContent {
+                        text: (*text).to_owned(),
+                    };
+                    ((*lang).to_owned(), content)
+                })
+                .collect(),
+        ),
+        version: 1,
+    };
+    let rule = Rule {
+        id: Uuid::now_v7(),
+        account_id,
+        property_id,
+        name: "SMS reminder 2 h before".into(),
+        anchor: Anchor::Start,
+        offset: Offset::hours(-2),
+        time_of_day: None,
+        conditions: only(BookingKind::Appointment),
+        channel: Channel::Sms,
+        template_id: template.id,
+        fallback_template_id: None,
+        late_policy: LatePolicy::SendIfBeforeAnchor,
+        enabled: true,
+    };
+    (template, rule)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,5 +462,8 @@ mod tests {
         }
         assert_eq!(hotel().len(), 9);
         assert_eq!(appointments().len(), 4);
+        let (template, rule) = appointment_sms_reminder(account, property);
+        rule.validate().unwrap();
+        CompiledTemplate::compile(&template, None, None, RenderLimits::default()).unwrap();
     }
 }
