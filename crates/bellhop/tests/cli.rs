@@ -34,7 +34,7 @@ fn the_demo_simulates_a_month_writes_mails_and_prints_the_timeline_with_reasons(
         "CEST",
         "CET",
         "SMS reminder 2 h before",
-        "(landline)",
+        "(landline: bulk SMS are not read out as calls)",
         "voice",
         "(guest phone missing)",
         "opted out of SMS (STOP)",
