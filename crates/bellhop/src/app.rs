@@ -160,6 +160,38 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The kannel.conf groups that connect Kannel to this installation.
+pub async fn kannel_config(config: &Config) -> anyhow::Result<String> {
+    let token = match &config.sms.kannel.mo_token {
+        Some(t) => t.clone(),
+        None => {
+            let store = open_store(config).await?;
+            callbacks(config, &store).await?.sign("mo", "kannel")
+        }
+    };
+    let k = &config.sms.kannel;
+    let user = if k.username.is_empty() {
+        "bellhop"
+    } else {
+        &k.username
+    };
+    Ok(format!(
+        "# bellhop logs in to smsbox's sendsms as this user (sms.kannel.username / password).\n\
+         group = sendsms-user\n\
+         username = {user}\n\
+         password = <the value of sms.kannel.password>\n\
+         concatenation = true\n\
+         max-messages = 10\n\n\
+         # Inbound SMS (STOP, START, replies) go to bellhop; the token authenticates Kannel.\n\
+         group = sms-service\n\
+         keyword = default\n\
+         catch-all = true\n\
+         max-messages = 0\n\
+         get-url = \"{}/callbacks/sms/kannel/mo?token={token}&from=%p&to=%P&text=%a&smsc=%i\"\n",
+        config.public_url()
+    ))
+}
+
 /// `bellhop account create`: an account and its first API key (shown once).
 pub async fn create_account(config: &Config, name: &str) -> anyhow::Result<(Uuid, String)> {
     let store = open_store(config).await?;

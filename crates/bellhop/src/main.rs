@@ -91,6 +91,10 @@ enum SmsAction {
         #[arg(allow_hyphen_values = true)]
         text: String,
     },
+    /// Print the kannel.conf groups that connect Kannel to this installation: the
+    /// sendsms-user bellhop logs in as, and the sms-service whose get-url delivers inbound
+    /// SMS (STOP, START) with the token bellhop checks.
+    KannelConfig,
 }
 
 #[derive(Subcommand)]
@@ -148,6 +152,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let report = diagnose::sms_report(&text, smart_encoding);
             print_report(json, &report, diagnose::render_sms(&report))
+        }
+        Command::Sms {
+            action: SmsAction::KannelConfig,
+        } => {
+            print!("{}", app::kannel_config(&config()?).await?);
+            Ok(())
         }
         Command::Phone {
             action:

@@ -268,3 +268,35 @@ fn phone_normalize_prints_validity_e164_and_type() {
         .unwrap();
     assert!(!run.status.success());
 }
+
+#[test]
+fn kannel_config_prints_the_groups_with_the_inbound_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = bellhop()
+        .args(["sms", "kannel-config"])
+        .current_dir(dir.path())
+        .env("BELLHOP_DATABASE", dir.path().join("k.db"))
+        .env("BELLHOP_PUBLIC_URL", "https://bellhop.example.com")
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let text = String::from_utf8(run.stdout).unwrap();
+    assert!(text.contains("group = sendsms-user"), "{text}");
+    assert!(
+        text.contains("get-url = \"https://bellhop.example.com/callbacks/sms/kannel/mo?token="),
+        "{text}"
+    );
+    // The token is the installation's: the same on every call.
+    let again = bellhop()
+        .args(["sms", "kannel-config"])
+        .current_dir(dir.path())
+        .env("BELLHOP_DATABASE", dir.path().join("k.db"))
+        .env("BELLHOP_PUBLIC_URL", "https://bellhop.example.com")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(again.stdout).unwrap(), text);
+}
