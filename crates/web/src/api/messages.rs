@@ -20,7 +20,8 @@ use uuid::Uuid;
 /// Filters and paging of messages.
 #[derive(Deserialize, IntoParams)]
 pub struct MessageQuery {
-    /// planned, skipped, cancelled, sending, deferred, sent, failed, suppressed.
+    /// planned, skipped, cancelled, sending, deferred, sent, delivered, expired, rejected,
+    /// failed, suppressed.
     status: Option<String>,
     /// Only this booking.
     booking_id: Option<Uuid>,
