@@ -184,25 +184,17 @@ fn stay_draft(property: Uuid, contact: Uuid, i: usize) -> BookingDraft {
         _ => (BookingStatus::Confirmed, None),
     };
     BookingDraft {
-        property_id: property,
-        contact_id: contact,
-        status,
-        schedule: Schedule::Stay { arrival, departure },
         option_until,
-        hold_expires_at: None,
         room_category: Some(["DZ", "EZ", "Suite"][i % 3].into()),
-        service: None,
-        staff: None,
-        source_channel: None,
         external_id: Some(format!("R-{i}")),
-        voucher: None,
         price_cents: Some(25_000 + (i as i64 % 100) * 100),
-        deposit_cents: None,
-        paid_cents: None,
         guests: Some(2),
-        language: None,
-        notes: None,
-        sms_reminders: None,
+        ..BookingDraft::new(
+            property,
+            contact,
+            status,
+            Schedule::Stay { arrival, departure },
+        )
     }
 }
 

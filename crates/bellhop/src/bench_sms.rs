@@ -274,30 +274,16 @@ async fn seed(store: &Store, clock: &ManualClock, messages: usize) -> anyhow::Re
             };
             tx.upsert_contact(&c, now).await?;
             let start = now.checked_add(SignedDuration::from_hours(48))?;
-            drafts.push(BookingDraft {
-                property_id: property.id,
-                contact_id: c.id,
-                status: BookingStatus::Confirmed,
-                schedule: Schedule::Appointment {
-                    start,
-                    end: start.checked_add(SignedDuration::from_hours(1))?,
-                },
-                option_until: None,
-                hold_expires_at: None,
-                room_category: None,
-                service: None,
-                staff: None,
-                source_channel: None,
-                external_id: None,
-                voucher: None,
-                price_cents: None,
-                deposit_cents: None,
-                paid_cents: None,
-                guests: None,
-                language: None,
-                notes: None,
-                sms_reminders: None,
-            });
+            let schedule = Schedule::Appointment {
+                start,
+                end: start.checked_add(SignedDuration::from_hours(1))?,
+            };
+            drafts.push(BookingDraft::new(
+                property.id,
+                c.id,
+                BookingStatus::Confirmed,
+                schedule,
+            ));
         }
         engine
             .create_bookings_in(&mut tx, account, drafts, "bench")

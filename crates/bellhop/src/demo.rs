@@ -545,25 +545,8 @@ impl Demo {
         schedule: Schedule,
     ) -> BookingDraft {
         BookingDraft {
-            property_id: property,
-            contact_id: self.guests[guest],
-            status,
-            schedule,
-            option_until: None,
-            hold_expires_at: None,
-            room_category: None,
-            service: None,
-            staff: None,
-            source_channel: None,
-            external_id: None,
-            voucher: None,
-            price_cents: None,
-            deposit_cents: None,
-            paid_cents: None,
             guests: Some(2),
-            language: None,
-            notes: None,
-            sms_reminders: None,
+            ..BookingDraft::new(property, self.guests[guest], status, schedule)
         }
     }
 

@@ -253,7 +253,7 @@ impl Dispatcher {
                     ),
                     version: 1,
                 };
-                let compiled = self.compile(&template, &property).map(|t| (t, campaign));
+                let compiled = self.compile(&template, &property);
                 ctx.campaigns.insert(campaign_id, compiled);
             }
         }

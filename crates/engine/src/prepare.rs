@@ -9,7 +9,7 @@ use bellhop_domain::route::{self, Route, RouteInput};
 use bellhop_domain::rule::Channel;
 use bellhop_domain::sms::{self, Encoding, SmsAnalysis};
 use bellhop_domain::{Booking, Contact, MessageKind, Property, Rule};
-use bellhop_store::{CampaignRecord, Claimed};
+use bellhop_store::Claimed;
 use bellhop_transport::OutgoingEmail;
 use bellhop_transport::sms::{OutgoingCall, OutgoingSms};
 use jiff::Timestamp;
@@ -29,7 +29,7 @@ pub(crate) struct BatchContext {
     pub properties: HashMap<Uuid, Property>,
     pub rules: HashMap<Uuid, Rule>,
     pub templates: HashMap<Uuid, Result<(Arc<CompiledTemplate>, Category), String>>,
-    pub campaigns: HashMap<Uuid, Result<(Arc<CompiledTemplate>, CampaignRecord), String>>,
+    pub campaigns: HashMap<Uuid, Result<Arc<CompiledTemplate>, String>>,
     /// (account, E.164) pairs whose latest SMS consent event is an opt-out.
     pub opted_out: HashSet<(Uuid, String)>,
 }
@@ -215,7 +215,7 @@ pub(crate) fn ad_hoc_message(
     let (text, language, keep_text) = if bulk {
         quiet_hours(property, now, None)?;
         let campaign = c.campaign_id.and_then(|id| ctx.campaigns.get(&id));
-        let (compiled, campaign) = match campaign {
+        let compiled = match campaign {
             Some(Ok(found)) => found,
             Some(Err(e)) => {
                 return Err(NotSent::Fail(format!(
@@ -232,7 +232,6 @@ pub(crate) fn ad_hoc_message(
         let rendered = compiled
             .render_sms(&[property.default_language.as_str()], &context)
             .map_err(|e| NotSent::Fail(format!("not rendered, nothing sent: {e}")))?;
-        let _ = campaign;
         (rendered.text, rendered.language, true)
     } else {
         // A one-time code was rendered when it was asked for; it goes at once, quiet or not.

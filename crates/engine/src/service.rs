@@ -67,6 +67,37 @@ pub struct BookingDraft {
 }
 
 impl BookingDraft {
+    /// A booking of `contact` at `property` with nothing but its status and schedule; set the
+    /// other fields with struct update syntax.
+    pub fn new(
+        property_id: Uuid,
+        contact_id: Uuid,
+        status: BookingStatus,
+        schedule: Schedule,
+    ) -> Self {
+        BookingDraft {
+            property_id,
+            contact_id,
+            status,
+            schedule,
+            option_until: None,
+            hold_expires_at: None,
+            room_category: None,
+            service: None,
+            staff: None,
+            source_channel: None,
+            external_id: None,
+            voucher: None,
+            price_cents: None,
+            deposit_cents: None,
+            paid_cents: None,
+            guests: None,
+            language: None,
+            notes: None,
+            sms_reminders: None,
+        }
+    }
+
     fn validate(&self) -> Result<(), EngineError> {
         self.schedule
             .validate()

@@ -345,16 +345,7 @@ impl Engine {
             Some(_) => return Err(EngineError::invalid("code", "4 to 12 letters or digits")),
             None => format!("{:06}", rand::random::<u32>() % 1_000_000),
         };
-        let property = tx
-            .property(account, request.property_id)
-            .await
-            .map_err(|_| EngineError::invalid("property_id", "no such property"))?;
-        if property.sms.sender.is_none() {
-            return Err(EngineError::invalid(
-                "property_id",
-                "the property has no SMS sender: set sms.sender first",
-            ));
-        }
+        let property = sms_property(tx, account, request.property_id).await?;
         let contact = match (request.contact_id, &request.phone) {
             (Some(id), _) => tx
                 .contact(account, id)
@@ -528,16 +519,7 @@ impl Engine {
         if draft.name.trim().is_empty() || draft.name.chars().count() > 200 {
             return Err(EngineError::invalid("name", "1 to 200 characters"));
         }
-        let property = tx
-            .property(account, draft.property_id)
-            .await
-            .map_err(|_| EngineError::invalid("property_id", "no such property"))?;
-        if property.sms.sender.is_none() {
-            return Err(EngineError::invalid(
-                "property_id",
-                "the property has no SMS sender: set sms.sender first",
-            ));
-        }
+        let property = sms_property(tx, account, draft.property_id).await?;
         // Checked as written first: an empty text or one far over the part limit is refused
         // before any recipient is looked at.
         sms::check_sendable(&draft.text, property.sms.smart_encoding)
@@ -696,6 +678,25 @@ impl Engine {
             cost_cents: plan.cost_cents(parts as u64),
         })
     }
+}
+
+/// The property an SMS is sent for; it must have a sender.
+async fn sms_property(
+    tx: &mut Tx,
+    account: Uuid,
+    id: Uuid,
+) -> Result<bellhop_domain::Property, EngineError> {
+    let property = tx
+        .property(account, id)
+        .await
+        .map_err(|_| EngineError::invalid("property_id", "no such property"))?;
+    if property.sms.sender.is_none() {
+        return Err(EngineError::invalid(
+            "property_id",
+            "the property has no SMS sender: set sms.sender first",
+        ));
+    }
+    Ok(property)
 }
 
 fn compile_sms(

@@ -176,30 +176,11 @@ pub async fn confirmation(engine: &Engine, account: Uuid, property: Uuid) -> Uui
 
 /// A confirmed two-night stay.
 pub fn stay(property: Uuid, contact: Uuid, arrival: jiff::civil::Date) -> BookingDraft {
-    BookingDraft {
-        property_id: property,
-        contact_id: contact,
-        status: BookingStatus::Confirmed,
-        schedule: Schedule::Stay {
-            arrival,
-            departure: arrival.checked_add(jiff::Span::new().days(2)).unwrap(),
-        },
-        option_until: None,
-        hold_expires_at: None,
-        room_category: None,
-        service: None,
-        staff: None,
-        source_channel: None,
-        external_id: None,
-        voucher: None,
-        price_cents: None,
-        deposit_cents: None,
-        paid_cents: None,
-        guests: None,
-        language: None,
-        notes: None,
-        sms_reminders: None,
-    }
+    let schedule = Schedule::Stay {
+        arrival,
+        departure: arrival.checked_add(jiff::Span::new().days(2)).unwrap(),
+    };
+    BookingDraft::new(property, contact, BookingStatus::Confirmed, schedule)
 }
 
 /// A store holding `messages` confirmations, all due now, for one account; returns the account.

@@ -117,25 +117,9 @@ impl World {
 
     fn draft(&self, contact: Uuid, status: BookingStatus, schedule: Schedule) -> BookingDraft {
         BookingDraft {
-            property_id: self.property,
-            contact_id: contact,
-            status,
-            schedule,
-            option_until: None,
-            hold_expires_at: None,
             room_category: Some("DZ".into()),
-            service: None,
-            staff: None,
-            source_channel: None,
-            external_id: None,
-            voucher: None,
-            price_cents: None,
-            deposit_cents: None,
-            paid_cents: None,
             guests: Some(2),
-            language: None,
-            notes: None,
-            sms_reminders: None,
+            ..BookingDraft::new(self.property, contact, status, schedule)
         }
     }
 

@@ -144,29 +144,14 @@ impl World {
         sms: Option<bool>,
     ) -> Result<Uuid, bellhop_engine::EngineError> {
         let start: Timestamp = start.parse().unwrap();
+        let schedule = Schedule::Appointment {
+            start,
+            end: start.checked_add(SignedDuration::from_hours(1)).unwrap(),
+        };
         let draft = BookingDraft {
-            property_id: salon.property,
-            contact_id: contact,
-            status: BookingStatus::Confirmed,
-            schedule: Schedule::Appointment {
-                start,
-                end: start.checked_add(SignedDuration::from_hours(1)).unwrap(),
-            },
-            option_until: None,
-            hold_expires_at: None,
-            room_category: None,
             service: Some("Haarschnitt".into()),
-            staff: None,
-            source_channel: None,
-            external_id: None,
-            voucher: None,
-            price_cents: None,
-            deposit_cents: None,
-            paid_cents: None,
-            guests: None,
-            language: None,
-            notes: None,
             sms_reminders: sms,
+            ..BookingDraft::new(salon.property, contact, BookingStatus::Confirmed, schedule)
         };
         Ok(self
             .engine

@@ -3,7 +3,7 @@
 //! A 2xx answer is success; the provider's id is read from the JSON answer at `id_pointer`
 //! (an RFC 6901 pointer), else bellhop's own id is the reference.
 
-use super::{OutgoingSms, classify_status, network_error};
+use super::{OutgoingSms, exchange};
 use crate::SendError;
 use crate::callbacks::Callbacks;
 use std::time::Duration;
@@ -108,10 +108,7 @@ impl GenericGateway {
                 .header(reqwest::header::CONTENT_TYPE, &self.config.content_type)
                 .body(render("body")?);
         }
-        let response = request.send().await.map_err(network_error)?;
-        let status = response.status();
-        let body = response.text().await.unwrap_or_default();
-        classify_status(status, &body)?;
+        let body = exchange(request).await?;
         let id = self.config.id_pointer.as_deref().and_then(|pointer| {
             let v: serde_json::Value = serde_json::from_str(&body).ok()?;
             let found = v.pointer(pointer)?;

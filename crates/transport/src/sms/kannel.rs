@@ -3,7 +3,7 @@
 //! delivery report, each sent to a `dlr-url` that carries bellhop's message id and a token —
 //! Kannel's own ids differ between the SMSC's first and final report.
 
-use super::{OutgoingSms, classify_status, network_error};
+use super::{OutgoingSms, exchange};
 use crate::SendError;
 use crate::callbacks::Callbacks;
 use std::time::Duration;
@@ -64,16 +64,7 @@ impl KannelGateway {
         if let Some(smsc) = &self.config.smsc {
             query.push(("smsc", smsc.clone()));
         }
-        let response = self
-            .client
-            .get(&self.config.url)
-            .query(&query)
-            .send()
-            .await
-            .map_err(network_error)?;
-        let status = response.status();
-        let body = response.text().await.unwrap_or_default();
-        classify_status(status, &body)?;
+        exchange(self.client.get(&self.config.url).query(&query)).await?;
         // "0: Accepted for delivery" or "3: Queued for later delivery"; Kannel returns no id.
         Ok(format!("kannel:{}", sms.message_id))
     }

@@ -166,9 +166,19 @@ pub fn http_client(timeout: Duration) -> Result<reqwest::Client, SendError> {
         .map_err(|e| SendError::Permanent(format!("cannot build the HTTP client: {e}")))
 }
 
+/// Sends a gateway request and reads its answer: the body of a 2xx, or the error its status
+/// means.
+pub(crate) async fn exchange(request: reqwest::RequestBuilder) -> Result<String, SendError> {
+    let response = request.send().await.map_err(network_error)?;
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    classify_status(status, &body)?;
+    Ok(body)
+}
+
 /// How an HTTP status from a gateway is to be taken: 2xx success, 408/429/5xx try again
 /// later, any other 4xx is final.
-pub(crate) fn classify_status(status: reqwest::StatusCode, body: &str) -> Result<(), SendError> {
+fn classify_status(status: reqwest::StatusCode, body: &str) -> Result<(), SendError> {
     let snippet: String = body.chars().take(300).collect();
     if status.is_success() {
         Ok(())
@@ -184,6 +194,6 @@ pub(crate) fn classify_status(status: reqwest::StatusCode, body: &str) -> Result
 }
 
 /// A failed request (connection refused, timeout) is worth another try.
-pub(crate) fn network_error(e: reqwest::Error) -> SendError {
+fn network_error(e: reqwest::Error) -> SendError {
     SendError::Transient(format!("gateway unreachable: {e}"))
 }

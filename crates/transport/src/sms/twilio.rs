@@ -3,7 +3,7 @@
 //! (verified by `X-Twilio-Signature` when it comes back), and bellhop's message id as the
 //! idempotency token, so a repeat after a crash is not sent twice by the provider.
 
-use super::{OutgoingCall, OutgoingSms, classify_status, network_error};
+use super::{OutgoingCall, OutgoingSms, exchange};
 use crate::SendError;
 use crate::callbacks::Callbacks;
 use std::time::Duration;
@@ -95,18 +95,13 @@ impl TwilioGateway {
             self.config.base_url.trim_end_matches('/'),
             self.config.account_sid
         );
-        let response = self
+        let request = self
             .client
             .post(url)
             .basic_auth(&self.config.account_sid, Some(&self.config.auth_token))
             .header("I-Twilio-Idempotency-Token", idempotency)
-            .form(form)
-            .send()
-            .await
-            .map_err(network_error)?;
-        let status = response.status();
-        let body = response.text().await.unwrap_or_default();
-        classify_status(status, &body)?;
+            .form(form);
+        let body = exchange(request).await?;
         let sid = serde_json::from_str::<serde_json::Value>(&body)
             .ok()
             .and_then(|v| v.get("sid").and_then(|s| s.as_str()).map(str::to_owned))
