@@ -234,6 +234,20 @@ async fn reserve_one(
     };
     let counted = match (row.opt_text("billing_month")?, row.opt_int("parts")?) {
         (Some(month), Some(parts)) if month == r.month => parts,
+        (Some(month), Some(parts)) => {
+            // Counted in an earlier month by an attempt that did not go out (a retry across
+            // the month's end): that month gives the parts back.
+            crate::sql::query(
+                "UPDATE sms_usage SET parts = parts - ?, updated_at = ? WHERE property_id = ? AND month = ?",
+            )
+            .bind(parts)
+            .bind(ms(now))
+            .bind(r.property_id.to_string())
+            .bind(month)
+            .execute(&mut *conn)
+            .await?;
+            0
+        }
         _ => 0,
     };
     let delta = r.parts - counted;

@@ -719,3 +719,69 @@ async fn a_delivery_report_faster_than_the_record_of_the_send_is_applied_with_it
     assert_eq!(m.delivered_at, Some(now));
     assert!(m.sent_at.is_some());
 }
+
+#[tokio::test]
+async fn an_sms_retried_after_the_month_ends_counts_in_the_month_it_went_out() {
+    let w = World::new().await;
+    let settings = SmsSettings {
+        quiet_hours: None,
+        ..sms_settings()
+    };
+    let s = w.salon(settings, Channel::Sms, "Bis morgen").await;
+    let eva = w.customer(Some("0664 1234567"), None).await;
+    w.clock.set(ts("2026-01-20T00:00:00Z"));
+    let booking = w.appointment_at(&s, eva, "2026-02-01T12:00:00Z").await;
+    // The first attempt, on 31 January, meets a gateway that is down.
+    w.clock.set(ts("2026-01-31T12:00:00Z"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down = bellhop_transport::sms::GenericGateway::new(
+        bellhop_transport::sms::GenericConfig {
+            url: format!("http://127.0.0.1:{port}/send"),
+            method: "POST".into(),
+            headers: vec![],
+            content_type: "application/json".into(),
+            body: Some("{}".into()),
+            id_pointer: None,
+            timeout: std::time::Duration::from_secs(2),
+        },
+        bellhop_transport::callbacks::Callbacks::new("http://127.0.0.1", b"k"),
+    )
+    .unwrap();
+    let mut transports = w.transports();
+    transports.sms =
+        std::sync::Arc::new(bellhop_transport::sms::SmsGateway::Generic(Box::new(down)));
+    let stats = w
+        .sms_dispatcher_with("a", w.engine.store().clone(), transports)
+        .drain()
+        .await
+        .unwrap();
+    assert_eq!(stats.deferred, 1, "{stats:?}");
+    let jan = || {
+        w.engine
+            .sms_overview(w.account, s.property, Some("2026-01"))
+    };
+    assert_eq!(
+        jan().await.unwrap().parts,
+        1,
+        "counted while it waits for its retry"
+    );
+
+    // The retry goes out at 00:30 on 1 February, Vienna time.
+    w.clock.set(ts("2026-01-31T23:30:00Z"));
+    assert_eq!(w.sms_dispatcher("a").drain().await.unwrap().sent, 1);
+    assert_eq!(
+        w.only_message(booking).await.billing_month.as_deref(),
+        Some("2026-02")
+    );
+    assert_eq!(jan().await.unwrap().parts, 0, "January gave the part back");
+    let feb = w
+        .engine
+        .sms_overview(w.account, s.property, Some("2026-02"))
+        .await
+        .unwrap();
+    assert_eq!(feb.parts, 1);
+}
