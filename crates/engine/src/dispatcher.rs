@@ -394,7 +394,7 @@ impl Dispatcher {
             self.transports.voice.call_many(&calls, concurrency),
         );
         hold.release().await?;
-        for (((i, r, p), slot), _) in to_send.into_iter().zip(slots).zip(std::iter::repeat(())) {
+        for ((i, r, p), slot) in to_send.into_iter().zip(slots) {
             let result = match slot {
                 Slot::Email(k) => mail_results[k].clone(),
                 Slot::Sms(k) => sms_results[k].clone(),

@@ -368,7 +368,7 @@ impl Engine {
     ) -> Result<(Booking, PlanSummary), EngineError> {
         draft.validate()?;
         let now = self.now();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_booking_change().await?;
         let old = tx.booking(account, id).await?;
         if expected_version.is_some_and(|v| v != old.version) {
             return Err(EngineError::Conflict(format!(
@@ -680,7 +680,7 @@ impl Engine {
     /// each. Returns how many expired.
     pub async fn expire_lapsed(&self) -> Result<usize, EngineError> {
         let now = self.now();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_booking_change().await?;
         let lapsed = tx.lapsed_bookings(now).await?;
         for old in &lapsed {
             let mut new = old.clone();

@@ -118,6 +118,8 @@ impl Tx {
 
     /// Waits until no message of any booking is being sent, and keeps new sends from starting
     /// until this transaction ends (SQLite; on PostgreSQL the booking's row lock does this).
+    /// Transactions from `begin_booking_change` have passed it already; any other would wait
+    /// here holding the write lock, which a dispatcher counting SMS parts needs.
     async fn pass_gate(&mut self) {
         if let (Some(gate), None) = (&self.gate, &self.passed_gate) {
             self.passed_gate = Some(gate.clone().write_owned().await);
@@ -304,6 +306,20 @@ impl Store {
             gate: self.gate.clone(),
             passed_gate: None,
         })
+    }
+
+    /// Starts a write transaction that may change bookings. On SQLite it first waits until no
+    /// message of any booking is being sent — before taking the database's write lock, so that
+    /// a dispatcher holding its bookings can still write (count SMS parts) meanwhile: the gate
+    /// always comes before the write lock, for booking writers and dispatchers alike.
+    pub async fn begin_booking_change(&self) -> Result<Tx, StoreError> {
+        let passed_gate = match &self.gate {
+            Some(gate) => Some(gate.clone().write_owned().await),
+            None => None,
+        };
+        let mut tx = self.begin().await?;
+        tx.passed_gate = passed_gate;
+        Ok(tx)
     }
 
     /// Whether the database answers (for `/readyz`).
