@@ -86,6 +86,11 @@ pub fn twilio_signature(auth_token: &str, url: &str, params: &[(String, String)]
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
+/// Whether two secrets are equal, in time that does not depend on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Checks an `X-Twilio-Signature`. Twilio signs the URL as it called it, which may or may not
 /// carry the default port; both spellings are tried, as Twilio's own validators do.
 pub fn twilio_verify(
@@ -100,14 +105,9 @@ pub fn twilio_verify(
         with_default_port(url),
         without_default_port(url),
     ];
-    candidates.iter().any(|u| {
-        let s = twilio_signature(auth_token, u, params);
-        s.len() == expected.len()
-            && s.bytes()
-                .zip(expected)
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
-    })
+    candidates
+        .iter()
+        .any(|u| constant_time_eq(twilio_signature(auth_token, u, params).as_bytes(), expected))
 }
 
 fn split_authority(url: &str) -> Option<(&str, &str, &str)> {

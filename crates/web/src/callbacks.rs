@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bellhop_domain::Delivery;
 use bellhop_engine::InboundSms;
-use bellhop_transport::callbacks::twilio_verify;
+use bellhop_transport::callbacks::{constant_time_eq, twilio_verify};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -239,13 +239,7 @@ async fn kannel_mo(
         .clone()
         .unwrap_or_else(|| s.engine.signer().sign("mo", "kannel"));
     let given = p.get("token").map(String::as_str).unwrap_or("");
-    let same = given.len() == expected.len()
-        && given
-            .bytes()
-            .zip(expected.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if !same {
+    if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
         return Err(forbidden("the MO token does not match"));
     }
     let mut raw = p.clone();
