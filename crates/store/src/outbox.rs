@@ -331,20 +331,26 @@ async fn record_sent(
     .push_bind(ms(now))
     .push(" FROM v WHERE messages.id = v.id AND messages.status = 'sending' AND messages.attempt = v.attempt AND messages.lease_owner = ")
     .push_bind(owner.to_owned())
-    .push(" RETURNING messages.id, messages.status, messages.status_reason, messages.account_id, messages.property_id");
+    .push(" RETURNING messages.id, messages.status");
     let rows = q.build().fetch_all(tx.conn()).await?;
-    let mut done = std::collections::HashSet::new();
+    let mut done = std::collections::HashSet::with_capacity(rows.len());
     let mut early = Vec::new();
     for r in &rows {
         let id = r.text("id")?;
-        let status: bellhop_domain::MessageStatus = r.parsed("status")?;
-        if status != bellhop_domain::MessageStatus::Sent {
+        // Rare: a delivery report came in while the send was being recorded.
+        if r.text("status")? != "sent" {
+            let m = crate::sql::query(
+                "SELECT status, status_reason, account_id, property_id FROM messages WHERE id = ?",
+            )
+            .bind(&id)
+            .fetch_one(tx.conn())
+            .await?;
             early.push((
                 r.uuid("id")?,
-                status,
-                r.opt_text("status_reason")?,
-                r.uuid("account_id")?,
-                r.uuid("property_id")?,
+                m.parsed::<bellhop_domain::MessageStatus>("status")?,
+                m.opt_text("status_reason")?,
+                m.uuid("account_id")?,
+                m.uuid("property_id")?,
             ));
         }
         done.insert(id);
