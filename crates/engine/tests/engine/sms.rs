@@ -864,3 +864,83 @@ async fn sms_reminders_racing_appointment_moves_are_sent_or_replanned_and_nothin
         .unwrap();
     assert_eq!(overview.parts, sent as i64, "only what was sent is counted");
 }
+
+#[tokio::test]
+async fn a_marketing_sms_rule_never_texts_a_number_that_opted_out() {
+    let w = World::new().await;
+    let s = salon(&w, Channel::Sms).await;
+    // A follow-up "how was your visit?" is marketing (BGH VI ZR 225/17).
+    let property = w
+        .engine
+        .store()
+        .property(w.account, s.property)
+        .await
+        .unwrap();
+    let template = bellhop_domain::render::Template {
+        id: uuid::Uuid::now_v7(),
+        account_id: w.account,
+        property_id: property.id,
+        name: "Wie war es?".into(),
+        category: bellhop_domain::render::Category::Marketing,
+        variants: bellhop_domain::render::Variants::Sms(
+            [(
+                "de".to_owned(),
+                bellhop_domain::render::SmsContent {
+                    text: "Wie war Ihr Besuch?".into(),
+                },
+            )]
+            .into_iter()
+            .collect(),
+        ),
+        version: 1,
+    };
+    w.engine.save_template(&template, true).await.unwrap();
+    let rule = bellhop_domain::Rule {
+        id: uuid::Uuid::now_v7(),
+        account_id: w.account,
+        property_id: property.id,
+        name: "Follow-up".into(),
+        anchor: bellhop_domain::Anchor::End,
+        offset: bellhop_domain::Offset::hours(2),
+        time_of_day: None,
+        conditions: Default::default(),
+        channel: Channel::Sms,
+        template_id: template.id,
+        fallback_template_id: None,
+        late_policy: bellhop_domain::LatePolicy::Skip,
+        enabled: true,
+    };
+    w.engine.save_rule(&rule, true).await.unwrap();
+    let eva = w.customer(Some("0664 1234567"), None).await;
+    w.appointment_at(&s, eva, "2026-03-10T09:00:00Z").await;
+    w.engine
+        .set_sms_consent(w.account, eva, false, "staff", "test")
+        .await
+        .unwrap();
+    w.clock.set(ts("2026-03-09T09:00:00Z"));
+    w.sms_dispatcher("a").drain().await.unwrap();
+    w.clock.set(ts("2026-03-10T12:00:00Z"));
+    w.sms_dispatcher("a").drain().await.unwrap();
+    let messages = w.messages_of_contact(eva).await;
+    let reminder = messages
+        .iter()
+        .find(|m| m.rule_id != Some(rule.id))
+        .unwrap();
+    let follow_up = messages
+        .iter()
+        .find(|m| m.rule_id == Some(rule.id))
+        .unwrap();
+    assert_eq!(
+        reminder.status,
+        MessageStatus::Sent,
+        "the reminder rests on the contract"
+    );
+    assert_eq!(follow_up.status, MessageStatus::Suppressed);
+    assert!(
+        follow_up
+            .status_reason
+            .as_deref()
+            .unwrap()
+            .contains("opted out")
+    );
+}
