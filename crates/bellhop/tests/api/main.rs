@@ -359,6 +359,13 @@ async fn the_openapi_document_lists_every_resource() {
         "/api/v1/templates/{id}/preview",
         "/api/v1/timeline",
         "/api/v1/messages/{id}/cancel",
+        "/api/v1/sms/inspect",
+        "/api/v1/sms/tans",
+        "/api/v1/sms/tans/{id}/verify",
+        "/api/v1/sms/campaigns",
+        "/api/v1/properties/{id}/sms/usage",
+        "/api/v1/contacts/{id}/sms",
+        "/api/v1/contacts/{id}/sms/consent",
     ] {
         assert!(r.body["paths"].get(path).is_some(), "{path}");
     }
