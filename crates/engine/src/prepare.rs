@@ -209,9 +209,16 @@ pub(crate) fn ad_hoc_message(
         booking: None,
         channel: Channel::Sms,
         marketing: bulk,
-        opted_out: opted_out(ctx, c, property),
+        // A one-time code is what the person asked for just now: an earlier STOP does not
+        // stand in its way.
+        opted_out: bulk && opted_out(ctx, c, property),
     })
     .map_err(NotSent::Suppress)?;
+    if bulk && matches!(routed.route, Route::Voice(_)) {
+        return Err(NotSent::Suppress(
+            "landline: bulk SMS are not read out as calls".into(),
+        ));
+    }
     let (text, language, keep_text) = if bulk {
         quiet_hours(property, now, None)?;
         let campaign = c.campaign_id.and_then(|id| ctx.campaigns.get(&id));
