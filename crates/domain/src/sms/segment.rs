@@ -131,6 +131,9 @@ fn analyze_exact(text: &str) -> SmsAnalysis {
     };
     let units: usize = text.chars().map(|c| encoding.cost(c)).sum();
     let mut non_gsm: Vec<String> = Vec::new();
+    // Distinct non-GSM clusters can be as many as the text is long (CJK): a set keeps the
+    // check linear.
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
     let mut characters = 0;
     let single = units <= encoding.single_limit();
     let mut parts: Vec<String> = Vec::new();
@@ -139,10 +142,7 @@ fn analyze_exact(text: &str) -> SmsAnalysis {
     let limit = encoding.part_limit();
     for grapheme in text.graphemes(true) {
         characters += 1;
-        if !gsm_only
-            && grapheme.chars().any(|c| !gsm::is_gsm(c))
-            && !non_gsm.iter().any(|g| g == grapheme)
-        {
+        if !gsm_only && grapheme.chars().any(|c| !gsm::is_gsm(c)) && seen.insert(grapheme) {
             non_gsm.push(grapheme.to_owned());
         }
         if single {

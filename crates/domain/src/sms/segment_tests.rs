@@ -170,6 +170,25 @@ fn units_left_say_how_much_fits_before_another_part() {
 }
 
 #[test]
+fn a_megabyte_of_distinct_characters_is_analysed_in_linear_time() {
+    // 20,000 distinct CJK characters, repeated to ~1 MB: a quadratic dedupe would take minutes.
+    let distinct: String = (0x4E00u32..0x4E00 + 20_000)
+        .filter_map(char::from_u32)
+        .collect();
+    let text = distinct.repeat(17);
+    let started = std::time::Instant::now();
+    let a = analyze(&text, true);
+    assert_eq!(a.non_gsm.len(), 20_000);
+    assert_eq!(a.encoding, Encoding::Ucs2);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(check_sendable(&text, true).is_err());
+}
+
+#[test]
 fn unsendable_texts_are_refused_with_a_reason() {
     assert_eq!(check_sendable("", false), Err(SmsTextError::Empty));
     assert_eq!(check_sendable(" \n ", false), Err(SmsTextError::Empty));
