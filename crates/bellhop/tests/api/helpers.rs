@@ -100,6 +100,10 @@ impl Api {
                     .unwrap_or_else(Body::empty),
             )
             .unwrap();
+        self.send(req).await
+    }
+
+    async fn send(&self, req: Request<Body>) -> Reply {
         let res = self.app.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let headers = res.headers().clone();
@@ -133,24 +137,7 @@ impl Api {
             req = req.header(*k, *v);
         }
         let req = req.body(Body::from(body.to_owned())).unwrap();
-        let res = self.app.clone().oneshot(req).await.unwrap();
-        let status = res.status();
-        let headers = res.headers().clone();
-        let content_type = headers
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        let bytes = axum::body::to_bytes(res.into_body(), 10 << 20)
-            .await
-            .unwrap();
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        Reply {
-            status,
-            content_type,
-            body,
-            headers,
-        }
+        self.send(req).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Reply {
