@@ -197,21 +197,27 @@ impl World {
             .find(|r| r.name == rule_name)
             .unwrap_or_else(|| panic!("rule {rule_name}"));
         let all = self
-            .engine
-            .store()
-            .messages(
-                self.account,
-                &MessageFilter {
-                    booking_id: Some(booking),
-                    limit: 100,
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+            .messages(MessageFilter {
+                booking_id: Some(booking),
+                ..Default::default()
+            })
+            .await;
         all.into_iter()
             .find(|m| m.rule_id == Some(rule.id))
             .unwrap_or_else(|| panic!("no message for {rule_name}"))
+    }
+
+    /// The account's messages that match `filter` (at most 500).
+    pub async fn messages(&self, filter: MessageFilter) -> Vec<MessageRecord> {
+        let filter = MessageFilter {
+            limit: 500,
+            ..filter
+        };
+        self.engine
+            .store()
+            .messages(self.account, &filter)
+            .await
+            .unwrap()
     }
 
     fn eml_dir(&self) -> std::path::PathBuf {

@@ -215,34 +215,20 @@ impl World {
     }
 
     pub async fn messages_of_contact(&self, contact: Uuid) -> Vec<MessageRecord> {
-        self.engine
-            .store()
-            .messages(
-                self.account,
-                &MessageFilter {
-                    contact_id: Some(contact),
-                    limit: 500,
-                    ..MessageFilter::default()
-                },
-            )
-            .await
-            .unwrap()
+        self.messages(MessageFilter {
+            contact_id: Some(contact),
+            ..MessageFilter::default()
+        })
+        .await
     }
 
     pub async fn only_message(&self, booking: Uuid) -> MessageRecord {
         let all = self
-            .engine
-            .store()
-            .messages(
-                self.account,
-                &MessageFilter {
-                    booking_id: Some(booking),
-                    limit: 10,
-                    ..MessageFilter::default()
-                },
-            )
-            .await
-            .unwrap();
+            .messages(MessageFilter {
+                booking_id: Some(booking),
+                ..MessageFilter::default()
+            })
+            .await;
         assert_eq!(all.len(), 1, "{all:?}");
         let id = all[0].id;
         self.engine.store().message(self.account, id).await.unwrap()
