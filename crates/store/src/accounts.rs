@@ -1,7 +1,7 @@
 //! Accounts (tenants), their API keys, and staff notifications.
 
-use crate::codec::{RowExt, ms};
-use crate::{Store, StoreError, Tx};
+use crate::value::{Id, Ts, opt_id};
+use crate::{Conn, Store, StoreError, Tx};
 use jiff::Timestamp;
 use serde::Serialize;
 use uuid::Uuid;
@@ -38,6 +38,25 @@ pub struct NotificationRecord {
     pub read_at: Option<Timestamp>,
 }
 
+#[derive(sqlx::FromRow)]
+struct ApiKeyRow {
+    id: Id,
+    account_id: Id,
+    secret_hash: String,
+    revoked_at: Option<Ts>,
+}
+
+#[derive(sqlx::FromRow)]
+struct NotificationRow {
+    id: Id,
+    property_id: Option<Id>,
+    message_id: Option<Id>,
+    kind: String,
+    text: String,
+    created_at: Ts,
+    read_at: Option<Ts>,
+}
+
 impl Tx {
     /// Creates an account.
     pub async fn insert_account(
@@ -46,15 +65,14 @@ impl Tx {
         name: &str,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        crate::sql::query(
-            "INSERT INTO accounts (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(id.to_string())
-        .bind(name)
-        .bind(ms(now))
-        .bind(ms(now))
-        .execute(self.conn())
-        .await?;
+        on!(self.conn(), c, _db => {
+            sqlx::query("INSERT INTO accounts (id, name, created_at, updated_at) VALUES ($1, $2, $3, $3)")
+                .bind(Id(id))
+                .bind(name)
+                .bind(Ts(now))
+                .execute(&mut *c)
+                .await?;
+        });
         Ok(())
     }
 
@@ -68,25 +86,27 @@ impl Tx {
         now: Timestamp,
     ) -> Result<Uuid, StoreError> {
         let id = Uuid::now_v7();
-        crate::sql::query(
-            "INSERT INTO api_keys (id, account_id, name, prefix, secret_hash, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id.to_string())
-        .bind(account_id.to_string())
-        .bind(name)
-        .bind(prefix)
-        .bind(secret_hash)
-        .bind(ms(now))
-        .bind(ms(now))
-        .execute(self.conn())
-        .await?;
+        on!(self.conn(), c, _db => {
+            sqlx::query(
+                "INSERT INTO api_keys (id, account_id, name, prefix, secret_hash, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            )
+            .bind(Id(id))
+            .bind(Id(account_id))
+            .bind(name)
+            .bind(prefix)
+            .bind(secret_hash)
+            .bind(Ts(now))
+            .execute(&mut *c)
+            .await?;
+        });
         Ok(id)
     }
 }
 
+/// Something for staff to see, in the transaction of what caused it.
 pub(crate) async fn insert_notification(
-    conn: &mut sqlx::AnyConnection,
+    conn: Conn<'_>,
     account_id: Uuid,
     property_id: Option<Uuid>,
     message_id: Option<Uuid>,
@@ -94,37 +114,39 @@ pub(crate) async fn insert_notification(
     text: &str,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    crate::sql::query(
-        "INSERT INTO notifications (id, account_id, property_id, message_id, kind, text, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(Uuid::now_v7().to_string())
-    .bind(account_id.to_string())
-    .bind(property_id.map(|p| p.to_string()))
-    .bind(message_id.map(|m| m.to_string()))
-    .bind(kind)
-    .bind(text)
-    .bind(ms(now))
-    .bind(ms(now))
-    .execute(conn)
-    .await?;
+    on!(conn, c, _db => {
+        sqlx::query(
+            "INSERT INTO notifications (id, account_id, property_id, message_id, kind, text, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(Id(Uuid::now_v7()))
+        .bind(Id(account_id))
+        .bind(opt_id(property_id))
+        .bind(opt_id(message_id))
+        .bind(kind)
+        .bind(text)
+        .bind(Ts(now))
+        .execute(&mut *c)
+        .await?;
+    });
     Ok(())
 }
 
 impl Store {
     /// Finds an API key by its public prefix.
     pub async fn api_key_by_prefix(&self, prefix: &str) -> Result<ApiKeyRecord, StoreError> {
-        let row = crate::sql::query(
-            "SELECT id, account_id, secret_hash, revoked_at FROM api_keys WHERE prefix = ?",
-        )
-        .bind(prefix)
-        .fetch_one(&self.pool)
-        .await?;
+        let mut pooled = self.acquire().await?;
+        let row: ApiKeyRow = on!(pooled.conn(), c, _db => {
+            sqlx::query_as("SELECT id, account_id, secret_hash, revoked_at FROM api_keys WHERE prefix = $1")
+                .bind(prefix)
+                .fetch_one(&mut *c)
+                .await?
+        });
         Ok(ApiKeyRecord {
-            id: row.uuid("id")?,
-            account_id: row.uuid("account_id")?,
-            secret_hash: row.text("secret_hash")?,
-            revoked: row.opt_int("revoked_at")?.is_some(),
+            id: row.id.0,
+            account_id: row.account_id.0,
+            secret_hash: row.secret_hash,
+            revoked: row.revoked_at.is_some(),
         })
     }
 
@@ -134,26 +156,28 @@ impl Store {
         account_id: Uuid,
         limit: i64,
     ) -> Result<Vec<NotificationRecord>, StoreError> {
-        let rows = crate::sql::query(
-            "SELECT id, property_id, message_id, kind, text, created_at, read_at FROM notifications
-             WHERE account_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
-        )
-        .bind(account_id.to_string())
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(NotificationRecord {
-                    id: r.uuid("id")?,
-                    property_id: r.opt_uuid("property_id")?,
-                    message_id: r.opt_uuid("message_id")?,
-                    kind: r.text("kind")?,
-                    text: r.text("text")?,
-                    created_at: r.ts("created_at")?,
-                    read_at: r.opt_ts("read_at")?,
-                })
+        let mut pooled = self.acquire().await?;
+        let rows: Vec<NotificationRow> = on!(pooled.conn(), c, _db => {
+            sqlx::query_as(
+                "SELECT id, property_id, message_id, kind, text, created_at, read_at FROM notifications
+                 WHERE account_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+            )
+            .bind(Id(account_id))
+            .bind(limit)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|r| NotificationRecord {
+                id: r.id.0,
+                property_id: r.property_id.map(|p| p.0),
+                message_id: r.message_id.map(|m| m.0),
+                kind: r.kind,
+                text: r.text,
+                created_at: r.created_at.0,
+                read_at: r.read_at.map(|t| t.0),
             })
-            .collect()
+            .collect())
     }
 }

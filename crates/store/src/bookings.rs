@@ -1,13 +1,12 @@
 //! Bookings and their change history.
 
-use crate::codec::{RowExt, corrupt, ms, opt_ms};
-use crate::sql::Separated;
-use crate::{Store, StoreError, Tx};
+use crate::error::corrupt;
+use crate::value::{Day, Id, Ts, opt_id, opt_ts};
+use crate::{Conn, Store, StoreError, Tx};
 use bellhop_domain::{Booking, BookingKind, BookingStatus, Schedule};
 use jiff::Timestamp;
 use serde::Serialize;
-use sqlx::AnyConnection;
-use sqlx::any::AnyRow;
+use sqlx::types::Json;
 use uuid::Uuid;
 
 /// One recorded change of a booking.
@@ -40,145 +39,211 @@ pub struct BookingFilter {
     pub limit: i64,
 }
 
-pub(crate) fn booking_from(row: &AnyRow) -> Result<Booking, StoreError> {
-    let kind: BookingKind = row.parsed("kind")?;
-    let schedule = match kind {
-        BookingKind::Stay => Schedule::Stay {
-            arrival: row
-                .opt_parsed("arrival")?
-                .ok_or_else(|| corrupt("arrival", "missing"))?,
-            departure: row
-                .opt_parsed("departure")?
-                .ok_or_else(|| corrupt("departure", "missing"))?,
-        },
-        BookingKind::Appointment => Schedule::Appointment {
-            start: row
-                .opt_ts("starts_at")?
-                .ok_or_else(|| corrupt("starts_at", "missing"))?,
-            end: row
-                .opt_ts("ends_at")?
-                .ok_or_else(|| corrupt("ends_at", "missing"))?,
-        },
-    };
-    let guests = row
-        .opt_int("guests")?
-        .map(|g| i32::try_from(g).unwrap_or(i32::MAX));
-    Ok(Booking {
-        id: row.uuid("id")?,
-        account_id: row.uuid("account_id")?,
-        property_id: row.uuid("property_id")?,
-        contact_id: row.uuid("contact_id")?,
-        status: row.parsed("status")?,
-        schedule,
-        option_until: row.opt_ts("option_until")?,
-        hold_expires_at: row.opt_ts("hold_expires_at")?,
-        room_category: row.opt_text("room_category")?,
-        service: row.opt_text("service")?,
-        staff: row.opt_text("staff")?,
-        source_channel: row.opt_text("source_channel")?,
-        external_id: row.opt_text("external_id")?,
-        voucher: row.opt_text("voucher")?,
-        price_cents: row.opt_int("price_cents")?,
-        deposit_cents: row.opt_int("deposit_cents")?,
-        paid_cents: row.opt_int("paid_cents")?,
-        guests,
-        language: row.opt_text("language")?,
-        notes: row.opt_text("notes")?,
-        sms_reminders: row.opt_int("sms_reminders")?.map(|v| v != 0),
-        created_at: row.ts("created_at")?,
-        updated_at: row.ts("updated_at")?,
-        version: row.int("version")?,
-        status_changed_at: row.ts("status_changed_at")?,
-        status_version: row.int("status_version")?,
-        modified_at: row.opt_ts("modified_at")?,
-        modified_version: row.opt_int("modified_version")?,
-    })
+/// A `bookings` row as stored.
+#[derive(sqlx::FromRow)]
+pub(crate) struct BookingRow {
+    id: Id,
+    account_id: Id,
+    property_id: Id,
+    contact_id: Id,
+    kind: String,
+    status: String,
+    arrival: Option<Day>,
+    departure: Option<Day>,
+    starts_at: Option<Ts>,
+    ends_at: Option<Ts>,
+    option_until: Option<Ts>,
+    hold_expires_at: Option<Ts>,
+    room_category: Option<String>,
+    service: Option<String>,
+    staff: Option<String>,
+    source_channel: Option<String>,
+    external_id: Option<String>,
+    voucher: Option<String>,
+    price_cents: Option<i64>,
+    deposit_cents: Option<i64>,
+    paid_cents: Option<i64>,
+    guests: Option<i64>,
+    language: Option<String>,
+    notes: Option<String>,
+    sms_reminders: Option<bool>,
+    version: i64,
+    status_changed_at: Ts,
+    status_version: i64,
+    modified_at: Option<Ts>,
+    modified_version: Option<i64>,
+    created_at: Ts,
+    updated_at: Ts,
 }
 
-pub(crate) async fn booking(
-    c: &mut AnyConnection,
-    account: Uuid,
-    id: Uuid,
-) -> Result<Booking, StoreError> {
-    let row = crate::sql::query("SELECT * FROM bookings WHERE id = ? AND account_id = ?")
-        .bind(id.to_string())
-        .bind(account.to_string())
-        .fetch_one(c)
-        .await?;
-    booking_from(&row)
+impl TryFrom<BookingRow> for Booking {
+    type Error = StoreError;
+
+    fn try_from(r: BookingRow) -> Result<Booking, StoreError> {
+        let kind: BookingKind = r.kind.parse().map_err(|e| corrupt("kind", e))?;
+        let schedule = match kind {
+            BookingKind::Stay => Schedule::Stay {
+                arrival: r.arrival.ok_or_else(|| corrupt("arrival", "missing"))?.0,
+                departure: r
+                    .departure
+                    .ok_or_else(|| corrupt("departure", "missing"))?
+                    .0,
+            },
+            BookingKind::Appointment => Schedule::Appointment {
+                start: r
+                    .starts_at
+                    .ok_or_else(|| corrupt("starts_at", "missing"))?
+                    .0,
+                end: r.ends_at.ok_or_else(|| corrupt("ends_at", "missing"))?.0,
+            },
+        };
+        Ok(Booking {
+            id: r.id.0,
+            account_id: r.account_id.0,
+            property_id: r.property_id.0,
+            contact_id: r.contact_id.0,
+            status: r.status.parse().map_err(|e| corrupt("status", e))?,
+            schedule,
+            option_until: r.option_until.map(|t| t.0),
+            hold_expires_at: r.hold_expires_at.map(|t| t.0),
+            room_category: r.room_category,
+            service: r.service,
+            staff: r.staff,
+            source_channel: r.source_channel,
+            external_id: r.external_id,
+            voucher: r.voucher,
+            price_cents: r.price_cents,
+            deposit_cents: r.deposit_cents,
+            paid_cents: r.paid_cents,
+            guests: r.guests.map(|g| i32::try_from(g).unwrap_or(i32::MAX)),
+            language: r.language,
+            notes: r.notes,
+            sms_reminders: r.sms_reminders,
+            created_at: r.created_at.0,
+            updated_at: r.updated_at.0,
+            version: r.version,
+            status_changed_at: r.status_changed_at.0,
+            status_version: r.status_version,
+            modified_at: r.modified_at.map(|t| t.0),
+            modified_version: r.modified_version,
+        })
+    }
 }
 
+/// Rows to bookings.
+pub(crate) fn bookings_from(rows: Vec<BookingRow>) -> Result<Vec<Booking>, StoreError> {
+    rows.into_iter().map(Booking::try_from).collect()
+}
+
+/// The columns a change writes, in the order `bind_booking!` binds them.
 const COLUMNS: &str = "kind, status, arrival, departure, starts_at, ends_at, option_until, hold_expires_at, \
     room_category, service, staff, source_channel, external_id, voucher, price_cents, deposit_cents, \
     paid_cents, guests, language, notes, sms_reminders, version, status_changed_at, status_version, modified_at, \
-    modified_version, updated_at";
+    modified_version, updated_at, contact_id";
 
-fn push_values(q: &mut crate::sql::Builder, b: &Booking) {
-    push_columns(&mut q.separated(", "), b);
+/// The values of `COLUMNS` for a booking, in order.
+struct Columns<'b> {
+    b: &'b Booking,
+    arrival: Option<Day>,
+    departure: Option<Day>,
+    starts: Option<Ts>,
+    ends: Option<Ts>,
 }
 
-/// Binds the `COLUMNS` of a booking, in order (single-row and multi-row statements share it).
-fn push_columns(s: &mut Separated<'_>, b: &Booking) {
-    let (arrival, departure, starts, ends) = match b.schedule {
-        Schedule::Stay { arrival, departure } => (
-            Some(arrival.to_string()),
-            Some(departure.to_string()),
-            None,
-            None,
-        ),
-        Schedule::Appointment { start, end } => (None, None, Some(ms(start)), Some(ms(end))),
-    };
-    s.push_bind(b.kind().as_str())
-        .push_bind(b.status.as_str())
-        .push_bind(arrival)
-        .push_bind(departure)
-        .push_bind(starts)
-        .push_bind(ends)
-        .push_bind(opt_ms(b.option_until))
-        .push_bind(opt_ms(b.hold_expires_at))
-        .push_bind(b.room_category.clone())
-        .push_bind(b.service.clone())
-        .push_bind(b.staff.clone())
-        .push_bind(b.source_channel.clone())
-        .push_bind(b.external_id.clone())
-        .push_bind(b.voucher.clone())
-        .push_bind(b.price_cents)
-        .push_bind(b.deposit_cents)
-        .push_bind(b.paid_cents)
-        .push_bind(b.guests)
-        .push_bind(b.language.clone())
-        .push_bind(b.notes.clone())
-        .push_bind(b.sms_reminders.map(i64::from))
-        .push_bind(b.version)
-        .push_bind(ms(b.status_changed_at))
-        .push_bind(b.status_version)
-        .push_bind(opt_ms(b.modified_at))
-        .push_bind(b.modified_version)
-        .push_bind(ms(b.updated_at));
+impl<'b> Columns<'b> {
+    fn of(b: &'b Booking) -> Self {
+        let (arrival, departure, starts, ends) = match b.schedule {
+            Schedule::Stay { arrival, departure } => {
+                (Some(Day(arrival)), Some(Day(departure)), None, None)
+            }
+            Schedule::Appointment { start, end } => (None, None, Some(Ts(start)), Some(Ts(end))),
+        };
+        Columns {
+            b,
+            arrival,
+            departure,
+            starts,
+            ends,
+        }
+    }
+}
+
+/// Binds `COLUMNS` with `$method` (`bind` on a query, `push_bind` in a builder's row).
+macro_rules! bind_booking {
+    ($q:expr, $method:ident, $cols:expr) => {{
+        let c = $cols;
+        let b = c.b;
+        $q.$method(b.kind().as_str())
+            .$method(b.status.as_str())
+            .$method(c.arrival)
+            .$method(c.departure)
+            .$method(c.starts)
+            .$method(c.ends)
+            .$method(opt_ts(b.option_until))
+            .$method(opt_ts(b.hold_expires_at))
+            .$method(b.room_category.as_deref())
+            .$method(b.service.as_deref())
+            .$method(b.staff.as_deref())
+            .$method(b.source_channel.as_deref())
+            .$method(b.external_id.as_deref())
+            .$method(b.voucher.as_deref())
+            .$method(b.price_cents)
+            .$method(b.deposit_cents)
+            .$method(b.paid_cents)
+            .$method(b.guests.map(i64::from))
+            .$method(b.language.as_deref())
+            .$method(b.notes.as_deref())
+            .$method(b.sms_reminders)
+            .$method(b.version)
+            .$method(Ts(b.status_changed_at))
+            .$method(b.status_version)
+            .$method(opt_ts(b.modified_at))
+            .$method(b.modified_version)
+            .$method(Ts(b.updated_at))
+            .$method(Id(b.contact_id))
+    }};
+}
+
+/// `$1, $2, ..., $n`.
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+const COLUMN_COUNT: usize = 28;
+
+pub(crate) async fn booking(
+    conn: Conn<'_>,
+    account: Uuid,
+    id: Uuid,
+) -> Result<Booking, StoreError> {
+    let row: BookingRow = on!(conn, c, _db => {
+        sqlx::query_as("SELECT * FROM bookings WHERE id = $1 AND account_id = $2")
+            .bind(Id(id))
+            .bind(Id(account))
+            .fetch_one(&mut *c)
+            .await?
+    });
+    row.try_into()
 }
 
 impl Tx {
     /// Stores a new booking.
     pub async fn insert_booking(&mut self, b: &Booking) -> Result<(), StoreError> {
-        let mut q = crate::sql::Builder::new(
-            self.backend,
-            format!(
-                "INSERT INTO bookings (id, account_id, property_id, contact_id, created_at, {COLUMNS}) VALUES ("
-            ),
+        let sql = format!(
+            "INSERT INTO bookings (id, account_id, property_id, created_at, {COLUMNS}) VALUES ($1, $2, $3, $4, {})",
+            placeholders(5, COLUMN_COUNT)
         );
-        q.push_bind(b.id.to_string())
-            .push(", ")
-            .push_bind(b.account_id.to_string())
-            .push(", ")
-            .push_bind(b.property_id.to_string())
-            .push(", ")
-            .push_bind(b.contact_id.to_string())
-            .push(", ")
-            .push_bind(ms(b.created_at))
-            .push(", ");
-        push_values(&mut q, b);
-        q.push(")");
-        q.build().execute(self.conn()).await?;
+        on!(self.conn(), c, _db => {
+            let q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(Id(b.id))
+                .bind(Id(b.account_id))
+                .bind(Id(b.property_id))
+                .bind(Ts(b.created_at));
+            bind_booking!(q, bind, Columns::of(b)).execute(&mut *c).await?;
+        });
         Ok(())
     }
 
@@ -190,20 +255,18 @@ impl Tx {
         expected_version: i64,
     ) -> Result<(), StoreError> {
         self.pass_gate().await;
-        let mut q = crate::sql::Builder::new(
-            self.backend,
-            format!("UPDATE bookings SET ({COLUMNS}, contact_id) = ("),
+        let sql = format!(
+            "UPDATE bookings SET ({COLUMNS}) = ({}) WHERE id = $1 AND account_id = $2 AND version = $3",
+            placeholders(4, COLUMN_COUNT)
         );
-        push_values(&mut q, b);
-        q.push(", ").push_bind(b.contact_id.to_string());
-        q.push(") WHERE id = ")
-            .push_bind(b.id.to_string())
-            .push(" AND account_id = ")
-            .push_bind(b.account_id.to_string())
-            .push(" AND version = ")
-            .push_bind(expected_version);
-        let done = q.build().execute(self.conn()).await?;
-        if done.rows_affected() == 0 {
+        let done = on!(self.conn(), c, _db => {
+            let q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(Id(b.id))
+                .bind(Id(b.account_id))
+                .bind(expected_version);
+            bind_booking!(q, bind, Columns::of(b)).execute(&mut *c).await?.rows_affected()
+        });
+        if done == 0 {
             Err(StoreError::NotFound)
         } else {
             Ok(())
@@ -219,14 +282,16 @@ impl Tx {
         changes: &serde_json::Value,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        crate::sql::query("INSERT INTO booking_changes (booking_id, version, actor, changes, created_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(booking_id.to_string())
-            .bind(version)
-            .bind(actor)
-            .bind(changes.to_string())
-            .bind(ms(now))
-            .execute(self.conn())
-            .await?;
+        on!(self.conn(), c, _db => {
+            sqlx::query("INSERT INTO booking_changes (booking_id, version, actor, changes, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(Id(booking_id))
+                .bind(version)
+                .bind(actor)
+                .bind(Json(changes))
+                .bind(Ts(now))
+                .execute(&mut *c)
+                .await?;
+        });
         Ok(())
     }
 
@@ -236,10 +301,18 @@ impl Tx {
     }
 }
 
+#[derive(sqlx::FromRow)]
+struct ChangeRow {
+    version: i64,
+    actor: String,
+    changes: Json<serde_json::Value>,
+    created_at: Ts,
+}
+
 impl Store {
     /// A booking of the account.
     pub async fn booking(&self, account: Uuid, id: Uuid) -> Result<Booking, StoreError> {
-        booking(&mut *self.pool.acquire().await?, account, id).await
+        booking(self.acquire().await?.conn(), account, id).await
     }
 
     /// The account's bookings by creation, filtered.
@@ -248,27 +321,26 @@ impl Store {
         account: Uuid,
         f: &BookingFilter,
     ) -> Result<Vec<Booking>, StoreError> {
-        let rows = crate::sql::query(
-            "SELECT * FROM bookings WHERE account_id = ?
-               AND (? IS NULL OR property_id = ?) AND (? IS NULL OR status = ?)
-               AND (? IS NULL OR created_at >= ?) AND (? IS NULL OR created_at < ?)
-               AND id > ?
-             ORDER BY id LIMIT ?",
-        )
-        .bind(account.to_string())
-        .bind(f.property_id.map(|p| p.to_string()))
-        .bind(f.property_id.map(|p| p.to_string()))
-        .bind(f.status.map(|s| s.as_str()))
-        .bind(f.status.map(|s| s.as_str()))
-        .bind(opt_ms(f.created_from))
-        .bind(opt_ms(f.created_from))
-        .bind(opt_ms(f.created_to))
-        .bind(opt_ms(f.created_to))
-        .bind(f.after.map(|a| a.to_string()).unwrap_or_default())
-        .bind(f.limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(booking_from).collect()
+        let mut pooled = self.acquire().await?;
+        let rows: Vec<BookingRow> = on!(pooled.conn(), c, _db => {
+            sqlx::query_as(
+                "SELECT * FROM bookings WHERE account_id = $1
+                   AND ($2 IS NULL OR property_id = $2) AND ($3 IS NULL OR status = $3)
+                   AND ($4 IS NULL OR created_at >= $4) AND ($5 IS NULL OR created_at < $5)
+                   AND id > $6
+                 ORDER BY id LIMIT $7",
+            )
+            .bind(Id(account))
+            .bind(opt_id(f.property_id))
+            .bind(f.status.map(|s| s.as_str()))
+            .bind(opt_ts(f.created_from))
+            .bind(opt_ts(f.created_to))
+            .bind(Id(f.after.unwrap_or(Uuid::nil())))
+            .bind(f.limit)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        bookings_from(rows)
     }
 
     /// A booking's change history, oldest first.
@@ -277,24 +349,27 @@ impl Store {
         account: Uuid,
         id: Uuid,
     ) -> Result<Vec<BookingChange>, StoreError> {
-        let rows = crate::sql::query(
-            "SELECT c.* FROM booking_changes c JOIN bookings b ON b.id = c.booking_id
-             WHERE c.booking_id = ? AND b.account_id = ? ORDER BY c.version",
-        )
-        .bind(id.to_string())
-        .bind(account.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(BookingChange {
-                    version: r.int("version")?,
-                    actor: r.text("actor")?,
-                    changes: r.json("changes")?,
-                    at: r.ts("created_at")?,
-                })
+        let mut pooled = self.acquire().await?;
+        let rows: Vec<ChangeRow> = on!(pooled.conn(), c, _db => {
+            sqlx::query_as(
+                "SELECT c.version, c.actor, c.changes, c.created_at FROM booking_changes c
+                 JOIN bookings b ON b.id = c.booking_id
+                 WHERE c.booking_id = $1 AND b.account_id = $2 ORDER BY c.version",
+            )
+            .bind(Id(id))
+            .bind(Id(account))
+            .fetch_all(&mut *c)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|r| BookingChange {
+                version: r.version,
+                actor: r.actor,
+                changes: r.changes.0,
+                at: r.created_at.0,
             })
-            .collect()
+            .collect())
     }
 }
 
@@ -309,38 +384,36 @@ impl Tx {
         let week_ago = now
             .checked_sub(jiff::SignedDuration::from_hours(24 * 7))
             .unwrap_or(now);
-        let day = week_ago
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .date()
-            .to_string();
-        let rows = crate::sql::query(
-            "SELECT * FROM bookings WHERE account_id = ? AND property_id = ? AND (departure >= ? OR ends_at >= ?) ORDER BY id",
-        )
-        .bind(account.to_string())
-        .bind(property.to_string())
-        .bind(day)
-        .bind(ms(week_ago))
-        .fetch_all(self.conn())
-        .await?;
-        rows.iter().map(booking_from).collect()
+        let day = week_ago.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let rows: Vec<BookingRow> = on!(self.conn(), c, _db => {
+            sqlx::query_as(
+                "SELECT * FROM bookings WHERE account_id = $1 AND property_id = $2
+                   AND (departure >= $3 OR ends_at >= $4) ORDER BY id",
+            )
+            .bind(Id(account))
+            .bind(Id(property))
+            .bind(Day(day))
+            .bind(Ts(week_ago))
+            .fetch_all(&mut *c)
+            .await?
+        });
+        bookings_from(rows)
     }
 
     /// Options and cart holds whose end has passed but are not marked expired yet.
     pub async fn lapsed_bookings(&mut self, now: Timestamp) -> Result<Vec<Booking>, StoreError> {
-        // Nodes sweeping at once on PostgreSQL split the work instead of colliding.
-        let lock = match self.backend {
-            crate::Backend::Sqlite => "",
-            crate::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        };
-        let rows = crate::sql::query(&format!(
-            "SELECT * FROM bookings WHERE (status = 'option' AND option_until <= ?)
-               OR (status = 'pending_payment' AND hold_expires_at <= ?) LIMIT 1000{lock}",
-        ))
-        .bind(ms(now))
-        .bind(ms(now))
-        .fetch_all(self.conn())
-        .await?;
-        rows.iter().map(booking_from).collect()
+        let rows: Vec<BookingRow> = on!(self.conn(), c, db => {
+            // Nodes sweeping at once on PostgreSQL split the work instead of colliding.
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT * FROM bookings WHERE (status = 'option' AND option_until <= $1)
+                   OR (status = 'pending_payment' AND hold_expires_at <= $1) LIMIT 1000{}",
+                db::SKIP_LOCKED
+            )))
+            .bind(Ts(now))
+            .fetch_all(&mut *c)
+            .await?
+        });
+        bookings_from(rows)
     }
 }
 
@@ -355,36 +428,34 @@ impl Tx {
         actor: &str,
         now: Timestamp,
     ) -> Result<crate::PlanSummary, StoreError> {
-        let mut summary = crate::PlanSummary::default();
+        let created = serde_json::json!({ "created": true });
         for chunk in bookings.chunks(200) {
-            let mut q = crate::sql::Builder::new(
-                self.backend,
-                format!(
-                    "INSERT INTO bookings (id, account_id, property_id, contact_id, created_at, {COLUMNS}) "
-                ),
-            );
-            q.push_values(chunk, |mut row, b| {
-                row.push_bind(b.id.to_string())
-                    .push_bind(b.account_id.to_string())
-                    .push_bind(b.property_id.to_string())
-                    .push_bind(b.contact_id.to_string())
-                    .push_bind(ms(b.created_at));
-                push_columns(&mut row, b);
+            on!(self.conn(), c, db => {
+                let mut q = sqlx::QueryBuilder::<db::Db>::new(format!(
+                    "INSERT INTO bookings (id, account_id, property_id, created_at, {COLUMNS}) "
+                ));
+                q.push_values(chunk, |mut row, b| {
+                    row.push_bind(Id(b.id))
+                        .push_bind(Id(b.account_id))
+                        .push_bind(Id(b.property_id))
+                        .push_bind(Ts(b.created_at));
+                    bind_booking!(row, push_bind, Columns::of(b));
+                });
+                q.build().execute(&mut *c).await?;
+                let mut q = sqlx::QueryBuilder::<db::Db>::new(
+                    "INSERT INTO booking_changes (booking_id, version, actor, changes, created_at) ",
+                );
+                q.push_values(chunk, |mut row, b| {
+                    row.push_bind(Id(b.id))
+                        .push_bind(1_i64)
+                        .push_bind(actor)
+                        .push_bind(Json(&created))
+                        .push_bind(Ts(now));
+                });
+                q.build().execute(&mut *c).await?;
             });
-            q.build().execute(self.conn()).await?;
-            let mut q = crate::sql::Builder::new(
-                self.backend,
-                "INSERT INTO booking_changes (booking_id, version, actor, changes, created_at) ",
-            );
-            q.push_values(chunk, |mut row, b| {
-                row.push_bind(b.id.to_string())
-                    .push_bind(1i64)
-                    .push_bind(actor.to_owned())
-                    .push_bind("{\"created\":true}")
-                    .push_bind(ms(now));
-            });
-            q.build().execute(self.conn()).await?;
         }
+        let mut summary = crate::PlanSummary::default();
         let mut rows = Vec::new();
         for (b, actions) in bookings.iter().zip(planned) {
             for a in actions {
@@ -397,15 +468,16 @@ impl Tx {
                     reason,
                 } = a
                 {
-                    rows.push((
-                        Uuid::now_v7(),
-                        b,
-                        (*rule_id, *channel),
-                        occurrence.clone(),
-                        *due_at,
-                        *status,
-                        reason.clone(),
-                    ));
+                    rows.push(crate::messages::NewMessage {
+                        id: Uuid::now_v7(),
+                        booking: b,
+                        rule_id: *rule_id,
+                        channel: channel.as_str(),
+                        occurrence,
+                        due_at: *due_at,
+                        status: *status,
+                        reason: reason.as_deref(),
+                    });
                     if *status == bellhop_domain::MessageStatus::Planned {
                         summary.planned += 1
                     } else {
@@ -414,44 +486,7 @@ impl Tx {
                 }
             }
         }
-        for chunk in rows.chunks(500) {
-            let mut q = crate::sql::Builder::new(
-                self.backend,
-                "INSERT INTO messages (id, account_id, property_id, booking_id, rule_id, contact_id, occurrence, channel,
-                   status, status_reason, due_at, run_at, created_at, updated_at) ",
-            );
-            q.push_values(
-                chunk,
-                |mut row, (id, b, (rule, channel), occ, due, status, reason)| {
-                    row.push_bind(id.to_string())
-                        .push_bind(b.account_id.to_string())
-                        .push_bind(b.property_id.to_string())
-                        .push_bind(b.id.to_string())
-                        .push_bind(rule.to_string())
-                        .push_bind(b.contact_id.to_string())
-                        .push_bind(occ.clone())
-                        .push_bind(channel.as_str())
-                        .push_bind(status.as_str())
-                        .push_bind(reason.clone())
-                        .push_bind(ms(*due))
-                        .push_bind(ms(*due))
-                        .push_bind(ms(now))
-                        .push_bind(ms(now));
-                },
-            );
-            q.build().execute(self.conn()).await?;
-            let mut q = crate::sql::Builder::new(
-                self.backend,
-                "INSERT INTO message_events (message_id, status, detail, created_at) ",
-            );
-            q.push_values(chunk, |mut row, (id, _, _, _, _, status, reason)| {
-                row.push_bind(id.to_string())
-                    .push_bind(status.as_str())
-                    .push_bind(reason.clone())
-                    .push_bind(ms(now));
-            });
-            q.build().execute(self.conn()).await?;
-        }
+        crate::messages::insert_planned(self.conn(), &rows, now).await?;
         Ok(summary)
     }
 }

@@ -1,83 +1,144 @@
 //! Contacts: guests and customers.
 
-use crate::codec::{RowExt, corrupt, ms};
-use crate::{Store, StoreError, Tx};
+use crate::error::corrupt;
+use crate::value::{Day, Id, Ts};
+use crate::{Conn, Store, StoreError, Tx};
 use bellhop_domain::Contact;
 use jiff::Timestamp;
-use sqlx::AnyConnection;
-use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-pub(crate) fn contact_from_row(row: &AnyRow) -> Result<Contact, StoreError> {
-    Ok(Contact {
-        id: row.uuid("id")?,
-        account_id: row.uuid("account_id")?,
-        first_name: row.opt_text("first_name")?,
-        last_name: row.opt_text("last_name")?,
-        email: row.opt_text("email")?,
-        phone: row.opt_text("phone")?,
-        phone_e164: row.opt_text("phone_e164")?,
-        phone_type: row.opt_parsed("phone_type")?,
-        language: row.opt_text("language")?,
-        address: row.opt_text("address")?,
-        postal_code: row.opt_text("postal_code")?,
-        city: row.opt_text("city")?,
-        country: row.opt_text("country")?,
-        nationality: row.opt_text("nationality")?,
-        birth_date: row
-            .opt_text("birth_date")?
-            .map(|d| d.parse().map_err(|e| corrupt("birth_date", e)))
-            .transpose()?,
-    })
+/// A `contacts` row as stored.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ContactRow {
+    id: Id,
+    account_id: Id,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    phone_e164: Option<String>,
+    phone_type: Option<String>,
+    language: Option<String>,
+    address: Option<String>,
+    postal_code: Option<String>,
+    city: Option<String>,
+    country: Option<String>,
+    nationality: Option<String>,
+    birth_date: Option<Day>,
+}
+
+impl TryFrom<ContactRow> for Contact {
+    type Error = StoreError;
+
+    fn try_from(r: ContactRow) -> Result<Contact, StoreError> {
+        Ok(Contact {
+            id: r.id.0,
+            account_id: r.account_id.0,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            email: r.email,
+            phone: r.phone,
+            phone_e164: r.phone_e164,
+            phone_type: r
+                .phone_type
+                .map(|t| t.parse().map_err(|e| corrupt("phone_type", e)))
+                .transpose()?,
+            language: r.language,
+            address: r.address,
+            postal_code: r.postal_code,
+            city: r.city,
+            country: r.country,
+            nationality: r.nationality,
+            birth_date: r.birth_date.map(|d| d.0),
+        })
+    }
+}
+
+/// Rows to contacts.
+pub(crate) fn contacts_from(rows: Vec<ContactRow>) -> Result<Vec<Contact>, StoreError> {
+    rows.into_iter().map(Contact::try_from).collect()
 }
 
 pub(crate) async fn contact(
-    c: &mut AnyConnection,
+    conn: Conn<'_>,
     account: Uuid,
     id: Uuid,
 ) -> Result<Contact, StoreError> {
-    let row = crate::sql::query("SELECT * FROM contacts WHERE id = ? AND account_id = ?")
-        .bind(id.to_string())
-        .bind(account.to_string())
-        .fetch_one(c)
-        .await?;
-    contact_from_row(&row)
+    let row: ContactRow = on!(conn, c, _db => {
+        sqlx::query_as("SELECT * FROM contacts WHERE id = $1 AND account_id = $2")
+            .bind(Id(id))
+            .bind(Id(account))
+            .fetch_one(&mut *c)
+            .await?
+    });
+    row.try_into()
+}
+
+/// Contacts by id, whatever their account (the dispatcher's batch).
+pub(crate) async fn contacts_by_id(
+    conn: Conn<'_>,
+    ids: &[Uuid],
+) -> Result<Vec<Contact>, StoreError> {
+    let rows: Vec<ContactRow> = match conn {
+        Conn::Sqlite(c) => {
+            let mut rows = Vec::with_capacity(ids.len());
+            for chunk in ids.chunks(500) {
+                let mut q =
+                    sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT * FROM contacts WHERE id IN (");
+                let mut list = q.separated(", ");
+                for id in chunk {
+                    list.push_bind(Id(*id));
+                }
+                q.push(")");
+                rows.extend(q.build_query_as::<ContactRow>().fetch_all(&mut *c).await?);
+            }
+            rows
+        }
+        Conn::Postgres(c) => {
+            sqlx::query_as("SELECT * FROM contacts WHERE id = ANY($1)")
+                .bind(ids.iter().copied().map(Id).collect::<Vec<_>>())
+                .fetch_all(&mut *c)
+                .await?
+        }
+    };
+    contacts_from(rows)
 }
 
 impl Tx {
     /// Stores a new contact, or replaces an existing one.
     pub async fn upsert_contact(&mut self, c: &Contact, now: Timestamp) -> Result<(), StoreError> {
-        crate::sql::query(
-            "INSERT INTO contacts (id, account_id, first_name, last_name, email, phone, phone_e164, phone_type,
-               language, address, postal_code, city, country, nationality, birth_date, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, last_name = excluded.last_name,
-               email = excluded.email, phone = excluded.phone, phone_e164 = excluded.phone_e164,
-               phone_type = excluded.phone_type, language = excluded.language,
-               address = excluded.address, postal_code = excluded.postal_code, city = excluded.city,
-               country = excluded.country, nationality = excluded.nationality,
-               birth_date = excluded.birth_date, updated_at = excluded.updated_at
-             WHERE contacts.account_id = excluded.account_id",
-        )
-        .bind(c.id.to_string())
-        .bind(c.account_id.to_string())
-        .bind(&c.first_name)
-        .bind(&c.last_name)
-        .bind(&c.email)
-        .bind(&c.phone)
-        .bind(&c.phone_e164)
-        .bind(c.phone_type.map(|t| t.as_str()))
-        .bind(&c.language)
-        .bind(&c.address)
-        .bind(&c.postal_code)
-        .bind(&c.city)
-        .bind(&c.country)
-        .bind(&c.nationality)
-        .bind(c.birth_date.map(|d| d.to_string()))
-        .bind(ms(now))
-        .bind(ms(now))
-        .execute(self.conn())
-        .await?;
+        on!(self.conn(), conn, _db => {
+            sqlx::query(
+                "INSERT INTO contacts (id, account_id, first_name, last_name, email, phone, phone_e164, phone_type,
+                   language, address, postal_code, city, country, nationality, birth_date, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)
+                 ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, last_name = excluded.last_name,
+                   email = excluded.email, phone = excluded.phone, phone_e164 = excluded.phone_e164,
+                   phone_type = excluded.phone_type, language = excluded.language,
+                   address = excluded.address, postal_code = excluded.postal_code, city = excluded.city,
+                   country = excluded.country, nationality = excluded.nationality,
+                   birth_date = excluded.birth_date, updated_at = excluded.updated_at
+                 WHERE contacts.account_id = excluded.account_id",
+            )
+            .bind(Id(c.id))
+            .bind(Id(c.account_id))
+            .bind(c.first_name.as_deref())
+            .bind(c.last_name.as_deref())
+            .bind(c.email.as_deref())
+            .bind(c.phone.as_deref())
+            .bind(c.phone_e164.as_deref())
+            .bind(c.phone_type.map(|t| t.as_str()))
+            .bind(c.language.as_deref())
+            .bind(c.address.as_deref())
+            .bind(c.postal_code.as_deref())
+            .bind(c.city.as_deref())
+            .bind(c.country.as_deref())
+            .bind(c.nationality.as_deref())
+            .bind(c.birth_date.map(Day))
+            .bind(Ts(now))
+            .execute(&mut *conn)
+            .await?;
+        });
         Ok(())
     }
 
@@ -92,14 +153,14 @@ impl Tx {
         account: Uuid,
         email: &str,
     ) -> Result<Option<Contact>, StoreError> {
-        let row = crate::sql::query(
-            "SELECT * FROM contacts WHERE account_id = ? AND email = ? ORDER BY id LIMIT 1",
-        )
-        .bind(account.to_string())
-        .bind(email)
-        .fetch_optional(self.conn())
-        .await?;
-        row.as_ref().map(contact_from_row).transpose()
+        let row: Option<ContactRow> = on!(self.conn(), c, _db => {
+            sqlx::query_as("SELECT * FROM contacts WHERE account_id = $1 AND email = $2 ORDER BY id LIMIT 1")
+                .bind(Id(account))
+                .bind(email)
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        row.map(Contact::try_from).transpose()
     }
 
     /// The account's contact with this E.164 number, if any (to deduplicate).
@@ -108,14 +169,14 @@ impl Tx {
         account: Uuid,
         e164: &str,
     ) -> Result<Option<Contact>, StoreError> {
-        let row = crate::sql::query(
-            "SELECT * FROM contacts WHERE account_id = ? AND phone_e164 = ? ORDER BY id LIMIT 1",
-        )
-        .bind(account.to_string())
-        .bind(e164)
-        .fetch_optional(self.conn())
-        .await?;
-        row.as_ref().map(contact_from_row).transpose()
+        let row: Option<ContactRow> = on!(self.conn(), c, _db => {
+            sqlx::query_as("SELECT * FROM contacts WHERE account_id = $1 AND phone_e164 = $2 ORDER BY id LIMIT 1")
+                .bind(Id(account))
+                .bind(e164)
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        row.map(Contact::try_from).transpose()
     }
 
     /// The account's contacts among `ids`.
@@ -124,23 +185,11 @@ impl Tx {
         account: Uuid,
         ids: &[Uuid],
     ) -> Result<Vec<Contact>, StoreError> {
-        let mut found = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
-            let mut q = crate::sql::Builder::new(
-                self.backend,
-                "SELECT * FROM contacts WHERE account_id = ",
-            );
-            q.push_bind(account.to_string()).push(" AND id IN (");
-            let mut sep = q.separated(", ");
-            for id in chunk {
-                sep.push_bind(id.to_string());
-            }
-            q.push(")");
-            for row in q.build().fetch_all(self.conn()).await? {
-                found.push(contact_from_row(&row)?);
-            }
-        }
-        Ok(found)
+        let found = contacts_by_id(self.conn(), ids).await?;
+        Ok(found
+            .into_iter()
+            .filter(|c| c.account_id == account)
+            .collect())
     }
 
     /// Ids of the contact's bookings (to re-plan them when the contact changes).
@@ -148,18 +197,20 @@ impl Tx {
         &mut self,
         contact_id: Uuid,
     ) -> Result<Vec<Uuid>, StoreError> {
-        let rows = crate::sql::query("SELECT id FROM bookings WHERE contact_id = ?")
-            .bind(contact_id.to_string())
-            .fetch_all(self.conn())
-            .await?;
-        rows.iter().map(|r| r.uuid("id")).collect()
+        let ids: Vec<Id> = on!(self.conn(), c, _db => {
+            sqlx::query_scalar("SELECT id FROM bookings WHERE contact_id = $1")
+                .bind(Id(contact_id))
+                .fetch_all(&mut *c)
+                .await?
+        });
+        Ok(ids.into_iter().map(|i| i.0).collect())
     }
 }
 
 impl Store {
     /// A contact of the account.
     pub async fn contact(&self, account: Uuid, id: Uuid) -> Result<Contact, StoreError> {
-        contact(&mut *self.pool.acquire().await?, account, id).await
+        contact(self.acquire().await?.conn(), account, id).await
     }
 
     /// The account's contacts, ordered by id (UUIDv7: creation order), after `after`.
@@ -169,14 +220,15 @@ impl Store {
         after: Option<Uuid>,
         limit: i64,
     ) -> Result<Vec<Contact>, StoreError> {
-        let rows = crate::sql::query(
-            "SELECT * FROM contacts WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?",
-        )
-        .bind(account.to_string())
-        .bind(after.map(|a| a.to_string()).unwrap_or_default())
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(contact_from_row).collect()
+        let mut pooled = self.acquire().await?;
+        let rows: Vec<ContactRow> = on!(pooled.conn(), c, _db => {
+            sqlx::query_as("SELECT * FROM contacts WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3")
+                .bind(Id(account))
+                .bind(Id(after.unwrap_or(Uuid::nil())))
+                .bind(limit)
+                .fetch_all(&mut *c)
+                .await?
+        });
+        contacts_from(rows)
     }
 }

@@ -2,7 +2,7 @@
 //! its response in the same transaction; a repeat gets the saved response; the same key with
 //! a different body is refused.
 
-use crate::codec::{RowExt, ms};
+use crate::value::{Id, Ts};
 use crate::{StoreError, Tx};
 use jiff::Timestamp;
 use uuid::Uuid;
@@ -27,6 +27,13 @@ pub enum IdempotencyStart {
     Mismatch,
 }
 
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    request_hash: String,
+    status_code: Option<i64>,
+    response: Option<String>,
+}
+
 impl Tx {
     /// Reserves `key` for `account` inside this transaction.
     pub async fn begin_idempotent(
@@ -36,29 +43,40 @@ impl Tx {
         request_hash: &str,
         now: Timestamp,
     ) -> Result<IdempotencyStart, StoreError> {
-        let inserted = crate::sql::query(
-            "INSERT INTO idempotency_keys (account_id, key, request_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (account_id, key) DO NOTHING",
-        )
-        .bind(account.to_string())
-        .bind(key)
-        .bind(request_hash)
-        .bind(ms(now))
-        .bind(ms(now))
-        .execute(self.conn())
-        .await?;
-        if inserted.rows_affected() == 1 {
-            return Ok(IdempotencyStart::Fresh);
-        }
-        let row = crate::sql::query("SELECT request_hash, status_code, response FROM idempotency_keys WHERE account_id = ? AND key = ?")
-            .bind(account.to_string())
+        let row: Option<KeyRow> = on!(self.conn(), c, _db => {
+            let inserted = sqlx::query(
+                "INSERT INTO idempotency_keys (account_id, key, request_hash, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $4) ON CONFLICT (account_id, key) DO NOTHING",
+            )
+            .bind(Id(account))
             .bind(key)
-            .fetch_one(self.conn())
-            .await?;
-        if row.text("request_hash")? != request_hash {
+            .bind(request_hash)
+            .bind(Ts(now))
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+            if inserted == 1 {
+                None
+            } else {
+                Some(
+                    sqlx::query_as(
+                        "SELECT request_hash, status_code, response FROM idempotency_keys
+                         WHERE account_id = $1 AND key = $2",
+                    )
+                    .bind(Id(account))
+                    .bind(key)
+                    .fetch_one(&mut *c)
+                    .await?,
+                )
+            }
+        });
+        let Some(row) = row else {
+            return Ok(IdempotencyStart::Fresh);
+        };
+        if row.request_hash != request_hash {
             return Ok(IdempotencyStart::Mismatch);
         }
-        match (row.opt_int("status_code")?, row.opt_text("response")?) {
+        match (row.status_code, row.response) {
             (Some(status), Some(body)) => Ok(IdempotencyStart::Replay(SavedResponse {
                 status: u16::try_from(status).unwrap_or(200),
                 body,
@@ -76,14 +94,19 @@ impl Tx {
         response: &SavedResponse,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        crate::sql::query("UPDATE idempotency_keys SET status_code = ?, response = ?, updated_at = ? WHERE account_id = ? AND key = ?")
+        on!(self.conn(), c, _db => {
+            sqlx::query(
+                "UPDATE idempotency_keys SET status_code = $1, response = $2, updated_at = $3
+                 WHERE account_id = $4 AND key = $5",
+            )
             .bind(i64::from(response.status))
-            .bind(&response.body)
-            .bind(ms(now))
-            .bind(account.to_string())
+            .bind(response.body.as_str())
+            .bind(Ts(now))
+            .bind(Id(account))
             .bind(key)
-            .execute(self.conn())
+            .execute(&mut *c)
             .await?;
+        });
         Ok(())
     }
 }

@@ -1,26 +1,51 @@
 //! bellhop's persistence: one store with methods named by intent, over SQLite or PostgreSQL.
 //!
-//! SQL lives only here, written once for both backends (sqlx's `Any` driver; see `sql`), with
-//! a migration set per backend. Writes that must agree — a booking change and the re-planning
-//! of its messages, a claim and its lease — happen in one `Tx`. Where the backends must differ
-//! (claiming under concurrency, locking) the method says so. Constraint names are shared: the
-//! store maps them to domain errors the same way on both.
+//! Each backend is a typed sqlx driver (`SqlitePool`, `PgPool`); there is no `Any` layer.
+//! A statement is written once where both databases take it as it is: the `on!` macro
+//! compiles its body once per backend, so `Id(x)` binds as TEXT on SQLite and `uuid` on
+//! PostgreSQL (see `value`). Where the backends really differ — connecting, how a write
+//! transaction begins, lock clauses, error codes, bulk writes — `backend::sqlite` and
+//! `backend::postgres` hold the difference side by side under the same names. Writes that
+//! must agree (a booking change and the re-planning of its messages, a claim and its lease)
+//! happen in one `Tx`. Constraint names are shared: the store maps them to domain errors the
+//! same way on both.
 #![deny(missing_docs)]
 
+/// Runs `$body` with `$c` bound to the connection of `$conn` (a `Conn`), and `$db` to the
+/// backend's module. The body is compiled once per backend, with each backend's types.
+macro_rules! on {
+    ($conn:expr, $c:ident, $db:ident => $body:expr) => {
+        match $conn {
+            $crate::Conn::Sqlite($c) => {
+                #[allow(unused_imports)]
+                use $crate::backend::sqlite as $db;
+                $body
+            }
+            $crate::Conn::Postgres($c) => {
+                #[allow(unused_imports)]
+                use $crate::backend::postgres as $db;
+                $body
+            }
+        }
+    };
+}
+
 mod accounts;
+mod backend;
 mod bookings;
 mod catalog;
-mod codec;
 mod contacts;
+mod error;
 mod idempotency;
 mod messages;
 mod outbox;
 pub mod scratch;
 mod sms;
-mod sql;
+mod value;
 
 pub use accounts::{ApiKeyRecord, NotificationRecord};
 pub use bookings::{BookingChange, BookingFilter};
+pub use error::StoreError;
 pub use idempotency::{IdempotencyStart, SavedResponse};
 pub use messages::{
     MessageEvent, MessageFilter, MessageRecord, PlanSummary, StaffAction, TimelineRow,
@@ -31,9 +56,8 @@ pub use sms::{
     MonthCounts, Reservation, Reserved, TanRecord, UsageRow,
 };
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{AnyConnection, AnyPool, ConnectOptions, Executor, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -81,11 +105,16 @@ pub enum Backend {
     Postgres,
 }
 
+#[derive(Clone, Debug)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
 /// The store.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: AnyPool,
-    backend: Backend,
+    pool: Pool,
     /// SQLite only: booking changes wait here while messages of theirs are being sent (see
     /// `hold_bookings`); PostgreSQL uses row locks instead.
     gate: Option<Gate>,
@@ -103,17 +132,63 @@ fn gate_for(path: &Path) -> Gate {
     gates.entry(key).or_default().clone()
 }
 
+/// A connection of either backend, borrowed from a pool or a transaction.
+pub(crate) enum Conn<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
+}
+
+impl Conn<'_> {
+    /// The same connection, for one more call.
+    pub(crate) fn reborrow(&mut self) -> Conn<'_> {
+        match self {
+            Conn::Sqlite(c) => Conn::Sqlite(c),
+            Conn::Postgres(c) => Conn::Postgres(c),
+        }
+    }
+}
+
+/// A connection taken from the pool for a few reads.
+pub(crate) enum Pooled {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+impl Pooled {
+    pub(crate) fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Pooled::Sqlite(c) => Conn::Sqlite(c),
+            Pooled::Postgres(c) => Conn::Postgres(c),
+        }
+    }
+}
+
+enum TxConn {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
 /// A write transaction.
 pub struct Tx {
-    tx: Transaction<'static, sqlx::Any>,
-    backend: Backend,
+    conn: TxConn,
     gate: Option<Gate>,
     passed_gate: Option<tokio::sync::OwnedRwLockWriteGuard<()>>,
 }
 
 impl Tx {
-    fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.tx
+    pub(crate) fn conn(&mut self) -> Conn<'_> {
+        match &mut self.conn {
+            TxConn::Sqlite(t) => Conn::Sqlite(t),
+            TxConn::Postgres(t) => Conn::Postgres(t),
+        }
+    }
+
+    /// Which database the transaction runs on.
+    pub fn backend(&self) -> Backend {
+        match self.conn {
+            TxConn::Sqlite(_) => Backend::Sqlite,
+            TxConn::Postgres(_) => Backend::Postgres,
+        }
     }
 
     /// Waits until no message of any booking is being sent, and keeps new sends from starting
@@ -128,86 +203,44 @@ impl Tx {
 
     /// Commits.
     pub async fn commit(self) -> Result<(), StoreError> {
-        self.tx.commit().await.map_err(StoreError::from)
+        match self.conn {
+            TxConn::Sqlite(t) => t.commit().await?,
+            TxConn::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
     }
-}
-
-/// Embedded migrations: (version, description, SQL). Never edit one that has shipped; add the
-/// next number to both lists.
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "init",
-        include_str!("../migrations/sqlite/0001_init.sql"),
-    ),
-    (2, "sms", include_str!("../migrations/sqlite/0002_sms.sql")),
-];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "init",
-        include_str!("../migrations/postgres/0001_init.sql"),
-    ),
-    (
-        2,
-        "sms",
-        include_str!("../migrations/postgres/0002_sms.sql"),
-    ),
-];
-
-fn migrator(backend: Backend) -> sqlx::migrate::Migrator {
-    use sqlx::SqlSafeStr;
-    let migrations = match backend {
-        Backend::Sqlite => SQLITE_MIGRATIONS,
-        Backend::Postgres => POSTGRES_MIGRATIONS,
-    };
-    sqlx::migrate::Migrator::with_migrations(
-        migrations
-            .iter()
-            .map(|(version, description, sql)| {
-                sqlx::migrate::Migration::new(
-                    *version,
-                    std::borrow::Cow::Borrowed(*description),
-                    sqlx::migrate::MigrationType::Simple,
-                    sql.into_sql_str(),
-                    false,
-                )
-            })
-            .collect(),
-    )
 }
 
 impl Store {
     /// Opens (and creates if missing) a SQLite database file in WAL mode.
     pub async fn open(path: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
-        let url = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .to_url_lossy();
-        let mut store = Self::connect_sqlite(url.as_str(), options).await?;
-        store.gate = Some(gate_for(path));
-        Ok(store)
+        let pool = backend::sqlite::connect_file(path, options).await?;
+        Ok(Store {
+            pool: Pool::Sqlite(pool),
+            gate: Some(gate_for(path)),
+        })
     }
 
     /// Opens the database a URL names: `postgres://...` (or `postgresql://`), `sqlite://path`,
     /// `sqlite::memory:`, or a plain SQLite path.
     pub async fn open_url(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Self::connect_postgres(url, options).await;
+            let pool = backend::postgres::connect(url, options).await?;
+            return Ok(Store {
+                pool: Pool::Postgres(pool),
+                gate: None,
+            });
         }
         match url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
         {
             Some(":memory:") => {
-                Self::connect_sqlite(
-                    "sqlite::memory:",
-                    &StoreOptions {
-                        max_connections: 1,
-                        ..options.clone()
-                    },
-                )
-                .await
+                let pool = backend::sqlite::connect_memory(options).await?;
+                Ok(Store {
+                    pool: Pool::Sqlite(pool),
+                    gate: Some(Gate::default()),
+                })
             }
             Some(path) => Self::open(Path::new(path), options).await,
             None => match url.split_once("://") {
@@ -219,90 +252,41 @@ impl Store {
         }
     }
 
-    async fn connect_sqlite(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
-        sqlx::any::install_default_drivers();
-        let pragmas = [
-            "PRAGMA journal_mode = WAL".to_owned(),
-            format!(
-                "PRAGMA synchronous = {}",
-                match options.durability {
-                    Durability::Full => "FULL",
-                    Durability::Normal => "NORMAL",
-                }
-            ),
-            format!("PRAGMA busy_timeout = {}", options.busy_timeout.as_millis()),
-            "PRAGMA foreign_keys = ON".to_owned(),
-            "PRAGMA temp_store = MEMORY".to_owned(),
-            // 16 MiB page cache per connection (SQLite defaults to 2 MiB): the outbox stays hot.
-            "PRAGMA cache_size = -16384".to_owned(),
-        ];
-        let pool = AnyPoolOptions::new()
-            .max_connections(options.max_connections)
-            .min_connections(1)
-            .after_connect(move |conn, _| {
-                let pragmas = pragmas.clone();
-                Box::pin(async move {
-                    for pragma in pragmas {
-                        conn.execute(sqlx::AssertSqlSafe(pragma)).await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(url.parse::<AnyConnectOptions>()?)
-            .await?;
-        Ok(Store {
-            pool,
-            backend: Backend::Sqlite,
-            gate: Some(Gate::default()),
-        })
-    }
-
-    async fn connect_postgres(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
-        sqlx::any::install_default_drivers();
-        let lock_timeout = format!("SET lock_timeout = {}", options.busy_timeout.as_millis());
-        let pool = AnyPoolOptions::new()
-            .max_connections(options.max_connections)
-            .min_connections(1)
-            .after_connect(move |conn, _| {
-                let lock_timeout = lock_timeout.clone();
-                Box::pin(async move {
-                    conn.execute(sqlx::AssertSqlSafe(lock_timeout)).await?;
-                    Ok(())
-                })
-            })
-            .connect(url)
-            .await?;
-        Ok(Store {
-            pool,
-            backend: Backend::Postgres,
-            gate: None,
-        })
-    }
-
     /// The database this store runs on.
     pub fn backend(&self) -> Backend {
-        self.backend
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
     }
 
     /// Applies the embedded migrations that have not run yet. On PostgreSQL, nodes starting
     /// together take turns (sqlx holds an advisory lock while migrating).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        migrator(self.backend)
-            .run(&self.pool)
-            .await
-            .map_err(|e| StoreError::Migration(e.to_string()))
+        match &self.pool {
+            Pool::Sqlite(p) => backend::sqlite::migrator().run(p).await,
+            Pool::Postgres(p) => backend::postgres::migrator().run(p).await,
+        }
+        .map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    /// A pooled connection for reads.
+    pub(crate) async fn acquire(&self) -> Result<Pooled, StoreError> {
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => Pooled::Sqlite(p.acquire().await?),
+            Pool::Postgres(p) => Pooled::Postgres(p.acquire().await?),
+        })
     }
 
     /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
     /// IMMEDIATE`), so a read-then-write never fails to upgrade.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+        let conn = match &self.pool {
+            Pool::Sqlite(p) => TxConn::Sqlite(backend::sqlite::begin(p).await?),
+            Pool::Postgres(p) => TxConn::Postgres(backend::postgres::begin(p).await?),
         };
         Ok(Tx {
-            tx,
-            backend: self.backend,
+            conn,
             gate: self.gate.clone(),
             passed_gate: None,
         })
@@ -324,79 +308,18 @@ impl Store {
 
     /// Whether the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sql::query("SELECT 1").execute(&self.pool).await?;
+        let mut pooled = self.acquire().await?;
+        on!(pooled.conn(), c, _db => {
+            sqlx::query("SELECT 1").execute(&mut *c).await?;
+        });
         Ok(())
     }
 
     /// Closes the pool (on SQLite, checkpointing the WAL).
     pub async fn close(&self) {
-        self.pool.close().await;
-    }
-}
-
-/// Errors of the store, with the constraint that failed where there is one.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// A unique constraint was violated.
-    #[error("duplicate: {constraint}")]
-    Duplicate {
-        /// The constraint's name, shared by both backends.
-        constraint: String,
-    },
-    /// A referenced row does not exist.
-    #[error("a referenced record does not exist")]
-    ForeignKey,
-    /// No such record (for this account).
-    #[error("not found")]
-    NotFound,
-    /// A stored value could not be read back (a bug or a hand-edited database).
-    #[error("stored data is invalid: {0}")]
-    Corrupt(String),
-    /// Migrations failed.
-    #[error("migration failed: {0}")]
-    Migration(String),
-    /// Not available in this build.
-    #[error("{0}")]
-    Unsupported(String),
-    /// Any other database error.
-    #[error("database error: {0}")]
-    Database(#[source] sqlx::Error),
-}
-
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
-        if let sqlx::Error::RowNotFound = e {
-            return StoreError::NotFound;
+        match &self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
         }
-        if let Some(db) = e.as_database_error() {
-            let message = db.message();
-            if db.is_unique_violation() {
-                return StoreError::Duplicate {
-                    constraint: db
-                        .constraint()
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| constraint_name(message)),
-                };
-            }
-            if db.is_foreign_key_violation() {
-                return StoreError::ForeignKey;
-            }
-        }
-        StoreError::Database(e)
     }
-}
-
-/// SQLite reports "UNIQUE constraint failed: table.col, ..."; map the columns to the shared
-/// constraint names.
-fn constraint_name(message: &str) -> String {
-    let columns = message.rsplit(": ").next().unwrap_or(message);
-    match columns {
-        c if c.starts_with("messages.booking_id") => "messages_occurrence_key",
-        c if c.starts_with("api_keys.prefix") => "api_keys_prefix_key",
-        c if c.starts_with("idempotency_keys") => "idempotency_keys_pkey",
-        c if c.starts_with("booking_changes") => "booking_changes_pkey",
-        c => return c.to_owned(),
-    }
-    .to_owned()
 }

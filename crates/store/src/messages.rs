@@ -1,12 +1,11 @@
 //! Messages: applying plans, listing, staff actions and the status history.
 
-use crate::codec::{RowExt, ms};
-use crate::{Store, StoreError, Tx};
+use crate::error::corrupt;
+use crate::value::{Id, Ts, opt_id};
+use crate::{Conn, Store, StoreError, Tx};
 use bellhop_domain::{Booking, ExistingMessage, MessageStatus, PlanAction};
 use jiff::Timestamp;
 use serde::Serialize;
-use sqlx::AnyConnection;
-use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 /// A message as staff and integrators see it.
@@ -133,61 +132,230 @@ pub struct TimelineRow {
     pub subject: Option<String>,
 }
 
-fn record_from(row: &AnyRow, with_bodies: bool) -> Result<MessageRecord, StoreError> {
-    Ok(MessageRecord {
-        id: row.uuid("id")?,
-        property_id: row.uuid("property_id")?,
-        booking_id: row.opt_uuid("booking_id")?,
-        rule_id: row.opt_uuid("rule_id")?,
-        contact_id: row.uuid("contact_id")?,
-        kind: row.text("kind")?,
-        campaign_id: row.opt_uuid("campaign_id")?,
-        occurrence: row.text("occurrence")?,
-        channel: row.text("channel")?,
-        status: row.parsed("status")?,
-        status_reason: row.opt_text("status_reason")?,
-        due_at: row.ts("due_at")?,
-        attempt: row.int("attempt")?,
-        recipient: row.opt_text("recipient")?,
-        subject: row.opt_text("subject")?,
-        language: row.opt_text("language")?,
-        provider_ref: row.opt_text("provider_ref")?,
-        sent_at: row.opt_ts("sent_at")?,
-        delivered_at: row.opt_ts("delivered_at")?,
-        parts: row.opt_int("parts")?,
-        encoding: row.opt_text("encoding")?,
-        billing_month: row.opt_text("billing_month")?,
-        body_html: if with_bodies {
-            row.opt_packed("body_html")?
-        } else {
-            None
-        },
-        body_text: if with_bodies {
-            row.opt_packed("body_text")?
-        } else {
-            None
-        },
-        created_at: row.ts("created_at")?,
-        updated_at: row.ts("updated_at")?,
-    })
+/// The columns of a `messages` row that `MessageRecord` shows.
+const RECORD_COLUMNS: &str = "id, property_id, booking_id, rule_id, contact_id, kind, campaign_id, occurrence, \
+    channel, status, status_reason, due_at, attempt, recipient, subject, language, provider_ref, sent_at, \
+    delivered_at, parts, encoding, billing_month, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct RecordRow {
+    id: Id,
+    property_id: Id,
+    booking_id: Option<Id>,
+    rule_id: Option<Id>,
+    contact_id: Id,
+    kind: String,
+    campaign_id: Option<Id>,
+    occurrence: String,
+    channel: String,
+    status: String,
+    status_reason: Option<String>,
+    due_at: Ts,
+    attempt: i64,
+    recipient: Option<String>,
+    subject: Option<String>,
+    language: Option<String>,
+    provider_ref: Option<String>,
+    sent_at: Option<Ts>,
+    delivered_at: Option<Ts>,
+    parts: Option<i64>,
+    encoding: Option<String>,
+    billing_month: Option<String>,
+    created_at: Ts,
+    updated_at: Ts,
+}
+
+impl TryFrom<RecordRow> for MessageRecord {
+    type Error = StoreError;
+
+    fn try_from(r: RecordRow) -> Result<Self, StoreError> {
+        Ok(MessageRecord {
+            id: r.id.0,
+            property_id: r.property_id.0,
+            booking_id: r.booking_id.map(|i| i.0),
+            rule_id: r.rule_id.map(|i| i.0),
+            contact_id: r.contact_id.0,
+            kind: r.kind,
+            campaign_id: r.campaign_id.map(|i| i.0),
+            occurrence: r.occurrence,
+            channel: r.channel,
+            status: r.status.parse().map_err(|e| corrupt("status", e))?,
+            status_reason: r.status_reason,
+            due_at: r.due_at.0,
+            attempt: r.attempt,
+            recipient: r.recipient,
+            subject: r.subject,
+            language: r.language,
+            provider_ref: r.provider_ref,
+            sent_at: r.sent_at.map(|t| t.0),
+            delivered_at: r.delivered_at.map(|t| t.0),
+            parts: r.parts,
+            encoding: r.encoding,
+            billing_month: r.billing_month,
+            body_html: None,
+            body_text: None,
+            created_at: r.created_at.0,
+            updated_at: r.updated_at.0,
+        })
+    }
+}
+
+/// A planned message to insert.
+pub(crate) struct NewMessage<'a> {
+    pub id: Uuid,
+    pub booking: &'a Booking,
+    pub rule_id: Uuid,
+    pub channel: &'static str,
+    pub occurrence: &'a str,
+    pub due_at: Timestamp,
+    pub status: MessageStatus,
+    pub reason: Option<&'a str>,
+}
+
+/// One entry of the status history to append.
+pub(crate) struct NewEvent<'a> {
+    pub message_id: Uuid,
+    pub status: &'a str,
+    pub detail: Option<&'a str>,
+}
+
+/// Inserts planned messages of new bookings, with their first history entry. No conflict is
+/// possible: the bookings are new. PostgreSQL takes one array per column (`UNNEST`), one
+/// statement text whatever the count; SQLite takes multi-row `VALUES`.
+pub(crate) async fn insert_planned(
+    conn: Conn<'_>,
+    rows: &[NewMessage<'_>],
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let events: Vec<NewEvent<'_>> = rows
+        .iter()
+        .map(|m| NewEvent {
+            message_id: m.id,
+            status: m.status.as_str(),
+            detail: m.reason,
+        })
+        .collect();
+    match conn {
+        Conn::Sqlite(c) => {
+            for chunk in rows.chunks(500) {
+                let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                    "INSERT INTO messages (id, account_id, property_id, booking_id, rule_id, contact_id, occurrence,
+                       channel, status, status_reason, due_at, run_at, created_at, updated_at) ",
+                );
+                q.push_values(chunk, |mut row, m| {
+                    row.push_bind(Id(m.id))
+                        .push_bind(Id(m.booking.account_id))
+                        .push_bind(Id(m.booking.property_id))
+                        .push_bind(Id(m.booking.id))
+                        .push_bind(Id(m.rule_id))
+                        .push_bind(Id(m.booking.contact_id))
+                        .push_bind(m.occurrence)
+                        .push_bind(m.channel)
+                        .push_bind(m.status.as_str())
+                        .push_bind(m.reason)
+                        .push_bind(Ts(m.due_at))
+                        .push_bind(Ts(m.due_at))
+                        .push_bind(Ts(now))
+                        .push_bind(Ts(now));
+                });
+                q.build().execute(&mut *c).await?;
+            }
+            insert_events(Conn::Sqlite(c), &events, now).await
+        }
+        Conn::Postgres(c) => {
+            let col =
+                |f: fn(&NewMessage<'_>) -> Uuid| rows.iter().map(|m| Id(f(m))).collect::<Vec<_>>();
+            sqlx::query(
+                "INSERT INTO messages (id, account_id, property_id, booking_id, rule_id, contact_id, occurrence,
+                   channel, status, status_reason, due_at, run_at, created_at, updated_at)
+                 SELECT id, account_id, property_id, booking_id, rule_id, contact_id, occurrence, channel, status,
+                   status_reason, due_at, due_at, $11, $11
+                 FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[],
+                   $8::text[], $9::text[], $10::text[], $12::timestamptz[])
+                   AS v (id, account_id, property_id, booking_id, rule_id, contact_id, occurrence, channel, status,
+                     status_reason, due_at)",
+            )
+            .bind(col(|m| m.id))
+            .bind(col(|m| m.booking.account_id))
+            .bind(col(|m| m.booking.property_id))
+            .bind(col(|m| m.booking.id))
+            .bind(col(|m| m.rule_id))
+            .bind(col(|m| m.booking.contact_id))
+            .bind(rows.iter().map(|m| m.occurrence).collect::<Vec<_>>())
+            .bind(rows.iter().map(|m| m.channel).collect::<Vec<_>>())
+            .bind(rows.iter().map(|m| m.status.as_str()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|m| m.reason).collect::<Vec<_>>())
+            .bind(Ts(now))
+            .bind(rows.iter().map(|m| Ts(m.due_at)).collect::<Vec<_>>())
+            .execute(&mut *c)
+            .await?;
+            insert_events(Conn::Postgres(c), &events, now).await
+        }
+    }
+}
+
+/// Appends entries to the status history, many per statement.
+pub(crate) async fn insert_events(
+    conn: Conn<'_>,
+    events: &[NewEvent<'_>],
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    match conn {
+        Conn::Sqlite(c) => {
+            for chunk in events.chunks(800) {
+                let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                    "INSERT INTO message_events (message_id, status, detail, created_at) ",
+                );
+                q.push_values(chunk, |mut row, e| {
+                    row.push_bind(Id(e.message_id))
+                        .push_bind(e.status)
+                        .push_bind(e.detail)
+                        .push_bind(Ts(now));
+                });
+                q.build().execute(&mut *c).await?;
+            }
+        }
+        Conn::Postgres(c) => {
+            sqlx::query(
+                "INSERT INTO message_events (message_id, status, detail, created_at)
+                 SELECT message_id, status, detail, $4 FROM UNNEST($1::uuid[], $2::text[], $3::text[])
+                   AS v (message_id, status, detail)",
+            )
+            .bind(events.iter().map(|e| Id(e.message_id)).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.status).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.detail).collect::<Vec<_>>())
+            .bind(Ts(now))
+            .execute(&mut *c)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) async fn insert_event(
-    c: &mut AnyConnection,
+    conn: Conn<'_>,
     message_id: Uuid,
     status: &str,
     detail: Option<&str>,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    crate::sql::query(
-        "INSERT INTO message_events (message_id, status, detail, created_at) VALUES (?, ?, ?, ?)",
-    )
-    .bind(message_id.to_string())
-    .bind(status)
-    .bind(detail)
-    .bind(ms(now))
-    .execute(c)
-    .await?;
+    on!(conn, c, _db => {
+        sqlx::query(
+            "INSERT INTO message_events (message_id, status, detail, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(Id(message_id))
+        .bind(status)
+        .bind(detail)
+        .bind(Ts(now))
+        .execute(&mut *c)
+        .await?;
+    });
     Ok(())
 }
 
@@ -206,25 +374,52 @@ pub struct PlanSummary {
     pub cancelled: u32,
 }
 
+#[derive(sqlx::FromRow)]
+struct ExistingRow {
+    id: Id,
+    rule_id: Id,
+    occurrence: String,
+    status: String,
+    due_at: Ts,
+    cancelled_by: Option<String>,
+}
+
+/// The guarded transitions of `apply_plan`; each updates one message only from the statuses
+/// it expects, so a message a dispatcher has claimed meanwhile is left alone.
+const MOVE: &str = "UPDATE messages SET due_at = $1, run_at = $1, updated_at = $2 WHERE id = $3 AND status = 'planned'";
+const REOPEN: &str =
+    "UPDATE messages SET status = 'planned', status_reason = NULL, cancelled_by = NULL,
+       due_at = $1, run_at = $1, updated_at = $2
+     WHERE id = $3 AND (status = 'skipped' OR (status = 'cancelled' AND cancelled_by = 'planner'))";
+const CANCEL: &str =
+    "UPDATE messages SET status = 'cancelled', cancelled_by = 'planner', status_reason = $1,
+       updated_at = $2 WHERE id = $3 AND status IN ('planned', 'deferred')";
+const SKIP: &str = "UPDATE messages SET status = 'skipped', status_reason = $1, updated_at = $2
+     WHERE id = $3 AND status = 'planned'";
+
 impl Tx {
     /// The messages already recorded for a booking.
     pub async fn existing_messages(
         &mut self,
         booking_id: Uuid,
     ) -> Result<Vec<ExistingMessage>, StoreError> {
-        let rows = crate::sql::query("SELECT id, rule_id, occurrence, status, due_at, cancelled_by FROM messages WHERE booking_id = ?")
-            .bind(booking_id.to_string())
-            .fetch_all(self.conn())
-            .await?;
-        rows.iter()
+        let rows: Vec<ExistingRow> = on!(self.conn(), c, _db => {
+            sqlx::query_as(
+                "SELECT id, rule_id, occurrence, status, due_at, cancelled_by FROM messages WHERE booking_id = $1",
+            )
+            .bind(Id(booking_id))
+            .fetch_all(&mut *c)
+            .await?
+        });
+        rows.into_iter()
             .map(|r| {
                 Ok(ExistingMessage {
-                    id: r.uuid("id")?,
-                    rule_id: r.uuid("rule_id")?,
-                    occurrence: r.text("occurrence")?,
-                    status: r.parsed("status")?,
-                    due_at: r.ts("due_at")?,
-                    cancelled_by_staff: r.opt_text("cancelled_by")?.as_deref() == Some("staff"),
+                    id: r.id.0,
+                    rule_id: r.rule_id.0,
+                    occurrence: r.occurrence,
+                    status: r.status.parse().map_err(|e| corrupt("status", e))?,
+                    due_at: r.due_at.0,
+                    cancelled_by_staff: r.cancelled_by.as_deref() == Some("staff"),
                 })
             })
             .collect()
@@ -250,29 +445,30 @@ impl Tx {
                     reason,
                 } => {
                     let id = Uuid::now_v7();
-                    let done = crate::sql::query(
-                        "INSERT INTO messages (id, account_id, property_id, booking_id, rule_id, contact_id,
-                           occurrence, channel, status, status_reason, due_at, run_at, created_at, updated_at)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                         ON CONFLICT (booking_id, rule_id, occurrence) DO NOTHING",
-                    )
-                    .bind(id.to_string())
-                    .bind(booking.account_id.to_string())
-                    .bind(booking.property_id.to_string())
-                    .bind(booking.id.to_string())
-                    .bind(rule_id.to_string())
-                    .bind(booking.contact_id.to_string())
-                    .bind(occurrence)
-                    .bind(channel.as_str())
-                    .bind(status.as_str())
-                    .bind(reason)
-                    .bind(ms(*due_at))
-                    .bind(ms(*due_at))
-                    .bind(ms(now))
-                    .bind(ms(now))
-                    .execute(self.conn())
-                    .await?;
-                    if done.rows_affected() == 1 {
+                    let inserted = on!(self.conn(), c, _db => {
+                        sqlx::query(
+                            "INSERT INTO messages (id, account_id, property_id, booking_id, rule_id, contact_id,
+                               occurrence, channel, status, status_reason, due_at, run_at, created_at, updated_at)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $12)
+                             ON CONFLICT (booking_id, rule_id, occurrence) DO NOTHING",
+                        )
+                        .bind(Id(id))
+                        .bind(Id(booking.account_id))
+                        .bind(Id(booking.property_id))
+                        .bind(Id(booking.id))
+                        .bind(Id(*rule_id))
+                        .bind(Id(booking.contact_id))
+                        .bind(occurrence.as_str())
+                        .bind(channel.as_str())
+                        .bind(status.as_str())
+                        .bind(reason.as_deref())
+                        .bind(Ts(*due_at))
+                        .bind(Ts(now))
+                        .execute(&mut *c)
+                        .await?
+                        .rows_affected()
+                    });
+                    if inserted == 1 {
                         insert_event(self.conn(), id, status.as_str(), reason.as_deref(), now)
                             .await?;
                         if *status == MessageStatus::Planned {
@@ -283,11 +479,7 @@ impl Tx {
                     }
                 }
                 PlanAction::Move { message_id, due_at } => {
-                    let sql = "UPDATE messages SET due_at = ?, run_at = ?, updated_at = ? WHERE id = ? AND status = 'planned'";
-                    if self
-                        .transition(sql, *message_id, Some(*due_at), None, now)
-                        .await?
-                    {
+                    if self.transition(MOVE, *message_id, Ts(*due_at), now).await? {
                         let detail = format!("moved to {due_at}");
                         insert_event(self.conn(), *message_id, "planned", Some(&detail), now)
                             .await?;
@@ -295,11 +487,8 @@ impl Tx {
                     }
                 }
                 PlanAction::Reopen { message_id, due_at } => {
-                    let sql = "UPDATE messages SET status = 'planned', status_reason = NULL, cancelled_by = NULL,
-                                 due_at = ?, run_at = ?, updated_at = ?
-                               WHERE id = ? AND (status = 'skipped' OR (status = 'cancelled' AND cancelled_by = 'planner'))";
                     if self
-                        .transition(sql, *message_id, Some(*due_at), None, now)
+                        .transition(REOPEN, *message_id, Ts(*due_at), now)
                         .await?
                     {
                         let detail = format!("planned again for {due_at}");
@@ -309,10 +498,8 @@ impl Tx {
                     }
                 }
                 PlanAction::Cancel { message_id, reason } => {
-                    let sql = "UPDATE messages SET status = 'cancelled', cancelled_by = 'planner', status_reason = ?,
-                                 updated_at = ? WHERE id = ? AND status IN ('planned', 'deferred')";
                     if self
-                        .transition(sql, *message_id, None, Some(reason), now)
+                        .transition(CANCEL, *message_id, reason.as_str(), now)
                         .await?
                     {
                         insert_event(self.conn(), *message_id, "cancelled", Some(reason), now)
@@ -321,11 +508,8 @@ impl Tx {
                     }
                 }
                 PlanAction::Skip { message_id, reason } => {
-                    let sql =
-                        "UPDATE messages SET status = 'skipped', status_reason = ?, updated_at = ?
-                               WHERE id = ? AND status = 'planned'";
                     if self
-                        .transition(sql, *message_id, None, Some(reason), now)
+                        .transition(SKIP, *message_id, reason.as_str(), now)
                         .await?
                     {
                         insert_event(self.conn(), *message_id, "skipped", Some(reason), now)
@@ -338,27 +522,32 @@ impl Tx {
         Ok(summary)
     }
 
-    async fn transition(
+    /// Runs one of the guarded transitions: `$1` is its value (a due time or a reason), `$2`
+    /// the time of the change, `$3` the message.
+    async fn transition<V>(
         &mut self,
         sql: &'static str,
         id: Uuid,
-        due_at: Option<Timestamp>,
-        reason: Option<&str>,
+        value: V,
         now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        let mut q = crate::sql::query(sql);
-        if let Some(due) = due_at {
-            q = q.bind(ms(due)).bind(ms(due));
-        }
-        if let Some(reason) = reason {
-            q = q.bind(reason.to_owned());
-        }
-        let done = q
-            .bind(ms(now))
-            .bind(id.to_string())
-            .execute(self.conn())
-            .await?;
-        Ok(done.rows_affected() == 1)
+    ) -> Result<bool, StoreError>
+    where
+        V: for<'q> sqlx::Encode<'q, sqlx::Sqlite>
+            + sqlx::Type<sqlx::Sqlite>
+            + for<'q> sqlx::Encode<'q, sqlx::Postgres>
+            + sqlx::Type<sqlx::Postgres>
+            + Send,
+    {
+        let done = on!(self.conn(), c, _db => {
+            sqlx::query(sql)
+                .bind(value)
+                .bind(Ts(now))
+                .bind(Id(id))
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
     }
 
     /// A staff action on a message that has not gone out. `Cancel` is final (the planner never
@@ -374,32 +563,33 @@ impl Tx {
     ) -> Result<bool, StoreError> {
         let (sql, status, detail) = match action {
             StaffAction::Cancel => (
-                "UPDATE messages SET status = 'cancelled', cancelled_by = 'staff', status_reason = ?, updated_at = ?
-                 WHERE id = ? AND account_id = ? AND status IN ('planned', 'deferred', 'skipped')",
+                "UPDATE messages SET status = 'cancelled', cancelled_by = 'staff', status_reason = $1, updated_at = $2
+                 WHERE id = $3 AND account_id = $4 AND status IN ('planned', 'deferred', 'skipped')",
                 "cancelled",
                 format!("cancelled by {actor}"),
             ),
             StaffAction::SendNow => (
-                "UPDATE messages SET status = 'planned', status_reason = ?, run_at = ?, due_at = ?, forced = 1, updated_at = ?
-                 WHERE id = ? AND account_id = ? AND status IN ('planned', 'deferred', 'skipped')",
+                "UPDATE messages SET status = 'planned', status_reason = $1, run_at = $2, due_at = $2, forced = TRUE,
+                   updated_at = $2
+                 WHERE id = $3 AND account_id = $4 AND status IN ('planned', 'deferred', 'skipped')",
                 "planned",
                 format!("send now, asked by {actor}"),
             ),
         };
-        let mut q = crate::sql::query(sql).bind(detail.clone());
-        if action == StaffAction::SendNow {
-            q = q.bind(ms(now)).bind(ms(now));
-        }
-        let done = q
-            .bind(ms(now))
-            .bind(id.to_string())
-            .bind(account.to_string())
-            .execute(self.conn())
-            .await?;
-        if done.rows_affected() == 1 {
+        let done = on!(self.conn(), c, _db => {
+            sqlx::query(sql)
+                .bind(detail.as_str())
+                .bind(Ts(now))
+                .bind(Id(id))
+                .bind(Id(account))
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        });
+        if done == 1 {
             insert_event(self.conn(), id, status, Some(&detail), now).await?;
         }
-        Ok(done.rows_affected() == 1)
+        Ok(done == 1)
     }
 }
 
@@ -412,18 +602,74 @@ pub enum StaffAction {
     SendNow,
 }
 
+#[derive(sqlx::FromRow)]
+struct BodiesRow {
+    body_html: Option<Vec<u8>>,
+    body_text: Option<Vec<u8>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    status: String,
+    detail: Option<String>,
+    created_at: Ts,
+}
+
+#[derive(sqlx::FromRow)]
+struct TimelineDbRow {
+    id: Id,
+    due_at: Ts,
+    status: String,
+    status_reason: Option<String>,
+    subject: Option<String>,
+    booking_id: Option<Id>,
+    channel: String,
+    time_zone: String,
+    property: String,
+    rule: String,
+    guest: Option<String>,
+}
+
+/// Compresses a body for storage (a 4 KB HTML mail shrinks about fourfold).
+pub(crate) fn pack(text: &str) -> Vec<u8> {
+    lz4_flex::compress_prepend_size(text.as_bytes())
+}
+
+/// A stored body as text.
+pub(crate) fn unpack(what: &str, bytes: Option<Vec<u8>>) -> Result<Option<String>, StoreError> {
+    let Some(bytes) = bytes else {
+        return Ok(None);
+    };
+    let raw = lz4_flex::decompress_size_prepended(&bytes).map_err(|e| corrupt(what, e))?;
+    String::from_utf8(raw)
+        .map(Some)
+        .map_err(|e| corrupt(what, e))
+}
+
 impl Store {
     /// One message, with its rendered bodies.
     pub async fn message(&self, account: Uuid, id: Uuid) -> Result<MessageRecord, StoreError> {
-        let row = crate::sql::query(
-            "SELECT m.*, b.body_html, b.body_text FROM messages m LEFT JOIN message_bodies b ON b.message_id = m.id
-             WHERE m.id = ? AND m.account_id = ?",
-        )
-            .bind(id.to_string())
-            .bind(account.to_string())
-            .fetch_one(&self.pool)
+        let mut pooled = self.acquire().await?;
+        let (row, bodies): (RecordRow, Option<BodiesRow>) = on!(pooled.conn(), c, _db => {
+            let row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {RECORD_COLUMNS} FROM messages WHERE id = $1 AND account_id = $2"
+            )))
+            .bind(Id(id))
+            .bind(Id(account))
+            .fetch_one(&mut *c)
             .await?;
-        record_from(&row, true)
+            let bodies = sqlx::query_as("SELECT body_html, body_text FROM message_bodies WHERE message_id = $1")
+                .bind(Id(id))
+                .fetch_optional(&mut *c)
+                .await?;
+            (row, bodies)
+        });
+        let mut record = MessageRecord::try_from(row)?;
+        if let Some(b) = bodies {
+            record.body_html = unpack("body_html", b.body_html)?;
+            record.body_text = unpack("body_text", b.body_text)?;
+        }
+        Ok(record)
     }
 
     /// Messages, by due time.
@@ -432,51 +678,50 @@ impl Store {
         account: Uuid,
         f: &MessageFilter,
     ) -> Result<Vec<MessageRecord>, StoreError> {
-        let mut q = crate::sql::Builder::new(
-                self.backend,
-            "SELECT id, property_id, booking_id, rule_id, contact_id, kind, campaign_id, occurrence, channel, status,
-               status_reason, due_at, attempt, recipient, subject, language, provider_ref, sent_at, delivered_at,
-               parts, encoding, billing_month, created_at, updated_at
-             FROM messages WHERE account_id = ",
-        );
-        q.push_bind(account.to_string());
-        if let Some(s) = f.status {
-            q.push(" AND status = ").push_bind(s.as_str());
-        }
-        if let Some(b) = f.booking_id {
-            q.push(" AND booking_id = ").push_bind(b.to_string());
-        }
-        if let Some(c) = f.contact_id {
-            q.push(" AND contact_id = ").push_bind(c.to_string());
-        }
-        if let Some(p) = f.property_id {
-            q.push(" AND property_id = ").push_bind(p.to_string());
-        }
-        if let Some(c) = &f.channel {
-            q.push(" AND channel = ").push_bind(c.clone());
-        }
-        if let Some(m) = &f.billing_month {
-            q.push(" AND billing_month = ").push_bind(m.clone());
-        }
-        if let Some(c) = f.campaign_id {
-            q.push(" AND campaign_id = ").push_bind(c.to_string());
-        }
-        if let Some(from) = f.due_from {
-            q.push(" AND due_at >= ").push_bind(ms(from));
-        }
-        if let Some(to) = f.due_to {
-            q.push(" AND due_at < ").push_bind(ms(to));
-        }
-        if let Some((due, id)) = f.after {
-            q.push(" AND (due_at, id) > (")
-                .push_bind(ms(due))
-                .push(", ")
-                .push_bind(id.to_string())
-                .push(")");
-        }
-        q.push(" ORDER BY due_at, id LIMIT ").push_bind(f.limit);
-        let rows = q.build().fetch_all(&self.pool).await?;
-        rows.iter().map(|r| record_from(r, false)).collect()
+        let mut pooled = self.acquire().await?;
+        let rows: Vec<RecordRow> = on!(pooled.conn(), c, db => {
+            let mut q = sqlx::QueryBuilder::<db::Db>::new(format!(
+                "SELECT {RECORD_COLUMNS} FROM messages WHERE account_id = "
+            ));
+            q.push_bind(Id(account));
+            if let Some(s) = f.status {
+                q.push(" AND status = ").push_bind(s.as_str());
+            }
+            if let Some(b) = f.booking_id {
+                q.push(" AND booking_id = ").push_bind(Id(b));
+            }
+            if let Some(c) = f.contact_id {
+                q.push(" AND contact_id = ").push_bind(Id(c));
+            }
+            if let Some(p) = f.property_id {
+                q.push(" AND property_id = ").push_bind(Id(p));
+            }
+            if let Some(c) = &f.channel {
+                q.push(" AND channel = ").push_bind(c.as_str());
+            }
+            if let Some(m) = &f.billing_month {
+                q.push(" AND billing_month = ").push_bind(m.as_str());
+            }
+            if let Some(c) = f.campaign_id {
+                q.push(" AND campaign_id = ").push_bind(Id(c));
+            }
+            if let Some(from) = f.due_from {
+                q.push(" AND due_at >= ").push_bind(Ts(from));
+            }
+            if let Some(to) = f.due_to {
+                q.push(" AND due_at < ").push_bind(Ts(to));
+            }
+            if let Some((due, id)) = f.after {
+                q.push(" AND (due_at, id) > (")
+                    .push_bind(Ts(due))
+                    .push(", ")
+                    .push_bind(Id(id))
+                    .push(")");
+            }
+            q.push(" ORDER BY due_at, id LIMIT ").push_bind(f.limit);
+            q.build_query_as().fetch_all(&mut *c).await?
+        });
+        rows.into_iter().map(MessageRecord::try_from).collect()
     }
 
     /// A message's status history, oldest first.
@@ -485,23 +730,25 @@ impl Store {
         account: Uuid,
         id: Uuid,
     ) -> Result<Vec<MessageEvent>, StoreError> {
-        let rows = crate::sql::query(
-            "SELECT e.status, e.detail, e.created_at FROM message_events e JOIN messages m ON m.id = e.message_id
-             WHERE e.message_id = ? AND m.account_id = ? ORDER BY e.id",
-        )
-        .bind(id.to_string())
-        .bind(account.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(MessageEvent {
-                    status: r.text("status")?,
-                    detail: r.opt_text("detail")?,
-                    at: r.ts("created_at")?,
-                })
+        let mut pooled = self.acquire().await?;
+        let rows: Vec<EventRow> = on!(pooled.conn(), c, _db => {
+            sqlx::query_as(
+                "SELECT e.status, e.detail, e.created_at FROM message_events e JOIN messages m ON m.id = e.message_id
+                 WHERE e.message_id = $1 AND m.account_id = $2 ORDER BY e.id",
+            )
+            .bind(Id(id))
+            .bind(Id(account))
+            .fetch_all(&mut *c)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|r| MessageEvent {
+                status: r.status,
+                detail: r.detail,
+                at: r.created_at.0,
             })
-            .collect()
+            .collect())
     }
 
     /// What is due in [from, to), with reasons for what will not go out. `account` None: all.
@@ -512,37 +759,39 @@ impl Store {
         to: Timestamp,
         limit: i64,
     ) -> Result<Vec<TimelineRow>, StoreError> {
-        let rows = crate::sql::query(
-            "SELECT m.id, m.due_at, m.status, m.status_reason, m.subject, m.booking_id, m.channel, p.time_zone,
-               p.name AS property,
-               COALESCE(r.name, s.name, CASE m.kind WHEN 'tan' THEN 'one-time code' ELSE m.kind END) AS rule,
-               TRIM(COALESCE(c.first_name, '') || ' ' || COALESCE(c.last_name, '')) AS guest
-             FROM messages m JOIN properties p ON p.id = m.property_id LEFT JOIN rules r ON r.id = m.rule_id
-               LEFT JOIN sms_campaigns s ON s.id = m.campaign_id JOIN contacts c ON c.id = m.contact_id
-             WHERE (? IS NULL OR m.account_id = ?) AND m.due_at >= ? AND m.due_at < ?
-             ORDER BY m.due_at, m.id LIMIT ?",
-        )
-        .bind(account.map(|a| a.to_string()))
-        .bind(account.map(|a| a.to_string()))
-        .bind(ms(from))
-        .bind(ms(to))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
+        let mut pooled = self.acquire().await?;
+        let rows: Vec<TimelineDbRow> = on!(pooled.conn(), c, _db => {
+            sqlx::query_as(
+                "SELECT m.id, m.due_at, m.status, m.status_reason, m.subject, m.booking_id, m.channel, p.time_zone,
+                   p.name AS property,
+                   COALESCE(r.name, s.name, CASE m.kind WHEN 'tan' THEN 'one-time code' ELSE m.kind END) AS rule,
+                   TRIM(COALESCE(c.first_name, '') || ' ' || COALESCE(c.last_name, '')) AS guest
+                 FROM messages m JOIN properties p ON p.id = m.property_id LEFT JOIN rules r ON r.id = m.rule_id
+                   LEFT JOIN sms_campaigns s ON s.id = m.campaign_id JOIN contacts c ON c.id = m.contact_id
+                 WHERE ($1 IS NULL OR m.account_id = $1) AND m.due_at >= $2 AND m.due_at < $3
+                 ORDER BY m.due_at, m.id LIMIT $4",
+            )
+            .bind(opt_id(account))
+            .bind(Ts(from))
+            .bind(Ts(to))
+            .bind(limit)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        rows.into_iter()
             .map(|r| {
                 Ok(TimelineRow {
-                    message_id: r.uuid("id")?,
-                    due_at: r.ts("due_at")?,
-                    time_zone: r.text("time_zone")?,
-                    property: r.text("property")?,
-                    rule: r.text("rule")?,
-                    booking_id: r.opt_uuid("booking_id")?,
-                    channel: r.text("channel")?,
-                    guest: r.opt_text("guest")?.filter(|g| !g.is_empty()),
-                    status: r.parsed("status")?,
-                    reason: r.opt_text("status_reason")?,
-                    subject: r.opt_text("subject")?,
+                    message_id: r.id.0,
+                    due_at: r.due_at.0,
+                    time_zone: r.time_zone,
+                    property: r.property,
+                    rule: r.rule,
+                    booking_id: r.booking_id.map(|b| b.0),
+                    channel: r.channel,
+                    guest: r.guest.filter(|g| !g.is_empty()),
+                    status: r.status.parse().map_err(|e| corrupt("status", e))?,
+                    reason: r.status_reason,
+                    subject: r.subject,
                 })
             })
             .collect()
@@ -550,23 +799,23 @@ impl Store {
 
     /// Number of messages per status (all accounts), for metrics and benchmarks.
     pub async fn count_by_status(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = crate::sql::query(
-            "SELECT status, COUNT(*) AS n FROM messages GROUP BY status ORDER BY status",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.text("status")?, r.int("n")?)))
-            .collect()
+        let mut pooled = self.acquire().await?;
+        let rows: Vec<(String, i64)> = on!(pooled.conn(), c, _db => {
+            sqlx::query_as("SELECT status, COUNT(*) AS n FROM messages GROUP BY status ORDER BY status")
+                .fetch_all(&mut *c)
+                .await?
+        });
+        Ok(rows)
     }
 
     /// The earliest run time of a waiting message, so a dispatcher can sleep until then.
     pub async fn next_run_at(&self) -> Result<Option<Timestamp>, StoreError> {
-        let row = crate::sql::query(
-            "SELECT MIN(run_at) AS t FROM messages WHERE status IN ('planned', 'deferred')",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        row.opt_ts("t")
+        let mut pooled = self.acquire().await?;
+        let next: Option<Ts> = on!(pooled.conn(), c, _db => {
+            sqlx::query_scalar("SELECT MIN(run_at) FROM messages WHERE status IN ('planned', 'deferred')")
+                .fetch_one(&mut *c)
+                .await?
+        });
+        Ok(next.map(|t| t.0))
     }
 }

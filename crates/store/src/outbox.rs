@@ -6,12 +6,13 @@
 //! lease lapsed and another node took the message) changes nothing. Outcomes of a batch are
 //! committed together (group commit), which is what makes per-message durable status cheap.
 
-use crate::bookings::booking_from;
-use crate::codec::{RowExt, ms};
-use crate::{Backend, Store, StoreError};
+use crate::bookings::{BookingRow, bookings_from};
+use crate::error::corrupt;
+use crate::messages::{NewEvent, insert_events, pack};
+use crate::value::{Id, Ts};
+use crate::{Conn, Store, StoreError, Tx};
 use bellhop_domain::{Booking, Contact, MessageKind};
 use jiff::Timestamp;
-use sqlx::Row;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -118,9 +119,48 @@ pub struct Outcome {
     pub kind: OutcomeKind,
 }
 
+/// The columns a claim returns.
+const CLAIMED_COLUMNS: &str = "id, account_id, property_id, booking_id, contact_id, rule_id, kind, campaign_id, \
+    sms_text, billing_month, parts, occurrence, attempt, due_at, forced";
+
+#[derive(sqlx::FromRow)]
+struct ClaimRow {
+    id: Id,
+    account_id: Id,
+    property_id: Id,
+    booking_id: Option<Id>,
+    contact_id: Id,
+    rule_id: Option<Id>,
+    kind: String,
+    campaign_id: Option<Id>,
+    sms_text: Option<String>,
+    billing_month: Option<String>,
+    parts: Option<i64>,
+    occurrence: String,
+    attempt: i64,
+    due_at: Ts,
+    forced: bool,
+}
+
+/// The runnable messages a claim takes, oldest first: urgent ones (one-time codes), due ones,
+/// and ones whose lease lapsed. `$1` owner, `$2` lease end, `$3` now, `$4` limit; `{lock}` is
+/// the backend's lock clause.
+fn claim_sql(lock: &str) -> String {
+    format!(
+        "UPDATE messages SET status = 'sending', lease_owner = $1, lease_until = $2, attempt = attempt + 1, updated_at = $3
+         WHERE id IN (
+           SELECT id FROM (SELECT id FROM messages WHERE priority > 0 AND status IN ('planned', 'deferred') AND run_at <= $3 ORDER BY run_at LIMIT $4{lock}) urgent
+           UNION ALL
+           SELECT id FROM (SELECT id FROM messages WHERE status IN ('planned', 'deferred') AND run_at <= $3 ORDER BY run_at LIMIT $4{lock}) due
+           UNION ALL
+           SELECT id FROM (SELECT id FROM messages WHERE status = 'sending' AND lease_until < $3 LIMIT $4{lock}) lapsed)
+         RETURNING {CLAIMED_COLUMNS}"
+    )
+}
+
 impl Store {
     /// Claims up to `limit` runnable messages — due ones and ones whose lease lapsed — for
-    /// `owner` until `lease_until`.
+    /// `owner` until `lease_until`, and records the attempt in their history.
     pub async fn claim_due(
         &self,
         owner: &str,
@@ -128,105 +168,92 @@ impl Store {
         lease_until: Timestamp,
         limit: i64,
     ) -> Result<Vec<Claimed>, StoreError> {
-        // Several nodes claim at once on PostgreSQL: each skips the rows another is claiming
-        // instead of waiting for them. SQLite has one writer at a time and needs no lock clause.
-        let lock = match self.backend {
-            Backend::Sqlite => "",
-            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        let (rows, contacts) = match &self.pool {
+            crate::Pool::Sqlite(_) => {
+                let mut tx = self.begin().await?;
+                let rows: Vec<ClaimRow> = on!(tx.conn(), c, db => {
+                    sqlx::query_as(sqlx::AssertSqlSafe(claim_sql(db::SKIP_LOCKED)))
+                        .bind(owner)
+                        .bind(Ts(lease_until))
+                        .bind(Ts(now))
+                        .bind(limit)
+                        .fetch_all(&mut *c)
+                        .await?
+                });
+                if rows.is_empty() {
+                    tx.commit().await?;
+                    return Ok(Vec::new());
+                }
+                let details: Vec<String> = rows
+                    .iter()
+                    .map(|r| format!("attempt {} by {owner}", r.attempt))
+                    .collect();
+                let events: Vec<NewEvent<'_>> = rows
+                    .iter()
+                    .zip(&details)
+                    .map(|(r, detail)| NewEvent {
+                        message_id: r.id.0,
+                        status: "sending",
+                        detail: Some(detail),
+                    })
+                    .collect();
+                insert_events(tx.conn(), &events, now).await?;
+                let contacts =
+                    crate::contacts::contacts_by_id(tx.conn(), &contact_ids(&rows)).await?;
+                tx.commit().await?;
+                (rows, contacts)
+            }
+            crate::Pool::Postgres(pool) => {
+                // One statement, one round trip: the claim and its history entries commit
+                // together without a transaction block.
+                let rows: Vec<ClaimRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "WITH claimed AS ({}),
+                       history AS (INSERT INTO message_events (message_id, status, detail, created_at)
+                         SELECT id, 'sending', 'attempt ' || attempt || ' by ' || $1, $3 FROM claimed)
+                     SELECT * FROM claimed",
+                    claim_sql(crate::backend::postgres::SKIP_LOCKED)
+                )))
+                .bind(owner)
+                .bind(Ts(lease_until))
+                .bind(Ts(now))
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+                if rows.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut conn = pool.acquire().await?;
+                let contacts =
+                    crate::contacts::contacts_by_id(Conn::Postgres(&mut conn), &contact_ids(&rows))
+                        .await?;
+                (rows, contacts)
+            }
         };
-        let mut tx = self.begin().await?;
-        let conn = tx.conn();
-        let rows = crate::sql::query(&format!(
-            "UPDATE messages SET status = 'sending', lease_owner = ?, lease_until = ?, attempt = attempt + 1, updated_at = ?
-             WHERE id IN (
-               SELECT id FROM (SELECT id FROM messages WHERE priority > 0 AND status IN ('planned', 'deferred') AND run_at <= ? ORDER BY run_at LIMIT ?{lock}) urgent
-               UNION ALL
-               SELECT id FROM (SELECT id FROM messages WHERE status IN ('planned', 'deferred') AND run_at <= ? ORDER BY run_at LIMIT ?{lock}) due
-               UNION ALL
-               SELECT id FROM (SELECT id FROM messages WHERE status = 'sending' AND lease_until < ? LIMIT ?{lock}) lapsed)
-             RETURNING id, account_id, property_id, booking_id, contact_id, rule_id, kind, campaign_id, sms_text,
-               billing_month, parts, occurrence, attempt, due_at, forced",
-        ))
-        .bind(owner)
-        .bind(ms(lease_until))
-        .bind(ms(now))
-        .bind(ms(now))
-        .bind(limit)
-        .bind(ms(now))
-        .bind(limit)
-        .bind(ms(now))
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?;
-        if rows.is_empty() {
-            tx.commit().await?;
-            return Ok(Vec::new());
-        }
-        let claimed: Vec<(String, i64)> = rows
-            .iter()
-            .map(|r| Ok((r.text("id")?, r.int("attempt")?)))
-            .collect::<Result<_, StoreError>>()?;
-        let mut events = crate::sql::Builder::new(
-            self.backend,
-            "INSERT INTO message_events (message_id, status, detail, created_at) ",
-        );
-        events.push_values(claimed, |mut b, (id, attempt)| {
-            b.push_bind(id)
-                .push_bind("sending")
-                .push_bind(format!("attempt {attempt} by {owner}"))
-                .push_bind(ms(now));
-        });
-        events.build().execute(&mut *conn).await?;
-
-        let ids = |col: &str| -> Vec<String> {
-            let mut v: Vec<String> = rows
-                .iter()
-                .filter_map(|r| r.try_get::<String, _>(col).ok())
-                .collect();
-            v.sort();
-            v.dedup();
-            v
-        };
-        let mut q = crate::sql::Builder::new(self.backend, "SELECT * FROM contacts WHERE id IN (");
-        let mut sep = q.separated(", ");
-        for id in ids("contact_id") {
-            sep.push_bind(id);
-        }
-        q.push(")");
-        let contacts: HashMap<Uuid, Contact> = q
-            .build()
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|r| crate::contacts::contact_from_row(r).map(|c| (c.id, c)))
-            .collect::<Result<_, _>>()?;
-        tx.commit().await?;
-
-        rows.iter()
+        let contacts: HashMap<Uuid, Contact> = contacts.into_iter().map(|c| (c.id, c)).collect();
+        rows.into_iter()
             .map(|r| {
-                let contact_id = r.uuid("contact_id")?;
-                let billed = match (r.opt_text("billing_month")?, r.opt_int("parts")?) {
+                let billed = match (r.billing_month, r.parts) {
                     (Some(month), Some(parts)) => Some((month, parts)),
                     _ => None,
                 };
                 Ok(Claimed {
-                    id: r.uuid("id")?,
-                    account_id: r.uuid("account_id")?,
-                    property_id: r.uuid("property_id")?,
-                    rule_id: r.opt_uuid("rule_id")?,
-                    kind: r.parsed("kind")?,
-                    campaign_id: r.opt_uuid("campaign_id")?,
-                    sms_text: r.opt_text("sms_text")?,
+                    id: r.id.0,
+                    account_id: r.account_id.0,
+                    property_id: r.property_id.0,
+                    rule_id: r.rule_id.map(|i| i.0),
+                    kind: r.kind.parse().map_err(|e| corrupt("kind", e))?,
+                    campaign_id: r.campaign_id.map(|i| i.0),
+                    sms_text: r.sms_text,
                     billed,
-                    occurrence: r.text("occurrence")?,
-                    attempt: r.int("attempt")?,
-                    due_at: r.ts("due_at")?,
-                    forced: r.int("forced")? != 0,
-                    booking_id: r.opt_uuid("booking_id")?,
+                    occurrence: r.occurrence,
+                    attempt: r.attempt,
+                    due_at: r.due_at.0,
+                    forced: r.forced,
+                    booking_id: r.booking_id.map(|i| i.0),
                     contact: contacts
-                        .get(&contact_id)
+                        .get(&r.contact_id.0)
                         .cloned()
-                        .ok_or(StoreError::NotFound)?,
+                        .ok_or_else(|| corrupt("contact_id", "no such contact"))?,
                 })
             })
             .collect()
@@ -240,253 +267,341 @@ impl Store {
         outcomes: &[Outcome],
         now: Timestamp,
     ) -> Result<usize, StoreError> {
-        let mut tx = self.begin().await?;
-        let mut history: Vec<(Uuid, &'static str, String)> = Vec::with_capacity(outcomes.len());
-        let sent: Vec<&Outcome> = outcomes
-            .iter()
-            .filter(|o| matches!(o.kind, OutcomeKind::Sent { .. }))
-            .collect();
-        let mut recorded = 0;
-        for chunk in sent.chunks(300) {
-            recorded += record_sent(&mut tx, owner, chunk, now, &mut history).await?;
-        }
-        for o in outcomes
+        let sent: Vec<Sent<'_>> = outcomes.iter().filter_map(Sent::of).collect();
+        let others: Vec<&Outcome> = outcomes
             .iter()
             .filter(|o| !matches!(o.kind, OutcomeKind::Sent { .. }))
-        {
-            if let Some(entry) = record_other(&mut tx, owner, o, now).await? {
-                history.push(entry);
-                recorded += 1;
+            .collect();
+        let mut recorded = 0;
+        match &self.pool {
+            crate::Pool::Postgres(pool) if others.is_empty() => {
+                // The common case, one statement and no transaction block.
+                let mut conn = pool.acquire().await?;
+                recorded += record_sent_postgres(&mut conn, owner, &sent, now).await?;
+            }
+            _ => {
+                let mut tx = self.begin().await?;
+                recorded += match tx.conn() {
+                    Conn::Sqlite(c) => record_sent_sqlite(c, owner, &sent, now).await?,
+                    Conn::Postgres(c) => record_sent_postgres(c, owner, &sent, now).await?,
+                };
+                for o in others {
+                    if record_other(&mut tx, owner, o, now).await? {
+                        recorded += 1;
+                    }
+                }
+                tx.commit().await?;
             }
         }
-        for chunk in history.chunks(300) {
-            let mut events = crate::sql::Builder::new(
-                self.backend,
-                "INSERT INTO message_events (message_id, status, detail, created_at) ",
-            );
-            events.push_values(chunk, |mut b, (id, status, detail)| {
-                b.push_bind(id.to_string())
-                    .push_bind(*status)
-                    .push_bind(detail.clone())
-                    .push_bind(ms(now));
-            });
-            events.build().execute(tx.conn()).await?;
-        }
-        tx.commit().await?;
         Ok(outcomes.len() - recorded)
     }
 }
 
-/// Marks many messages sent with one statement: the fencing token (lease owner, attempt) is
-/// checked per row, and only the rows that matched come back.
-async fn record_sent(
-    tx: &mut crate::Tx,
-    owner: &str,
-    chunk: &[&Outcome],
-    now: Timestamp,
-    history: &mut Vec<(Uuid, &'static str, String)>,
-) -> Result<usize, StoreError> {
-    let mut q = crate::sql::Builder::new(
-        tx.backend,
-        "WITH v (id, attempt, channel, recipient, subject, language, provider_ref, parts, encoding) AS (",
-    );
-    q.push_values(chunk, |mut row, o| {
-        if let OutcomeKind::Sent {
+/// The parts of a `Sent` outcome the record needs.
+struct Sent<'a> {
+    o: &'a Outcome,
+    channel: &'static str,
+    recipient: &'a str,
+    subject: Option<&'a str>,
+    language: &'a str,
+    provider_ref: &'a str,
+    parts: Option<i64>,
+    encoding: Option<&'static str>,
+    detail: &'a str,
+    body_html: Option<Vec<u8>>,
+    body_text: Option<Vec<u8>>,
+}
+
+impl<'a> Sent<'a> {
+    fn of(o: &'a Outcome) -> Option<Sent<'a>> {
+        let OutcomeKind::Sent {
             channel,
             recipient,
             subject,
             sms,
             language,
-            provider_ref,
-            ..
-        } = &o.kind
-        {
-            row.push_bind(o.id.to_string())
-                .push_bind(o.attempt)
-                .push_bind(*channel)
-                .push_bind(recipient.clone())
-                .push_bind(subject.clone().unwrap_or_default())
-                .push_bind(language.clone())
-                .push_bind(provider_ref.clone())
-                .push_bind(sms.map_or(0, |(parts, _)| parts))
-                .push_bind(sms.map_or("", |(_, encoding)| encoding));
-        }
-    });
-    // A one-time code's text is erased once it has gone out. A delivery report that came in
-    // while the message was still being sent (a fast gateway) is applied now.
-    q.push(
-        ") UPDATE messages SET status = COALESCE(messages.early_report, 'sent'),
-           status_reason = CASE WHEN messages.early_report IN ('failed', 'expired') THEN messages.early_report_detail END,
-           delivered_at = CASE WHEN messages.early_report = 'delivered' THEN messages.early_report_at END,
-           early_report = NULL, early_report_at = NULL, early_report_detail = NULL,
-           channel = v.channel, recipient = v.recipient,
-           subject = NULLIF(v.subject, ''), language = v.language, provider_ref = v.provider_ref,
-           parts = CASE WHEN v.parts > 0 THEN v.parts ELSE messages.parts END,
-           encoding = NULLIF(v.encoding, ''),
-           sms_text = CASE WHEN messages.kind = 'tan' THEN NULL ELSE messages.sms_text END,
-           lease_until = NULL, sent_at = ",
-    )
-    .push_bind(ms(now))
-    .push(", updated_at = ")
-    .push_bind(ms(now))
-    .push(" FROM v WHERE messages.id = v.id AND messages.status = 'sending' AND messages.attempt = v.attempt AND messages.lease_owner = ")
-    .push_bind(owner.to_owned())
-    .push(" RETURNING messages.id, messages.status");
-    let rows = q.build().fetch_all(tx.conn()).await?;
-    let mut done = std::collections::HashSet::with_capacity(rows.len());
-    let mut early = Vec::new();
-    for r in &rows {
-        let id = r.text("id")?;
-        // Rare: a delivery report came in while the send was being recorded.
-        if r.text("status")? != "sent" {
-            let m = crate::sql::query(
-                "SELECT status, status_reason, account_id, property_id FROM messages WHERE id = ?",
-            )
-            .bind(&id)
-            .fetch_one(tx.conn())
-            .await?;
-            early.push((
-                r.uuid("id")?,
-                m.parsed::<bellhop_domain::MessageStatus>("status")?,
-                m.opt_text("status_reason")?,
-                m.uuid("account_id")?,
-                m.uuid("property_id")?,
-            ));
-        }
-        done.insert(id);
-    }
-    let mut bodies = Vec::new();
-    for o in chunk {
-        if let OutcomeKind::Sent {
-            detail,
             body_html,
             body_text,
-            ..
+            provider_ref,
+            detail,
         } = &o.kind
-            && done.contains(&o.id.to_string())
-        {
-            history.push((o.id, "sent", detail.clone()));
-            if body_html.is_some() || body_text.is_some() {
-                bodies.push((o.id, body_html, body_text));
+        else {
+            return None;
+        };
+        Some(Sent {
+            o,
+            channel,
+            recipient,
+            subject: subject.as_deref(),
+            language,
+            provider_ref,
+            parts: sms.map(|(parts, _)| parts),
+            encoding: sms.map(|(_, encoding)| encoding),
+            detail,
+            body_html: body_html.as_deref().map(pack),
+            body_text: body_text.as_deref().map(pack),
+        })
+    }
+
+    fn has_body(&self) -> bool {
+        self.body_html.is_some() || self.body_text.is_some()
+    }
+}
+
+/// The history entry of a message whose final delivery report came while its send was being
+/// recorded (a fast SMS gateway).
+const EARLY_REPORT: &str = "delivery report received while the send was being recorded";
+
+/// The change of a sent message: its status (or the delivery report that came early), what
+/// went out, and the lease cleared. A one-time code's text is erased once it has gone out.
+/// The caller provides `v` (one row per message), `$owner` and `$now`.
+const SENT_SET: &str = "status = COALESCE(m.early_report, 'sent'),
+       status_reason = CASE WHEN m.early_report IN ('failed', 'expired') THEN m.early_report_detail END,
+       delivered_at = CASE WHEN m.early_report = 'delivered' THEN m.early_report_at END,
+       early_report = NULL, early_report_at = NULL, early_report_detail = NULL,
+       channel = v.channel, recipient = v.recipient, subject = v.subject, language = v.language,
+       provider_ref = v.provider_ref, parts = COALESCE(v.parts, m.parts), encoding = v.encoding,
+       sms_text = CASE WHEN m.kind = 'tan' THEN NULL ELSE m.sms_text END,
+       lease_until = NULL";
+
+/// Marks many messages sent with one statement: the fencing token (lease owner, attempt) is
+/// checked per row, and only the rows that matched change. History, kept bodies and the
+/// notice of an early failure report go in the same statement (data-modifying CTEs).
+async fn record_sent_postgres(
+    c: &mut sqlx::PgConnection,
+    owner: &str,
+    sent: &[Sent<'_>],
+    now: Timestamp,
+) -> Result<usize, StoreError> {
+    if sent.is_empty() {
+        return Ok(0);
+    }
+    let with_body: Vec<&Sent<'_>> = sent.iter().filter(|s| s.has_body()).collect();
+    let done: Vec<Id> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "WITH v AS (
+           SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+             $8::bigint[], $9::text[], $10::text[])
+             AS v (id, attempt, channel, recipient, subject, language, provider_ref, parts, encoding, detail)),
+         done AS (
+           UPDATE messages m SET {SENT_SET}, sent_at = $12, updated_at = $12
+           FROM v WHERE m.id = v.id AND m.status = 'sending' AND m.attempt = v.attempt AND m.lease_owner = $11
+           RETURNING m.id, m.status, m.status_reason, m.account_id, m.property_id, v.detail),
+         history AS (
+           INSERT INTO message_events (message_id, status, detail, created_at)
+           SELECT id, status, CASE WHEN status = 'sent' THEN detail ELSE '{EARLY_REPORT}' END, $12 FROM done),
+         notice AS (
+           INSERT INTO notifications (id, account_id, property_id, message_id, kind, text, created_at, updated_at)
+           SELECT gen_random_uuid(), account_id, property_id, id, 'sms_not_delivered',
+             'SMS ' || id || ' did not reach the phone: ' || COALESCE(status_reason, ''), $12, $12
+           FROM done WHERE status IN ('failed', 'expired')),
+         bodies AS (
+           INSERT INTO message_bodies (message_id, body_html, body_text, created_at)
+           SELECT b.id, b.html, b.text, $12 FROM UNNEST($13::uuid[], $14::bytea[], $15::bytea[]) AS b (id, html, text)
+           JOIN done ON done.id = b.id
+           ON CONFLICT (message_id) DO UPDATE SET body_html = excluded.body_html,
+             body_text = excluded.body_text, created_at = excluded.created_at)
+         SELECT id FROM done"
+    )))
+    .bind(sent.iter().map(|s| Id(s.o.id)).collect::<Vec<_>>())
+    .bind(sent.iter().map(|s| s.o.attempt).collect::<Vec<_>>())
+    .bind(sent.iter().map(|s| s.channel).collect::<Vec<_>>())
+    .bind(sent.iter().map(|s| s.recipient).collect::<Vec<_>>())
+    .bind(sent.iter().map(|s| s.subject).collect::<Vec<_>>())
+    .bind(sent.iter().map(|s| s.language).collect::<Vec<_>>())
+    .bind(sent.iter().map(|s| s.provider_ref).collect::<Vec<_>>())
+    .bind(sent.iter().map(|s| s.parts).collect::<Vec<_>>())
+    .bind(sent.iter().map(|s| s.encoding).collect::<Vec<_>>())
+    .bind(sent.iter().map(|s| s.detail).collect::<Vec<_>>())
+    .bind(owner)
+    .bind(Ts(now))
+    .bind(with_body.iter().map(|s| Id(s.o.id)).collect::<Vec<_>>())
+    .bind(with_body.iter().map(|s| s.body_html.as_deref()).collect::<Vec<_>>())
+    .bind(with_body.iter().map(|s| s.body_text.as_deref()).collect::<Vec<_>>())
+    .fetch_all(&mut *c)
+    .await?;
+    Ok(done.len())
+}
+
+#[derive(sqlx::FromRow)]
+struct DoneRow {
+    id: Id,
+    status: String,
+    status_reason: Option<String>,
+    account_id: Id,
+    property_id: Id,
+}
+
+/// SQLite: the same change as `record_sent_postgres`, in statements of the open transaction
+/// (`UPDATE ... FROM` a `VALUES` list; SQLite has no data-modifying CTEs).
+async fn record_sent_sqlite(
+    c: &mut sqlx::SqliteConnection,
+    owner: &str,
+    sent: &[Sent<'_>],
+    now: Timestamp,
+) -> Result<usize, StoreError> {
+    let mut recorded = 0;
+    for chunk in sent.chunks(300) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "WITH v (id, attempt, channel, recipient, subject, language, provider_ref, parts, encoding) AS (",
+        );
+        q.push_values(chunk, |mut row, s| {
+            row.push_bind(Id(s.o.id))
+                .push_bind(s.o.attempt)
+                .push_bind(s.channel)
+                .push_bind(s.recipient)
+                .push_bind(s.subject)
+                .push_bind(s.language)
+                .push_bind(s.provider_ref)
+                .push_bind(s.parts)
+                .push_bind(s.encoding);
+        });
+        q.push(format!(") UPDATE messages AS m SET {SENT_SET}, sent_at = "))
+            .push_bind(Ts(now))
+            .push(", updated_at = ")
+            .push_bind(Ts(now))
+            .push(" FROM v WHERE m.id = v.id AND m.status = 'sending' AND m.attempt = v.attempt AND m.lease_owner = ")
+            .push_bind(owner)
+            .push(" RETURNING id, status, status_reason, account_id, property_id");
+        let done: Vec<DoneRow> = q.build_query_as().fetch_all(&mut *c).await?;
+        recorded += done.len();
+        let by_id: HashMap<Uuid, &DoneRow> = done.iter().map(|d| (d.id.0, d)).collect();
+        let mut events = Vec::with_capacity(done.len());
+        let mut bodies = Vec::new();
+        for s in chunk {
+            let Some(d) = by_id.get(&s.o.id) else {
+                continue;
+            };
+            let early = d.status != "sent";
+            events.push(NewEvent {
+                message_id: s.o.id,
+                status: &d.status,
+                detail: Some(if early { EARLY_REPORT } else { s.detail }),
+            });
+            if s.has_body() {
+                bodies.push(s);
             }
         }
-    }
-    for (id, status, reason, account, property) in early {
-        history.push((
-            id,
-            status.as_str(),
-            "delivery report received while the send was being recorded".to_owned(),
-        ));
-        if status != bellhop_domain::MessageStatus::Delivered {
+        insert_events(Conn::Sqlite(&mut *c), &events, now).await?;
+        for d in done
+            .iter()
+            .filter(|d| matches!(d.status.as_str(), "failed" | "expired"))
+        {
             let text = format!(
-                "SMS {id} did not reach the phone: {}",
-                reason.unwrap_or_default()
+                "SMS {} did not reach the phone: {}",
+                d.id.0,
+                d.status_reason.as_deref().unwrap_or_default()
             );
             crate::accounts::insert_notification(
-                tx.conn(),
-                account,
-                Some(property),
-                Some(id),
+                Conn::Sqlite(&mut *c),
+                d.account_id.0,
+                Some(d.property_id.0),
+                Some(d.id.0),
                 "sms_not_delivered",
                 &text,
                 now,
             )
             .await?;
         }
+        if !bodies.is_empty() {
+            // A repeat after a crash (same message, new attempt) replaces what the lost
+            // attempt kept.
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO message_bodies (message_id, body_html, body_text, created_at) ",
+            );
+            q.push_values(bodies, |mut row, s| {
+                row.push_bind(Id(s.o.id))
+                    .push_bind(s.body_html.as_deref())
+                    .push_bind(s.body_text.as_deref())
+                    .push_bind(Ts(now));
+            });
+            q.push(
+                " ON CONFLICT (message_id) DO UPDATE SET body_html = excluded.body_html, \
+                 body_text = excluded.body_text, created_at = excluded.created_at",
+            );
+            q.build().execute(&mut *c).await?;
+        }
     }
-    if !bodies.is_empty() {
-        // A repeat after a crash (same message, new attempt) replaces what the lost attempt kept.
-        let mut q = crate::sql::Builder::new(
-            tx.backend,
-            "INSERT INTO message_bodies (message_id, body_html, body_text, created_at) ",
-        );
-        q.push_values(bodies, |mut row, (id, html, text)| {
-            row.push_bind(id.to_string())
-                .push_bind(html.as_deref().map(crate::codec::pack))
-                .push_bind(text.as_deref().map(crate::codec::pack))
-                .push_bind(ms(now));
-        });
-        q.push(
-            " ON CONFLICT (message_id) DO UPDATE SET body_html = excluded.body_html, \
-             body_text = excluded.body_text, created_at = excluded.created_at",
-        );
-        q.build().execute(tx.conn()).await?;
-    }
-    Ok(done.len())
+    Ok(recorded)
 }
 
-/// Records one outcome other than "sent" (rare: they get a statement each).
+/// Records one outcome other than "sent" (rare: they get a statement each). Returns whether
+/// the fencing token still held.
 async fn record_other(
-    tx: &mut crate::Tx,
+    tx: &mut Tx,
     owner: &str,
     o: &Outcome,
     now: Timestamp,
-) -> Result<Option<(Uuid, &'static str, String)>, StoreError> {
-    const FENCE: &str = " WHERE id = ? AND status = 'sending' AND lease_owner = ? AND attempt = ?";
-    // Every final status erases a one-time code's text.
+) -> Result<bool, StoreError> {
+    // Every final status erases a one-time code's text. `$1` is the outcome's text, `$2` the
+    // time, `$3..$5` the fencing token, `$6` a new instant, `$7` a month.
     const ERASE: &str = ", sms_text = CASE WHEN kind = 'tan' THEN NULL ELSE sms_text END";
-    let sql = |head: &str| format!("{head}{FENCE}");
-    let owner_text = owner.to_owned();
-    let (status, detail, query) = match &o.kind {
-        OutcomeKind::Sent { .. } => return Ok(None),
+    const FENCE: &str =
+        " WHERE id = $3 AND status = 'sending' AND lease_owner = $4 AND attempt = $5";
+    let (status, detail, head, at, month) = match &o.kind {
+        OutcomeKind::Sent { .. } => return Ok(false),
         OutcomeKind::Suppressed { reason } => (
             "suppressed",
             reason.clone(),
-            crate::sql::query(&sql(&format!("UPDATE messages SET status = 'suppressed', status_reason = ?, updated_at = ?, lease_until = NULL{ERASE}")))
-                .bind(reason.clone())
-                .bind(ms(now)),
+            format!("UPDATE messages SET status = 'suppressed', status_reason = $1, updated_at = $2, lease_until = NULL{ERASE}"),
+            None,
+            None,
         ),
         OutcomeKind::Rescheduled { due_at } => (
             "planned",
             format!("booking changed; moved to {due_at}"),
-            crate::sql::query(&sql("UPDATE messages SET status = 'planned', due_at = ?, run_at = ?, updated_at = ?, lease_until = NULL"))
-                .bind(ms(*due_at))
-                .bind(ms(*due_at))
-                .bind(ms(now)),
+            "UPDATE messages SET status = 'planned', due_at = $6, run_at = $6, updated_at = $2, lease_until = NULL"
+                .to_owned(),
+            Some(*due_at),
+            None,
         ),
         OutcomeKind::Deferred { error, retry_at } => (
             "deferred",
             format!("{error}; next attempt at {retry_at}"),
-            crate::sql::query(&sql("UPDATE messages SET status = 'deferred', status_reason = ?, run_at = ?, updated_at = ?, lease_until = NULL"))
-                .bind(error.clone())
-                .bind(ms(*retry_at))
-                .bind(ms(now)),
+            "UPDATE messages SET status = 'deferred', status_reason = $1, run_at = $6, updated_at = $2, lease_until = NULL".to_owned(),
+            Some(*retry_at),
+            None,
         ),
         OutcomeKind::Failed { error } => (
             "failed",
             error.clone(),
-            crate::sql::query(&sql(&format!("UPDATE messages SET status = 'failed', status_reason = ?, updated_at = ?, lease_until = NULL{ERASE}")))
-                .bind(error.clone())
-                .bind(ms(now)),
+            format!("UPDATE messages SET status = 'failed', status_reason = $1, updated_at = $2, lease_until = NULL{ERASE}"),
+            None,
+            None,
         ),
         OutcomeKind::Rejected { reason, month } => (
             "rejected",
             reason.clone(),
-            crate::sql::query(&sql(&format!("UPDATE messages SET status = 'rejected', status_reason = ?, billing_month = ?, parts = NULL, updated_at = ?, lease_until = NULL{ERASE}")))
-                .bind(reason.clone())
-                .bind(month.clone())
-                .bind(ms(now)),
+            format!("UPDATE messages SET status = 'rejected', status_reason = $1, billing_month = $7, parts = NULL, updated_at = $2, lease_until = NULL{ERASE}"),
+            None,
+            Some(month.as_str()),
         ),
+    };
+    // The deferred reason is the transport's error alone; the history says when it retries.
+    let reason = match &o.kind {
+        OutcomeKind::Deferred { error, .. } => error.as_str(),
+        _ => detail.as_str(),
     };
     // Whatever did not go out (and will not be retried as it is) gives back the SMS parts an
     // earlier attempt counted, before the status change clears them.
-    if matches!(
-        o.kind,
-        OutcomeKind::Suppressed { .. }
-            | OutcomeKind::Rescheduled { .. }
-            | OutcomeKind::Failed { .. }
-            | OutcomeKind::Rejected { .. }
-    ) {
+    if !matches!(o.kind, OutcomeKind::Deferred { .. }) {
         crate::sms::release_parts(tx.conn(), o.id, owner, o.attempt, now).await?;
     }
-    let done = query
-        .bind(o.id.to_string())
-        .bind(owner_text)
-        .bind(o.attempt)
-        .execute(tx.conn())
-        .await?;
-    if done.rows_affected() == 0 {
-        return Ok(None);
+    let sql = format!("{head}{FENCE}");
+    let done = on!(tx.conn(), c, _db => {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(reason)
+            .bind(Ts(now))
+            .bind(Id(o.id))
+            .bind(owner)
+            .bind(o.attempt)
+            .bind(at.map(Ts))
+            .bind(month)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+    });
+    if done == 0 {
+        return Ok(false);
     }
     if let OutcomeKind::Failed { error } = &o.kind {
         let text = format!("Message {} could not be sent: {error}", o.id);
@@ -501,7 +616,15 @@ async fn record_other(
         )
         .await?;
     }
-    Ok(Some((o.id, status, detail)))
+    crate::messages::insert_event(tx.conn(), o.id, status, Some(&detail), now).await?;
+    Ok(true)
+}
+
+fn contact_ids(rows: &[ClaimRow]) -> Vec<Uuid> {
+    let mut ids: Vec<Uuid> = rows.iter().map(|r| r.contact_id.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 /// Bookings kept from changing while their messages are sent, so that a change can never
@@ -517,7 +640,7 @@ enum HoldInner {
     /// SQLite (one node): booking writers in this process wait on the gate.
     Gate(tokio::sync::OwnedRwLockReadGuard<()>),
     /// PostgreSQL (any number of nodes): `FOR SHARE` row locks, held by an open transaction.
-    RowLocks(sqlx::Transaction<'static, sqlx::Any>),
+    RowLocks(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
 impl SendHold {
@@ -545,29 +668,44 @@ impl Store {
             };
             return Ok((nothing, HashMap::new()));
         }
-        let mut q = crate::sql::Builder::new(self.backend, "SELECT * FROM bookings WHERE id IN (");
-        let mut list = q.separated(", ");
-        for id in ids {
-            list.push_bind(id.to_string());
-        }
-        q.push(") ORDER BY id");
-        let (hold, rows) = match &self.gate {
-            Some(gate) => {
+        let (hold, rows): (HoldInner, Vec<BookingRow>) = match (&self.pool, &self.gate) {
+            (crate::Pool::Sqlite(pool), Some(gate)) => {
                 let guard = gate.clone().read_owned().await;
-                let rows = q.build().fetch_all(&self.pool).await?;
+                let mut rows = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(500) {
+                    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                        "SELECT * FROM bookings WHERE id IN (",
+                    );
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(Id(*id));
+                    }
+                    q.push(")");
+                    rows.extend(q.build_query_as::<BookingRow>().fetch_all(pool).await?);
+                }
                 (HoldInner::Gate(guard), rows)
             }
-            None => {
-                let mut tx = self.pool.begin().await?;
-                q.push(" FOR SHARE");
-                let rows = q.build().fetch_all(&mut *tx).await?;
+            (crate::Pool::Sqlite(_), None) => {
+                return Err(StoreError::Unsupported(
+                    "a SQLite store without its gate".into(),
+                ));
+            }
+            (crate::Pool::Postgres(pool), _) => {
+                let mut tx = pool.begin().await?;
+                // In id order, so that holds and changes of several nodes never deadlock.
+                let rows = sqlx::query_as(
+                    "SELECT * FROM bookings WHERE id = ANY($1) ORDER BY id FOR SHARE",
+                )
+                .bind(ids.iter().copied().map(Id).collect::<Vec<_>>())
+                .fetch_all(&mut *tx)
+                .await?;
                 (HoldInner::RowLocks(tx), rows)
             }
         };
-        let bookings = rows
-            .iter()
-            .map(|r| booking_from(r).map(|b| (b.id, b)))
-            .collect::<Result<_, _>>()?;
+        let bookings = bookings_from(rows)?
+            .into_iter()
+            .map(|b| (b.id, b))
+            .collect();
         Ok((SendHold { _inner: hold }, bookings))
     }
 }

@@ -32,9 +32,8 @@ pub async fn open(dir: &Path, options: &StoreOptions) -> Result<(Store, String),
 
 /// Creates an empty schema in the database `base` names; returns a URL that works in it.
 pub async fn new_schema(base: &str) -> Result<String, StoreError> {
-    sqlx::any::install_default_drivers();
     let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
-    let mut conn = sqlx::AnyConnection::connect(base).await?;
+    let mut conn = sqlx::PgConnection::connect(base).await?;
     conn.execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
         .await?;
     conn.close().await?;

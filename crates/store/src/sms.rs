@@ -2,12 +2,13 @@
 //! one statement), delivery reports, inbound SMS and opt-out events, one-time codes, bulk SMS
 //! campaigns, and the installation's own signing secret.
 
-use crate::codec::{RowExt, ms};
-use crate::{Store, StoreError, Tx};
+use crate::error::corrupt;
+use crate::value::{Id, Ts, opt_id};
+use crate::{Conn, Store, StoreError, Tx};
 use bellhop_domain::{Delivery, MessageStatus};
 use jiff::Timestamp;
 use serde::Serialize;
-use sqlx::AnyConnection;
+use sqlx::types::Json;
 use std::collections::HashSet;
 use uuid::Uuid;
 
@@ -153,41 +154,142 @@ pub struct CampaignRecord {
     pub created_at: Timestamp,
 }
 
+/// A message without a booking, as the engine creates it.
+#[derive(Clone, Debug)]
+pub struct AdHocMessage {
+    /// Id.
+    pub id: Uuid,
+    /// Account.
+    pub account_id: Uuid,
+    /// Property.
+    pub property_id: Uuid,
+    /// Contact.
+    pub contact_id: Uuid,
+    /// `tan` or `bulk`.
+    pub kind: bellhop_domain::MessageKind,
+    /// The bulk SMS.
+    pub campaign_id: Option<Uuid>,
+    /// The text (one-time codes; bulk texts come from the campaign).
+    pub sms_text: Option<String>,
+    /// When.
+    pub due_at: Timestamp,
+    /// Claimed before normal messages when above 0.
+    pub priority: i64,
+    /// `planned`, or `suppressed` with `reason` (known not to be sendable).
+    pub status: MessageStatus,
+    /// Why it is suppressed.
+    pub reason: Option<String>,
+}
+
+/// Which contacts a bulk SMS goes to.
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AudienceFilter {
+    /// Only these contacts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_ids: Option<Vec<Uuid>>,
+    /// Only contacts with these languages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub languages: Option<Vec<String>>,
+    /// Only contacts living in these countries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub countries: Option<Vec<String>>,
+    /// Only contacts with a booking in one of these statuses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booking_statuses: Option<Vec<bellhop_domain::BookingStatus>>,
+    /// Only contacts with a booking made at or after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booked_from: Option<Timestamp>,
+    /// Only contacts with a booking made before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booked_to: Option<Timestamp>,
+}
+
+/// What a delivery report changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryApplied {
+    /// The status before.
+    pub before: MessageStatus,
+    /// The status after (the same when nothing changed).
+    pub after: MessageStatus,
+}
+
+/// A kept body pair as stored (compressed HTML, compressed text).
+type StoredBodies = (Option<Vec<u8>>, Option<Vec<u8>>);
+
+#[derive(sqlx::FromRow)]
+struct CountedRow {
+    property_id: Id,
+    billing_month: Option<String>,
+    parts: Option<i64>,
+}
+
+/// What an attempt counted, if it still holds the lease.
+async fn counted(
+    conn: Conn<'_>,
+    id: Uuid,
+    owner: &str,
+    attempt: i64,
+) -> Result<Option<CountedRow>, StoreError> {
+    Ok(on!(conn, c, _db => {
+        sqlx::query_as(
+            "SELECT property_id, billing_month, parts FROM messages
+             WHERE id = $1 AND status = 'sending' AND lease_owner = $2 AND attempt = $3",
+        )
+        .bind(Id(id))
+        .bind(owner)
+        .bind(attempt)
+        .fetch_optional(&mut *c)
+        .await?
+    }))
+}
+
+/// Takes `parts` off a month's count.
+async fn give_back(
+    conn: Conn<'_>,
+    property: Uuid,
+    month: &str,
+    parts: i64,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    on!(conn, c, _db => {
+        sqlx::query(
+            "UPDATE sms_usage SET parts = parts - $1, updated_at = $2 WHERE property_id = $3 AND month = $4",
+        )
+        .bind(parts)
+        .bind(Ts(now))
+        .bind(Id(property))
+        .bind(month)
+        .execute(&mut *c)
+        .await?;
+    });
+    Ok(())
+}
+
 /// Gives back the parts an attempt counted, when the message will not go out as counted.
 /// Fenced like every outcome: only the attempt holding the lease may do it.
 pub(crate) async fn release_parts(
-    conn: &mut AnyConnection,
+    mut conn: Conn<'_>,
     id: Uuid,
     owner: &str,
     attempt: i64,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let row = crate::sql::query(
-        "SELECT property_id, billing_month, parts FROM messages
-         WHERE id = ? AND status = 'sending' AND lease_owner = ? AND attempt = ?
-           AND billing_month IS NOT NULL AND parts IS NOT NULL",
-    )
-    .bind(id.to_string())
-    .bind(owner)
-    .bind(attempt)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(row) = row else {
+    let Some(CountedRow {
+        property_id,
+        billing_month: Some(month),
+        parts: Some(parts),
+    }) = counted(conn.reborrow(), id, owner, attempt).await?
+    else {
         return Ok(());
     };
-    crate::sql::query(
-        "UPDATE sms_usage SET parts = parts - ?, updated_at = ? WHERE property_id = ? AND month = ?",
-    )
-    .bind(row.int("parts")?)
-    .bind(ms(now))
-    .bind(row.text("property_id")?)
-    .bind(row.text("billing_month")?)
-    .execute(&mut *conn)
-    .await?;
-    crate::sql::query("UPDATE messages SET parts = NULL, billing_month = NULL WHERE id = ?")
-        .bind(id.to_string())
-        .execute(&mut *conn)
-        .await?;
+    give_back(conn.reborrow(), property_id.0, &month, parts, now).await?;
+    on!(conn, c, _db => {
+        sqlx::query("UPDATE messages SET parts = NULL, billing_month = NULL WHERE id = $1")
+            .bind(Id(id))
+            .execute(&mut *c)
+            .await?;
+    });
     Ok(())
 }
 
@@ -219,77 +321,59 @@ async fn reserve_one(
     r: &Reservation,
     now: Timestamp,
 ) -> Result<Reserved, StoreError> {
-    let conn = tx.conn();
-    let Some(row) = crate::sql::query(
-        "SELECT billing_month, parts FROM messages
-         WHERE id = ? AND status = 'sending' AND lease_owner = ? AND attempt = ?",
-    )
-    .bind(r.message_id.to_string())
-    .bind(owner)
-    .bind(r.attempt)
-    .fetch_optional(&mut *conn)
-    .await?
-    else {
+    let Some(row) = counted(tx.conn(), r.message_id, owner, r.attempt).await? else {
         return Ok(Reserved::Stale);
     };
-    let counted = match (row.opt_text("billing_month")?, row.opt_int("parts")?) {
+    let counted = match (row.billing_month, row.parts) {
         (Some(month), Some(parts)) if month == r.month => parts,
         (Some(month), Some(parts)) => {
             // Counted in an earlier month by an attempt that did not go out (a retry across
             // the month's end): that month gives the parts back.
-            crate::sql::query(
-                "UPDATE sms_usage SET parts = parts - ?, updated_at = ? WHERE property_id = ? AND month = ?",
-            )
-            .bind(parts)
-            .bind(ms(now))
-            .bind(r.property_id.to_string())
-            .bind(month)
-            .execute(&mut *conn)
-            .await?;
+            give_back(tx.conn(), r.property_id, &month, parts, now).await?;
             0
         }
         _ => 0,
     };
     let delta = r.parts - counted;
-    crate::sql::query(
-        "INSERT INTO sms_usage (property_id, month, parts, limit_notified, created_at, updated_at)
-         VALUES (?, ?, 0, 0, ?, ?) ON CONFLICT (property_id, month) DO NOTHING",
-    )
-    .bind(r.property_id.to_string())
-    .bind(&r.month)
-    .bind(ms(now))
-    .bind(ms(now))
-    .execute(&mut *conn)
-    .await?;
     let limit = r.limit.map(i64::from);
-    let granted = crate::sql::query(
-        "UPDATE sms_usage SET parts = parts + ?, updated_at = ?
-         WHERE property_id = ? AND month = ? AND (? <= 0 OR ? IS NULL OR parts + ? <= ?)",
-    )
-    .bind(delta)
-    .bind(ms(now))
-    .bind(r.property_id.to_string())
-    .bind(&r.month)
-    .bind(delta)
-    .bind(limit)
-    .bind(delta)
-    .bind(limit)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
-        == 1;
-    if !granted {
-        let first = crate::sql::query(
-            "UPDATE sms_usage SET limit_notified = 1, updated_at = ?
-             WHERE property_id = ? AND month = ? AND limit_notified = 0",
+    let granted = on!(tx.conn(), c, _db => {
+        sqlx::query(
+            "INSERT INTO sms_usage (property_id, month, parts, limit_notified, created_at, updated_at)
+             VALUES ($1, $2, 0, FALSE, $3, $3) ON CONFLICT (property_id, month) DO NOTHING",
         )
-        .bind(ms(now))
-        .bind(r.property_id.to_string())
-        .bind(&r.month)
-        .execute(&mut *conn)
+        .bind(Id(r.property_id))
+        .bind(r.month.as_str())
+        .bind(Ts(now))
+        .execute(&mut *c)
+        .await?;
+        sqlx::query(
+            "UPDATE sms_usage SET parts = parts + $1, updated_at = $2
+             WHERE property_id = $3 AND month = $4 AND ($1 <= 0 OR $5 IS NULL OR parts + $1 <= $5)",
+        )
+        .bind(delta)
+        .bind(Ts(now))
+        .bind(Id(r.property_id))
+        .bind(r.month.as_str())
+        .bind(limit)
+        .execute(&mut *c)
         .await?
         .rows_affected()
-            == 1;
+            == 1
+    });
+    if !granted {
+        let first = on!(tx.conn(), c, _db => {
+            sqlx::query(
+                "UPDATE sms_usage SET limit_notified = TRUE, updated_at = $1
+                 WHERE property_id = $2 AND month = $3 AND NOT limit_notified",
+            )
+            .bind(Ts(now))
+            .bind(Id(r.property_id))
+            .bind(r.month.as_str())
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+                == 1
+        });
         if first {
             let text = format!(
                 "The monthly SMS limit of {} for {} is reached: further SMS this month are \
@@ -298,7 +382,7 @@ async fn reserve_one(
                 r.month
             );
             crate::accounts::insert_notification(
-                conn,
+                tx.conn(),
                 r.account_id,
                 Some(r.property_id),
                 Some(r.message_id),
@@ -310,13 +394,22 @@ async fn reserve_one(
         }
         return Ok(Reserved::LimitReached);
     }
-    crate::sql::query("UPDATE messages SET billing_month = ?, parts = ? WHERE id = ?")
-        .bind(&r.month)
-        .bind(r.parts)
-        .bind(r.message_id.to_string())
-        .execute(&mut *conn)
-        .await?;
+    on!(tx.conn(), c, _db => {
+        sqlx::query("UPDATE messages SET billing_month = $1, parts = $2 WHERE id = $3")
+            .bind(r.month.as_str())
+            .bind(r.parts)
+            .bind(Id(r.message_id))
+            .execute(&mut *c)
+            .await?;
+    });
     Ok(Reserved::Granted)
+}
+
+#[derive(sqlx::FromRow)]
+struct ReportTarget {
+    account_id: Id,
+    property_id: Id,
+    status: String,
 }
 
 async fn apply_one_delivery(
@@ -326,14 +419,16 @@ async fn apply_one_delivery(
     detail: &str,
     at: Timestamp,
 ) -> Result<DeliveryApplied, StoreError> {
-    let row = crate::sql::query(
-            "SELECT account_id, property_id, status FROM messages WHERE id = ? AND channel IN ('sms', 'voice')",
+    let row: Option<ReportTarget> = on!(tx.conn(), c, _db => {
+        sqlx::query_as(
+            "SELECT account_id, property_id, status FROM messages WHERE id = $1 AND channel IN ('sms', 'voice')",
         )
-        .bind(message_id.to_string())
-        .fetch_optional(tx.conn())
+        .bind(Id(message_id))
+        .fetch_optional(&mut *c)
         .await?
-        .ok_or(StoreError::NotFound)?;
-    let before: MessageStatus = row.parsed("status")?;
+    });
+    let row = row.ok_or(StoreError::NotFound)?;
+    let before: MessageStatus = row.status.parse().map_err(|e| corrupt("status", e))?;
     if before == MessageStatus::Sending && report != Delivery::Pending {
         // The gateway was faster than our record of the send: keep the report for it.
         let status = match report {
@@ -341,16 +436,18 @@ async fn apply_one_delivery(
             Delivery::Expired => MessageStatus::Expired,
             _ => MessageStatus::Failed,
         };
-        crate::sql::query(
-            "UPDATE messages SET early_report = ?, early_report_at = ?, early_report_detail = ?
-                 WHERE id = ? AND status = 'sending'",
-        )
-        .bind(status.as_str())
-        .bind(ms(at))
-        .bind(detail)
-        .bind(message_id.to_string())
-        .execute(tx.conn())
-        .await?;
+        on!(tx.conn(), c, _db => {
+            sqlx::query(
+                "UPDATE messages SET early_report = $1, early_report_at = $2, early_report_detail = $3
+                 WHERE id = $4 AND status = 'sending'",
+            )
+            .bind(status.as_str())
+            .bind(Ts(at))
+            .bind(detail)
+            .bind(Id(message_id))
+            .execute(&mut *c)
+            .await?;
+        });
         let note = format!("{detail} (arrived before the send was recorded)");
         crate::messages::insert_event(tx.conn(), message_id, "report", Some(&note), at).await?;
         return Ok(DeliveryApplied {
@@ -360,22 +457,21 @@ async fn apply_one_delivery(
     }
     let after = match report.apply_to(before) {
         Some(next) => {
-            let done = crate::sql::query(
-                    "UPDATE messages SET status = ?, status_reason = ?, delivered_at = ?, updated_at = ?
-                     WHERE id = ? AND status = 'sent'",
+            let done = on!(tx.conn(), c, _db => {
+                sqlx::query(
+                    "UPDATE messages SET status = $1, status_reason = $2, delivered_at = $3, updated_at = $4
+                     WHERE id = $5 AND status = 'sent'",
                 )
                 .bind(next.as_str())
-                .bind((next != MessageStatus::Delivered).then(|| detail.to_owned()))
-                .bind((next == MessageStatus::Delivered).then_some(ms(at)))
-                .bind(ms(at))
-                .bind(message_id.to_string())
-                .execute(tx.conn())
-                .await?;
-            if done.rows_affected() == 1 {
-                next
-            } else {
-                before
-            }
+                .bind((next != MessageStatus::Delivered).then_some(detail))
+                .bind((next == MessageStatus::Delivered).then_some(Ts(at)))
+                .bind(Ts(at))
+                .bind(Id(message_id))
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+            });
+            if done == 1 { next } else { before }
         }
         None => before,
     };
@@ -388,8 +484,8 @@ async fn apply_one_delivery(
     if after == MessageStatus::Failed || after == MessageStatus::Expired {
         crate::accounts::insert_notification(
             tx.conn(),
-            row.uuid("account_id")?,
-            Some(row.uuid("property_id")?),
+            row.account_id.0,
+            Some(row.property_id.0),
             Some(message_id),
             "sms_not_delivered",
             &format!("SMS {message_id} did not reach the phone: {detail}"),
@@ -400,13 +496,56 @@ async fn apply_one_delivery(
     Ok(DeliveryApplied { before, after })
 }
 
-/// What a delivery report changed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DeliveryApplied {
-    /// The status before.
-    pub before: MessageStatus,
-    /// The status after (the same when nothing changed).
-    pub after: MessageStatus,
+#[derive(sqlx::FromRow)]
+struct ConsentRow {
+    id: Id,
+    phone_e164: String,
+    contact_id: Option<Id>,
+    action: String,
+    source: String,
+    keyword: Option<String>,
+    inbound_id: Option<Id>,
+    actor: Option<String>,
+    created_at: Ts,
+}
+
+#[derive(sqlx::FromRow)]
+struct TanRow {
+    id: Id,
+    contact_id: Id,
+    code_hash: String,
+    attempts: i64,
+    expires_at: Ts,
+    verified_at: Option<Ts>,
+}
+
+#[derive(sqlx::FromRow)]
+struct CampaignRow {
+    id: Id,
+    property_id: Id,
+    name: String,
+    text: String,
+    filter: Json<serde_json::Value>,
+    send_at: Ts,
+    recipients: i64,
+    created_by: String,
+    created_at: Ts,
+}
+
+impl From<CampaignRow> for CampaignRecord {
+    fn from(r: CampaignRow) -> Self {
+        CampaignRecord {
+            id: r.id.0,
+            property_id: r.property_id.0,
+            name: r.name,
+            text: r.text,
+            filter: r.filter.0,
+            send_at: r.send_at.0,
+            recipients: r.recipients,
+            created_by: r.created_by,
+            created_at: r.created_at.0,
+        }
+    }
 }
 
 impl Store {
@@ -451,20 +590,20 @@ impl Store {
 
     /// Parts counted for a property in a month.
     pub async fn sms_usage(&self, property_id: Uuid, month: &str) -> Result<UsageRow, StoreError> {
-        let row = crate::sql::query(
-            "SELECT parts, limit_notified FROM sms_usage WHERE property_id = ? AND month = ?",
-        )
-        .bind(property_id.to_string())
-        .bind(month)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(match row {
-            Some(r) => UsageRow {
-                parts: r.int("parts")?,
-                limit_notified: r.int("limit_notified")? != 0,
-            },
-            None => UsageRow::default(),
-        })
+        let mut pooled = self.acquire().await?;
+        let row: Option<(i64, bool)> = on!(pooled.conn(), c, _db => {
+            sqlx::query_as("SELECT parts, limit_notified FROM sms_usage WHERE property_id = $1 AND month = $2")
+                .bind(Id(property_id))
+                .bind(month)
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        Ok(row
+            .map(|(parts, limit_notified)| UsageRow {
+                parts,
+                limit_notified,
+            })
+            .unwrap_or_default())
     }
 
     /// The month's SMS by status (those counted in the month, and those its limit rejected).
@@ -473,18 +612,20 @@ impl Store {
         property_id: Uuid,
         month: &str,
     ) -> Result<MonthCounts, StoreError> {
-        let rows = crate::sql::query(
-            "SELECT status, channel, COUNT(*) AS n FROM messages
-             WHERE property_id = ? AND billing_month = ? GROUP BY status, channel",
-        )
-        .bind(property_id.to_string())
-        .bind(month)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut c = MonthCounts::default();
-        for r in rows {
-            let n = r.int("n")?;
-            let status: MessageStatus = r.parsed("status")?;
+        let mut pooled = self.acquire().await?;
+        let rows: Vec<(String, String, i64)> = on!(pooled.conn(), c, _db => {
+            sqlx::query_as(
+                "SELECT status, channel, COUNT(*) AS n FROM messages
+                 WHERE property_id = $1 AND billing_month = $2 GROUP BY status, channel",
+            )
+            .bind(Id(property_id))
+            .bind(month)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        let mut counts = MonthCounts::default();
+        for (status, channel, n) in rows {
+            let status: MessageStatus = status.parse().map_err(|e| corrupt("status", e))?;
             let accepted = matches!(
                 status,
                 MessageStatus::Sent
@@ -493,20 +634,20 @@ impl Store {
                     | MessageStatus::Expired
             );
             if accepted {
-                c.sent += n;
-                if r.text("channel")? == "voice" {
-                    c.voice += n;
+                counts.sent += n;
+                if channel == "voice" {
+                    counts.voice += n;
                 }
             }
             match status {
-                MessageStatus::Delivered => c.delivered += n,
-                MessageStatus::Failed => c.failed += n,
-                MessageStatus::Expired => c.expired += n,
-                MessageStatus::Rejected => c.rejected += n,
+                MessageStatus::Delivered => counts.delivered += n,
+                MessageStatus::Failed => counts.failed += n,
+                MessageStatus::Expired => counts.expired += n,
+                MessageStatus::Rejected => counts.rejected += n,
                 _ => {}
             }
         }
-        Ok(c)
+        Ok(counts)
     }
 
     /// Accounts an inbound SMS from `sender` to `recipient` belongs to: those of the
@@ -525,16 +666,18 @@ impl Store {
             .collect();
         accounts.sort();
         accounts.dedup();
-        if accounts.is_empty()
-            && let Some(row) = crate::sql::query(
-                "SELECT account_id FROM messages WHERE recipient = ? AND channel = 'sms' AND sent_at IS NOT NULL
-                 ORDER BY sent_at DESC LIMIT 1",
-            )
-            .bind(sender)
-            .fetch_optional(&self.pool)
-            .await?
-        {
-            accounts.push(row.uuid("account_id")?);
+        if accounts.is_empty() {
+            let mut pooled = self.acquire().await?;
+            let last: Option<Id> = on!(pooled.conn(), c, _db => {
+                sqlx::query_scalar(
+                    "SELECT account_id FROM messages WHERE recipient = $1 AND channel = 'sms' AND sent_at IS NOT NULL
+                     ORDER BY sent_at DESC LIMIT 1",
+                )
+                .bind(sender)
+                .fetch_optional(&mut *c)
+                .await?
+            });
+            accounts.extend(last.map(|a| a.0));
         }
         Ok(accounts)
     }
@@ -546,25 +689,44 @@ impl Store {
         numbers: &[String],
     ) -> Result<HashSet<String>, StoreError> {
         let mut out = HashSet::new();
-        for chunk in numbers.chunks(300) {
-            let mut q = crate::sql::Builder::new(
-                self.backend,
-                "SELECT e.phone_e164, e.action FROM sms_consent_events e WHERE e.account_id = ",
-            );
-            q.push_bind(account.to_string())
-                .push(" AND e.phone_e164 IN (");
-            let mut list = q.separated(", ");
-            for n in chunk {
-                list.push_bind(n.clone());
-            }
-            q.push(") ORDER BY e.created_at, e.id");
-            for row in q.build().fetch_all(&self.pool).await? {
-                let number = row.text("phone_e164")?;
-                if row.text("action")? == "opt_out" {
-                    out.insert(number);
-                } else {
-                    out.remove(&number);
+        let mut pooled = self.acquire().await?;
+        let rows: Vec<(String, String)> = match pooled.conn() {
+            Conn::Sqlite(c) => {
+                let mut rows = Vec::new();
+                for chunk in numbers.chunks(300) {
+                    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                        "SELECT phone_e164, action FROM sms_consent_events WHERE account_id = ",
+                    );
+                    q.push_bind(Id(account)).push(" AND phone_e164 IN (");
+                    let mut list = q.separated(", ");
+                    for n in chunk {
+                        list.push_bind(n.as_str());
+                    }
+                    q.push(") ORDER BY created_at, id");
+                    rows.extend(
+                        q.build_query_as::<(String, String)>()
+                            .fetch_all(&mut *c)
+                            .await?,
+                    );
                 }
+                rows
+            }
+            Conn::Postgres(c) => {
+                sqlx::query_as(
+                    "SELECT phone_e164, action FROM sms_consent_events
+                     WHERE account_id = $1 AND phone_e164 = ANY($2) ORDER BY created_at, id",
+                )
+                .bind(Id(account))
+                .bind(numbers)
+                .fetch_all(&mut *c)
+                .await?
+            }
+        };
+        for (number, action) in rows {
+            if action == "opt_out" {
+                out.insert(number);
+            } else {
+                out.remove(&number);
             }
         }
         Ok(out)
@@ -577,46 +739,51 @@ impl Store {
         contact: Uuid,
         phone: Option<&str>,
     ) -> Result<Vec<ConsentEvent>, StoreError> {
-        let rows = crate::sql::query(
-            "SELECT * FROM sms_consent_events WHERE account_id = ? AND (contact_id = ? OR phone_e164 = ?)
-             ORDER BY created_at, id",
-        )
-        .bind(account.to_string())
-        .bind(contact.to_string())
-        .bind(phone.unwrap_or(""))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ConsentEvent {
-                    id: r.uuid("id")?,
-                    phone_e164: r.text("phone_e164")?,
-                    contact_id: r.opt_uuid("contact_id")?,
-                    action: r.text("action")?,
-                    source: r.text("source")?,
-                    keyword: r.opt_text("keyword")?,
-                    inbound_id: r.opt_uuid("inbound_id")?,
-                    actor: r.opt_text("actor")?,
-                    at: r.ts("created_at")?,
-                })
+        let mut pooled = self.acquire().await?;
+        let rows: Vec<ConsentRow> = on!(pooled.conn(), c, _db => {
+            sqlx::query_as(
+                "SELECT * FROM sms_consent_events WHERE account_id = $1 AND (contact_id = $2 OR phone_e164 = $3)
+                 ORDER BY created_at, id",
+            )
+            .bind(Id(account))
+            .bind(Id(contact))
+            .bind(phone.unwrap_or(""))
+            .fetch_all(&mut *c)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|r| ConsentEvent {
+                id: r.id.0,
+                phone_e164: r.phone_e164,
+                contact_id: r.contact_id.map(|c| c.0),
+                action: r.action,
+                source: r.source,
+                keyword: r.keyword,
+                inbound_id: r.inbound_id.map(|i| i.0),
+                actor: r.actor,
+                at: r.created_at.0,
             })
-            .collect()
+            .collect())
     }
 
     /// A one-time code of the account.
     pub async fn tan(&self, account: Uuid, id: Uuid) -> Result<TanRecord, StoreError> {
-        let row = crate::sql::query("SELECT * FROM tans WHERE id = ? AND account_id = ?")
-            .bind(id.to_string())
-            .bind(account.to_string())
-            .fetch_one(&self.pool)
-            .await?;
+        let mut pooled = self.acquire().await?;
+        let row: TanRow = on!(pooled.conn(), c, _db => {
+            sqlx::query_as("SELECT * FROM tans WHERE id = $1 AND account_id = $2")
+                .bind(Id(id))
+                .bind(Id(account))
+                .fetch_one(&mut *c)
+                .await?
+        });
         Ok(TanRecord {
-            id: row.uuid("id")?,
-            contact_id: row.uuid("contact_id")?,
-            code_hash: row.text("code_hash")?,
-            attempts: row.int("attempts")?,
-            expires_at: row.ts("expires_at")?,
-            verified_at: row.opt_ts("verified_at")?,
+            id: row.id.0,
+            contact_id: row.contact_id.0,
+            code_hash: row.code_hash,
+            attempts: row.attempts,
+            expires_at: row.expires_at.0,
+            verified_at: row.verified_at.map(|t| t.0),
         })
     }
 
@@ -629,21 +796,24 @@ impl Store {
         now: Timestamp,
     ) -> Result<String, StoreError> {
         let mut tx = self.begin().await?;
-        crate::sql::query(
-            "INSERT INTO installation_secrets (name, value, created_at) VALUES (?, ?, ?)
-             ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(name)
-        .bind(make())
-        .bind(ms(now))
-        .execute(tx.conn())
-        .await?;
-        let row = crate::sql::query("SELECT value FROM installation_secrets WHERE name = ?")
+        let made = make();
+        let value: String = on!(tx.conn(), c, _db => {
+            sqlx::query(
+                "INSERT INTO installation_secrets (name, value, created_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (name) DO NOTHING",
+            )
             .bind(name)
-            .fetch_one(tx.conn())
+            .bind(made.as_str())
+            .bind(Ts(now))
+            .execute(&mut *c)
             .await?;
+            sqlx::query_scalar("SELECT value FROM installation_secrets WHERE name = $1")
+                .bind(name)
+                .fetch_one(&mut *c)
+                .await?
+        });
         tx.commit().await?;
-        row.text("value")
+        Ok(value)
     }
 
     /// Whether `needle` appears in any stored message text: subjects, reasons, SMS texts,
@@ -651,25 +821,29 @@ impl Store {
     /// anywhere?").
     pub async fn message_text_contains(&self, needle: &str) -> Result<bool, StoreError> {
         let like = format!("%{needle}%");
-        let row = crate::sql::query(
-            "SELECT (SELECT COUNT(*) FROM messages WHERE sms_text LIKE ? OR subject LIKE ? OR status_reason LIKE ?)
-                  + (SELECT COUNT(*) FROM message_events WHERE detail LIKE ?) AS n",
-        )
-        .bind(&like)
-        .bind(&like)
-        .bind(&like)
-        .bind(&like)
-        .fetch_one(&self.pool)
-        .await?;
-        if row.int("n")? > 0 {
+        let mut pooled = self.acquire().await?;
+        let (n, bodies): (i64, Vec<StoredBodies>) = on!(pooled.conn(), c, _db => {
+            let n = sqlx::query_scalar(
+                "SELECT (SELECT COUNT(*) FROM messages WHERE sms_text LIKE $1 OR subject LIKE $1 OR status_reason LIKE $1)
+                      + (SELECT COUNT(*) FROM message_events WHERE detail LIKE $1)",
+            )
+            .bind(like.as_str())
+            .fetch_one(&mut *c)
+            .await?;
+            let bodies = sqlx::query_as("SELECT body_html, body_text FROM message_bodies")
+                .fetch_all(&mut *c)
+                .await?;
+            (n, bodies)
+        });
+        if n > 0 {
             return Ok(true);
         }
-        let rows = crate::sql::query("SELECT body_html, body_text FROM message_bodies")
-            .fetch_all(&self.pool)
-            .await?;
-        for r in rows {
-            for col in ["body_html", "body_text"] {
-                if r.opt_packed(col)?.is_some_and(|b| b.contains(needle)) {
+        for (html, text) in bodies {
+            for body in [
+                crate::messages::unpack("body_html", html)?,
+                crate::messages::unpack("body_text", text)?,
+            ] {
+                if body.is_some_and(|b| b.contains(needle)) {
                     return Ok(true);
                 }
             }
@@ -683,65 +857,31 @@ impl Store {
         account: Uuid,
         property: Uuid,
     ) -> Result<Vec<CampaignRecord>, StoreError> {
-        let rows = crate::sql::query(
-            "SELECT * FROM sms_campaigns WHERE account_id = ? AND property_id = ? ORDER BY created_at DESC, id DESC LIMIT 200",
-        )
-        .bind(account.to_string())
-        .bind(property.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(campaign_from).collect()
+        let mut pooled = self.acquire().await?;
+        let rows: Vec<CampaignRow> = on!(pooled.conn(), c, _db => {
+            sqlx::query_as(
+                "SELECT * FROM sms_campaigns WHERE account_id = $1 AND property_id = $2
+                 ORDER BY created_at DESC, id DESC LIMIT 200",
+            )
+            .bind(Id(account))
+            .bind(Id(property))
+            .fetch_all(&mut *c)
+            .await?
+        });
+        Ok(rows.into_iter().map(CampaignRecord::from).collect())
     }
 
     /// One bulk SMS by id alone (the dispatcher renders its text).
     pub async fn campaign_any(&self, id: Uuid) -> Result<CampaignRecord, StoreError> {
-        let row = crate::sql::query("SELECT * FROM sms_campaigns WHERE id = ?")
-            .bind(id.to_string())
-            .fetch_one(&self.pool)
-            .await?;
-        campaign_from(&row)
+        let mut pooled = self.acquire().await?;
+        let row: CampaignRow = on!(pooled.conn(), c, _db => {
+            sqlx::query_as("SELECT * FROM sms_campaigns WHERE id = $1")
+                .bind(Id(id))
+                .fetch_one(&mut *c)
+                .await?
+        });
+        Ok(row.into())
     }
-}
-
-fn campaign_from(r: &sqlx::any::AnyRow) -> Result<CampaignRecord, StoreError> {
-    Ok(CampaignRecord {
-        id: r.uuid("id")?,
-        property_id: r.uuid("property_id")?,
-        name: r.text("name")?,
-        text: r.text("text")?,
-        filter: r.json("filter")?,
-        send_at: r.ts("send_at")?,
-        recipients: r.int("recipients")?,
-        created_by: r.text("created_by")?,
-        created_at: r.ts("created_at")?,
-    })
-}
-
-/// A message without a booking, as the engine creates it.
-#[derive(Clone, Debug)]
-pub struct AdHocMessage {
-    /// Id.
-    pub id: Uuid,
-    /// Account.
-    pub account_id: Uuid,
-    /// Property.
-    pub property_id: Uuid,
-    /// Contact.
-    pub contact_id: Uuid,
-    /// `tan` or `bulk`.
-    pub kind: bellhop_domain::MessageKind,
-    /// The bulk SMS.
-    pub campaign_id: Option<Uuid>,
-    /// The text (one-time codes; bulk texts come from the campaign).
-    pub sms_text: Option<String>,
-    /// When.
-    pub due_at: Timestamp,
-    /// Claimed before normal messages when above 0.
-    pub priority: i64,
-    /// `planned`, or `suppressed` with `reason` (known not to be sendable).
-    pub status: MessageStatus,
-    /// Why it is suppressed.
-    pub reason: Option<String>,
 }
 
 impl Tx {
@@ -751,22 +891,26 @@ impl Tx {
         r: &InboundRecord,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        crate::sql::query(
-            "INSERT INTO inbound_sms (id, account_id, gateway, sender, recipient, text, keyword, raw, received_at, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(r.id.to_string())
-        .bind(r.account_id.map(|a| a.to_string()))
-        .bind(&r.gateway)
-        .bind(&r.sender)
-        .bind(&r.recipient)
-        .bind(&r.text)
-        .bind(r.keyword.clone())
-        .bind(&r.raw)
-        .bind(ms(r.received_at))
-        .bind(ms(now))
-        .execute(self.conn())
-        .await?;
+        let raw: serde_json::Value = serde_json::from_str(&r.raw)
+            .unwrap_or_else(|_| serde_json::Value::String(r.raw.clone()));
+        on!(self.conn(), c, _db => {
+            sqlx::query(
+                "INSERT INTO inbound_sms (id, account_id, gateway, sender, recipient, text, keyword, raw, received_at, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(Id(r.id))
+            .bind(opt_id(r.account_id))
+            .bind(r.gateway.as_str())
+            .bind(r.sender.as_str())
+            .bind(r.recipient.as_str())
+            .bind(r.text.as_str())
+            .bind(r.keyword.as_deref())
+            .bind(Json(&raw))
+            .bind(Ts(r.received_at))
+            .bind(Ts(now))
+            .execute(&mut *c)
+            .await?;
+        });
         Ok(())
     }
 
@@ -785,22 +929,25 @@ impl Tx {
         now: Timestamp,
     ) -> Result<Uuid, StoreError> {
         let id = Uuid::now_v7();
-        crate::sql::query(
-            "INSERT INTO sms_consent_events (id, account_id, phone_e164, contact_id, action, source, keyword, inbound_id, actor, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id.to_string())
-        .bind(account.to_string())
-        .bind(phone_e164)
-        .bind(contact_id.map(|c| c.to_string()))
-        .bind(action)
-        .bind(source)
-        .bind(keyword)
-        .bind(inbound_id.map(|i| i.to_string()))
-        .bind(actor)
-        .bind(ms(now))
-        .execute(self.conn())
-        .await?;
+        on!(self.conn(), c, _db => {
+            sqlx::query(
+                "INSERT INTO sms_consent_events (id, account_id, phone_e164, contact_id, action, source, keyword,
+                   inbound_id, actor, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(Id(id))
+            .bind(Id(account))
+            .bind(phone_e164)
+            .bind(opt_id(contact_id))
+            .bind(action)
+            .bind(source)
+            .bind(keyword)
+            .bind(opt_id(inbound_id))
+            .bind(actor)
+            .bind(Ts(now))
+            .execute(&mut *c)
+            .await?;
+        });
         Ok(id)
     }
 
@@ -810,14 +957,14 @@ impl Tx {
         account: Uuid,
         e164: &str,
     ) -> Result<Vec<Uuid>, StoreError> {
-        let rows = crate::sql::query(
-            "SELECT id FROM contacts WHERE account_id = ? AND phone_e164 = ? ORDER BY id",
-        )
-        .bind(account.to_string())
-        .bind(e164)
-        .fetch_all(self.conn())
-        .await?;
-        rows.iter().map(|r| r.uuid("id")).collect()
+        let ids: Vec<Id> = on!(self.conn(), c, _db => {
+            sqlx::query_scalar("SELECT id FROM contacts WHERE account_id = $1 AND phone_e164 = $2 ORDER BY id")
+                .bind(Id(account))
+                .bind(e164)
+                .fetch_all(&mut *c)
+                .await?
+        });
+        Ok(ids.into_iter().map(|i| i.0).collect())
     }
 
     /// Stores messages that belong to no booking (one-time codes, a bulk SMS's recipients).
@@ -827,41 +974,40 @@ impl Tx {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         for chunk in messages.chunks(300) {
-            let mut q = crate::sql::Builder::new(
-                self.backend,
-                "INSERT INTO messages (id, account_id, property_id, contact_id, kind, campaign_id, occurrence, channel,
-                   status, status_reason, due_at, run_at, priority, sms_text, created_at, updated_at) ",
-            );
-            q.push_values(chunk, |mut row, m| {
-                row.push_bind(m.id.to_string())
-                    .push_bind(m.account_id.to_string())
-                    .push_bind(m.property_id.to_string())
-                    .push_bind(m.contact_id.to_string())
-                    .push_bind(m.kind.as_str())
-                    .push_bind(m.campaign_id.map(|c| c.to_string()))
-                    .push_bind("")
-                    .push_bind("sms")
-                    .push_bind(m.status.as_str())
-                    .push_bind(m.reason.clone())
-                    .push_bind(ms(m.due_at))
-                    .push_bind(ms(m.due_at))
-                    .push_bind(m.priority)
-                    .push_bind(m.sms_text.clone())
-                    .push_bind(ms(now))
-                    .push_bind(ms(now));
+            on!(self.conn(), c, db => {
+                let mut q = sqlx::QueryBuilder::<db::Db>::new(
+                    "INSERT INTO messages (id, account_id, property_id, contact_id, kind, campaign_id, occurrence,
+                       channel, status, status_reason, due_at, run_at, priority, sms_text, created_at, updated_at) ",
+                );
+                q.push_values(chunk, |mut row, m| {
+                    row.push_bind(Id(m.id))
+                        .push_bind(Id(m.account_id))
+                        .push_bind(Id(m.property_id))
+                        .push_bind(Id(m.contact_id))
+                        .push_bind(m.kind.as_str())
+                        .push_bind(opt_id(m.campaign_id))
+                        .push_bind("")
+                        .push_bind("sms")
+                        .push_bind(m.status.as_str())
+                        .push_bind(m.reason.as_deref())
+                        .push_bind(Ts(m.due_at))
+                        .push_bind(Ts(m.due_at))
+                        .push_bind(m.priority)
+                        .push_bind(m.sms_text.as_deref())
+                        .push_bind(Ts(now))
+                        .push_bind(Ts(now));
+                });
+                q.build().execute(&mut *c).await?;
             });
-            q.build().execute(self.conn()).await?;
-            let mut q = crate::sql::Builder::new(
-                self.backend,
-                "INSERT INTO message_events (message_id, status, detail, created_at) ",
-            );
-            q.push_values(chunk, |mut row, m| {
-                row.push_bind(m.id.to_string())
-                    .push_bind(m.status.as_str())
-                    .push_bind(m.reason.clone())
-                    .push_bind(ms(now));
-            });
-            q.build().execute(self.conn()).await?;
+            let events: Vec<crate::messages::NewEvent<'_>> = chunk
+                .iter()
+                .map(|m| crate::messages::NewEvent {
+                    message_id: m.id,
+                    status: m.status.as_str(),
+                    detail: m.reason.as_deref(),
+                })
+                .collect();
+            crate::messages::insert_events(self.conn(), &events, now).await?;
         }
         Ok(())
     }
@@ -874,20 +1020,21 @@ impl Tx {
         purpose: Option<&str>,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        crate::sql::query(
-            "INSERT INTO tans (id, account_id, contact_id, code_hash, purpose, attempts, expires_at, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)",
-        )
-        .bind(t.id.to_string())
-        .bind(account.to_string())
-        .bind(t.contact_id.to_string())
-        .bind(&t.code_hash)
-        .bind(purpose)
-        .bind(ms(t.expires_at))
-        .bind(ms(now))
-        .bind(ms(now))
-        .execute(self.conn())
-        .await?;
+        on!(self.conn(), c, _db => {
+            sqlx::query(
+                "INSERT INTO tans (id, account_id, contact_id, code_hash, purpose, attempts, expires_at, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $7)",
+            )
+            .bind(Id(t.id))
+            .bind(Id(account))
+            .bind(Id(t.contact_id))
+            .bind(t.code_hash.as_str())
+            .bind(purpose)
+            .bind(Ts(t.expires_at))
+            .bind(Ts(now))
+            .execute(&mut *c)
+            .await?;
+        });
         Ok(())
     }
 
@@ -901,21 +1048,20 @@ impl Tx {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let sql = if right {
-            "UPDATE tans SET verified_at = ?, updated_at = ? WHERE id = ? AND verified_at IS NULL AND attempts < ?"
+            "UPDATE tans SET verified_at = $1, updated_at = $1 WHERE id = $2 AND verified_at IS NULL AND attempts < $3"
         } else {
-            "UPDATE tans SET attempts = attempts + 1, updated_at = ? WHERE id = ? AND verified_at IS NULL AND attempts < ?"
+            "UPDATE tans SET attempts = attempts + 1, updated_at = $1 WHERE id = $2 AND verified_at IS NULL AND attempts < $3"
         };
-        let mut q = crate::sql::query(sql);
-        if right {
-            q = q.bind(ms(now));
-        }
-        let done = q
-            .bind(ms(now))
-            .bind(id.to_string())
-            .bind(max_attempts)
-            .execute(self.conn())
-            .await?;
-        Ok(done.rows_affected() == 1)
+        let done = on!(self.conn(), c, _db => {
+            sqlx::query(sql)
+                .bind(Ts(now))
+                .bind(Id(id))
+                .bind(max_attempts)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
     }
 
     /// Stores a bulk SMS.
@@ -925,23 +1071,25 @@ impl Tx {
         c: &CampaignRecord,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        crate::sql::query(
-            "INSERT INTO sms_campaigns (id, account_id, property_id, name, text, filter, send_at, recipients, created_by, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(c.id.to_string())
-        .bind(account.to_string())
-        .bind(c.property_id.to_string())
-        .bind(&c.name)
-        .bind(&c.text)
-        .bind(c.filter.to_string())
-        .bind(ms(c.send_at))
-        .bind(c.recipients)
-        .bind(&c.created_by)
-        .bind(ms(now))
-        .bind(ms(now))
-        .execute(self.conn())
-        .await?;
+        on!(self.conn(), conn, _db => {
+            sqlx::query(
+                "INSERT INTO sms_campaigns (id, account_id, property_id, name, text, filter, send_at, recipients,
+                   created_by, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+            )
+            .bind(Id(c.id))
+            .bind(Id(account))
+            .bind(Id(c.property_id))
+            .bind(c.name.as_str())
+            .bind(c.text.as_str())
+            .bind(Json(&c.filter))
+            .bind(Ts(c.send_at))
+            .bind(c.recipients)
+            .bind(c.created_by.as_str())
+            .bind(Ts(now))
+            .execute(&mut *conn)
+            .await?;
+        });
         Ok(())
     }
 
@@ -953,79 +1101,52 @@ impl Tx {
         property: Uuid,
         f: &AudienceFilter,
     ) -> Result<Vec<bellhop_domain::Contact>, StoreError> {
-        let mut q = crate::sql::Builder::new(
-            self.backend,
-            "SELECT c.* FROM contacts c WHERE c.account_id = ",
-        );
-        q.push_bind(account.to_string());
-        if let Some(ids) = &f.contact_ids {
-            q.push(" AND c.id IN (");
-            let mut list = q.separated(", ");
-            for id in ids {
-                list.push_bind(id.to_string());
+        let rows: Vec<crate::contacts::ContactRow> = on!(self.conn(), c, db => {
+            let mut q = sqlx::QueryBuilder::<db::Db>::new("SELECT c.* FROM contacts c WHERE c.account_id = ");
+            q.push_bind(Id(account));
+            if let Some(ids) = &f.contact_ids {
+                q.push(" AND c.id IN (");
+                let mut list = q.separated(", ");
+                for id in ids {
+                    list.push_bind(Id(*id));
+                }
+                q.push(")");
             }
-            q.push(")");
-        }
-        if let Some(languages) = &f.languages {
-            q.push(" AND c.language IN (");
-            let mut list = q.separated(", ");
-            for l in languages {
-                list.push_bind(l.clone());
+            if let Some(languages) = &f.languages {
+                q.push(" AND c.language IN (");
+                let mut list = q.separated(", ");
+                for l in languages {
+                    list.push_bind(l.as_str());
+                }
+                q.push(")");
             }
-            q.push(")");
-        }
-        if let Some(countries) = &f.countries {
-            q.push(" AND c.country IN (");
-            let mut list = q.separated(", ");
-            for l in countries {
-                list.push_bind(l.clone());
+            if let Some(countries) = &f.countries {
+                q.push(" AND c.country IN (");
+                let mut list = q.separated(", ");
+                for l in countries {
+                    list.push_bind(l.as_str());
+                }
+                q.push(")");
             }
-            q.push(")");
-        }
-        q.push(
-            " AND EXISTS (SELECT 1 FROM bookings b WHERE b.contact_id = c.id AND b.property_id = ",
-        )
-        .push_bind(property.to_string());
-        if let Some(statuses) = &f.booking_statuses {
-            q.push(" AND b.status IN (");
-            let mut list = q.separated(", ");
-            for s in statuses {
-                list.push_bind(s.as_str());
+            q.push(" AND EXISTS (SELECT 1 FROM bookings b WHERE b.contact_id = c.id AND b.property_id = ")
+                .push_bind(Id(property));
+            if let Some(statuses) = &f.booking_statuses {
+                q.push(" AND b.status IN (");
+                let mut list = q.separated(", ");
+                for s in statuses {
+                    list.push_bind(s.as_str());
+                }
+                q.push(")");
             }
-            q.push(")");
-        }
-        if let Some(from) = f.booked_from {
-            q.push(" AND b.created_at >= ").push_bind(ms(from));
-        }
-        if let Some(to) = f.booked_to {
-            q.push(" AND b.created_at < ").push_bind(ms(to));
-        }
-        q.push(") ORDER BY c.id LIMIT 100001");
-        let rows = q.build().fetch_all(self.conn()).await?;
-        rows.iter().map(crate::contacts::contact_from_row).collect()
+            if let Some(from) = f.booked_from {
+                q.push(" AND b.created_at >= ").push_bind(Ts(from));
+            }
+            if let Some(to) = f.booked_to {
+                q.push(" AND b.created_at < ").push_bind(Ts(to));
+            }
+            q.push(") ORDER BY c.id LIMIT 100001");
+            q.build_query_as().fetch_all(&mut *c).await?
+        });
+        crate::contacts::contacts_from(rows)
     }
-}
-
-/// Which contacts a bulk SMS goes to.
-#[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct AudienceFilter {
-    /// Only these contacts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact_ids: Option<Vec<Uuid>>,
-    /// Only contacts with these languages.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub languages: Option<Vec<String>>,
-    /// Only contacts living in these countries.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub countries: Option<Vec<String>>,
-    /// Only contacts with a booking in one of these statuses.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub booking_statuses: Option<Vec<bellhop_domain::BookingStatus>>,
-    /// Only contacts with a booking made at or after.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub booked_from: Option<Timestamp>,
-    /// Only contacts with a booking made before.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub booked_to: Option<Timestamp>,
 }

@@ -162,17 +162,7 @@ impl From<StoreError> for ApiError {
             StoreError::ForeignKey => {
                 ApiError::invalid("reference", "a referenced record does not exist")
             }
-            StoreError::Database(sqlx_error) => {
-                let text = sqlx_error.to_string();
-                if text.contains("database is locked")
-                    || text.contains("disk")
-                    || text.contains("full")
-                {
-                    ApiError::Unavailable(text)
-                } else {
-                    ApiError::Internal(text)
-                }
-            }
+            StoreError::Unavailable(reason) => ApiError::Unavailable(reason),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -1,0 +1,72 @@
+//! PostgreSQL: any number of nodes on one database.
+
+use crate::{StoreError, StoreOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Transaction};
+use std::str::FromStr;
+
+/// The sqlx database type.
+pub(crate) type Db = sqlx::Postgres;
+
+/// Several nodes claim at once: each skips the rows another is claiming instead of waiting.
+pub(crate) const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+
+/// Embedded migrations: (version, description, SQL). Never edit one that has shipped; add the
+/// next number to both backends.
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "sms",
+        include_str!("../../migrations/postgres/0002_sms.sql"),
+    ),
+    (
+        3,
+        "native types",
+        include_str!("../../migrations/postgres/0003_native_types.sql"),
+    ),
+];
+
+pub(crate) fn migrator() -> sqlx::migrate::Migrator {
+    super::migrator_of(MIGRATIONS)
+}
+
+/// Connects a pool; every connection waits at most `busy_timeout` for a lock.
+pub(crate) async fn connect(url: &str, opts: &StoreOptions) -> Result<PgPool, StoreError> {
+    let connect =
+        PgConnectOptions::from_str(url)?.options([("lock_timeout", opts.busy_timeout.as_millis())]);
+    Ok(PgPoolOptions::new()
+        .max_connections(opts.max_connections)
+        .min_connections(1)
+        .connect_with(connect)
+        .await?)
+}
+
+/// A write transaction. Rows it changes are locked until it ends; claims skip them.
+pub(crate) async fn begin(pool: &PgPool) -> Result<Transaction<'static, Db>, StoreError> {
+    Ok(pool.begin().await?)
+}
+
+/// Classifies a database error by its SQLSTATE.
+pub(crate) fn classify(db: &dyn sqlx::error::DatabaseError) -> Option<StoreError> {
+    let state = db.code()?;
+    match state.as_ref() {
+        "23505" => Some(StoreError::Duplicate {
+            constraint: db.constraint().unwrap_or("unique").to_owned(),
+        }),
+        "23503" => Some(StoreError::ForeignKey),
+        // lock_not_available (lock_timeout), serialization_failure, deadlock_detected,
+        // too_many_connections, disk_full, insufficient_resources, admin/crash shutdown,
+        // cannot_connect_now, read-only transaction (a standby).
+        "55P03" | "40001" | "40P01" | "53300" | "53100" | "53000" | "57P01" | "57P02" | "57P03"
+        | "25006" => Some(StoreError::Unavailable(format!(
+            "the database cannot take this now ({state}): {}",
+            db.message()
+        ))),
+        _ => None,
+    }
+}
