@@ -85,8 +85,12 @@ pub enum Which {
 #[derive(clap::Args, Debug)]
 pub struct NodeArgs {
     /// SMTP server, host:port.
-    #[arg(long)]
-    smtp: String,
+    #[arg(long, required_unless_present = "discard")]
+    smtp: Option<String>,
+    /// Hand every message to a transport that accepts it at once (the outbox alone, for
+    /// `bench/drain`), with a short template instead of the 4 KB letter.
+    #[arg(long, conflicts_with = "smtp")]
+    discard: bool,
     /// SMTP connections per node.
     #[arg(long, default_value_t = 20)]
     connections: usize,
@@ -353,15 +357,23 @@ fn bench_template(account: Uuid, property: Uuid) -> Template {
     }
 }
 
-/// CPU seconds (user + system) this process has used so far.
+/// A one-line personalised mail: what a no-op job is to a job queue.
+fn short_template(account: Uuid, property: Uuid) -> Template {
+    let mut t = bench_template(account, property);
+    t.variants = bellhop_domain::render::Variants::Email(BTreeMap::from([(
+        "de".to_owned(),
+        EmailContent {
+            subject: "Bestätigung {{ booking.reference }}".into(),
+            html: "<p>Hallo {{ guest.first_name }}, bis bald.</p>".into(),
+            text: None,
+        },
+    )]));
+    t
+}
+
 /// A node of the dispatch benchmark: connects, says "ready", waits for "go", drains the
 /// outbox, and reports what it sent and what it cost.
 async fn dispatch_node(database: &str, now: Timestamp, node: &NodeArgs) -> anyhow::Result<()> {
-    let (host, port) = node
-        .smtp
-        .rsplit_once(':')
-        .context("--smtp must be host:port")?;
-    let port: u16 = port.parse().context("--smtp port")?;
     let store = Store::open_url(
         database,
         &StoreOptions {
@@ -370,16 +382,22 @@ async fn dispatch_node(database: &str, now: Timestamp, node: &NodeArgs) -> anyho
         },
     )
     .await?;
-    let transport = EmailTransport::Smtp(SmtpTransport::new(SmtpConfig {
-        host: host.into(),
-        port,
-        tls: SmtpTls::None,
-        username: None,
-        password: None,
-        pool_size: node.connections,
-        timeout: Duration::from_secs(30),
-        hello_name: "bench.bellhop".into(),
-    }));
+    let transport = match &node.smtp {
+        Some(smtp) => {
+            let (host, port) = smtp.rsplit_once(':').context("--smtp must be host:port")?;
+            EmailTransport::Smtp(SmtpTransport::new(SmtpConfig {
+                host: host.into(),
+                port: port.parse().context("--smtp port")?,
+                tls: SmtpTls::None,
+                username: None,
+                password: None,
+                pool_size: node.connections,
+                timeout: Duration::from_secs(30),
+                hello_name: "bench.bellhop".into(),
+            }))
+        }
+        None => EmailTransport::Discard,
+    };
     let dispatcher = Arc::new(Dispatcher::new(
         store.clone(),
         bellhop_engine::Transports::email_only(Arc::new(transport)),
@@ -412,6 +430,7 @@ async fn dispatch_node(database: &str, now: Timestamp, node: &NodeArgs) -> anyho
     Ok(())
 }
 
+/// CPU seconds (user + system) this process has used so far.
 fn cpu_seconds() -> f64 {
     let ticks = std::fs::read_to_string("/proc/self/stat")
         .ok()
@@ -456,7 +475,11 @@ async fn dispatch_bench(
     setup_account(&store, account, now).await?;
     let property = vienna(account, "Bench Salon")?;
     engine.create_property(&property).await?;
-    let template = bench_template(account, property.id);
+    let template = if node.discard {
+        short_template(account, property.id)
+    } else {
+        bench_template(account, property.id)
+    };
     engine.save_template(&template, true).await?;
     let rule = Rule {
         id: Uuid::now_v7(),
@@ -506,6 +529,7 @@ async fn dispatch_bench(
             .await?;
         tx.commit().await?;
     }
+    store.analyze().await?;
     eprintln!(
         "setup: {messages} bookings planned in {:.1} s",
         setup.elapsed().as_secs_f64()
@@ -518,8 +542,12 @@ async fn dispatch_bench(
     let mut children = Vec::with_capacity(nodes);
     for _ in 0..nodes {
         let mut child = std::process::Command::new(std::env::current_exe()?)
-            .args(["bench", "dispatch-node", "--smtp", &node.smtp, "--database"])
+            .args(["bench", "dispatch-node", "--database"])
             .arg(&database)
+            .args(match &node.smtp {
+                Some(smtp) => vec!["--smtp", smtp],
+                None => vec!["--discard"],
+            })
             .args(["--now", &now.to_string()])
             .args(["--connections", &node.connections.to_string()])
             .args(["--loops", &node.loops.to_string()])

@@ -39,6 +39,7 @@ mod error;
 mod idempotency;
 mod messages;
 mod outbox;
+mod queue;
 pub mod scratch;
 mod sms;
 mod value;
@@ -304,6 +305,17 @@ impl Store {
         let mut tx = self.begin().await?;
         tx.passed_gate = passed_gate;
         Ok(tx)
+    }
+
+    /// Refreshes the planner's statistics after bulk writes. PostgreSQL plans a claim or a
+    /// lookup by id lists from them; never analysed (autovacuum off, or not yet run), a table
+    /// of 100,000 rows looks empty and gets sequential scans.
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        let mut pooled = self.acquire().await?;
+        on!(pooled.conn(), c, _db => {
+            sqlx::query("ANALYZE").execute(&mut *c).await?;
+        });
+        Ok(())
     }
 
     /// Whether the database answers (for `/readyz`).

@@ -263,7 +263,8 @@ pub(crate) async fn insert_planned(
                 });
                 q.build().execute(&mut *c).await?;
             }
-            insert_events(Conn::Sqlite(c), &events, now).await
+            insert_events(Conn::Sqlite(&mut *c), &events, now).await?;
+            crate::queue::enqueue(Conn::Sqlite(c), &runnable(rows)).await
         }
         Conn::Postgres(c) => {
             let col =
@@ -292,9 +293,22 @@ pub(crate) async fn insert_planned(
             .bind(rows.iter().map(|m| Ts(m.due_at)).collect::<Vec<_>>())
             .execute(&mut *c)
             .await?;
-            insert_events(Conn::Postgres(c), &events, now).await
+            insert_events(Conn::Postgres(&mut *c), &events, now).await?;
+            crate::queue::enqueue(Conn::Postgres(c), &runnable(rows)).await
         }
     }
+}
+
+/// The planned ones of new messages, for the dispatch queue.
+fn runnable(rows: &[NewMessage<'_>]) -> Vec<crate::queue::Runnable> {
+    rows.iter()
+        .filter(|m| m.status == MessageStatus::Planned)
+        .map(|m| crate::queue::Runnable {
+            message_id: m.id,
+            run_at: m.due_at,
+            priority: 0,
+        })
+        .collect()
 }
 
 /// Appends entries to the status history, many per statement.
@@ -472,6 +486,9 @@ impl Tx {
                         insert_event(self.conn(), id, status.as_str(), reason.as_deref(), now)
                             .await?;
                         if *status == MessageStatus::Planned {
+                            crate::queue::requeue(self.conn(), id, *due_at).await?;
+                        }
+                        if *status == MessageStatus::Planned {
                             summary.planned += 1
                         } else {
                             summary.skipped += 1
@@ -480,6 +497,7 @@ impl Tx {
                 }
                 PlanAction::Move { message_id, due_at } => {
                     if self.transition(MOVE, *message_id, Ts(*due_at), now).await? {
+                        crate::queue::requeue(self.conn(), *message_id, *due_at).await?;
                         let detail = format!("moved to {due_at}");
                         insert_event(self.conn(), *message_id, "planned", Some(&detail), now)
                             .await?;
@@ -491,6 +509,7 @@ impl Tx {
                         .transition(REOPEN, *message_id, Ts(*due_at), now)
                         .await?
                     {
+                        crate::queue::requeue(self.conn(), *message_id, *due_at).await?;
                         let detail = format!("planned again for {due_at}");
                         insert_event(self.conn(), *message_id, "planned", Some(&detail), now)
                             .await?;
@@ -502,6 +521,7 @@ impl Tx {
                         .transition(CANCEL, *message_id, reason.as_str(), now)
                         .await?
                     {
+                        crate::queue::dequeue(self.conn(), *message_id).await?;
                         insert_event(self.conn(), *message_id, "cancelled", Some(reason), now)
                             .await?;
                         summary.cancelled += 1;
@@ -512,6 +532,7 @@ impl Tx {
                         .transition(SKIP, *message_id, reason.as_str(), now)
                         .await?
                     {
+                        crate::queue::dequeue(self.conn(), *message_id).await?;
                         insert_event(self.conn(), *message_id, "skipped", Some(reason), now)
                             .await?;
                         summary.cancelled += 1;
@@ -587,6 +608,10 @@ impl Tx {
                 .rows_affected()
         });
         if done == 1 {
+            match action {
+                StaffAction::Cancel => crate::queue::dequeue(self.conn(), id).await?,
+                StaffAction::SendNow => crate::queue::requeue(self.conn(), id, now).await?,
+            }
             insert_event(self.conn(), id, status, Some(&detail), now).await?;
         }
         Ok(done == 1)
@@ -808,11 +833,12 @@ impl Store {
         Ok(rows)
     }
 
-    /// The earliest run time of a waiting message, so a dispatcher can sleep until then.
+    /// The earliest time a message may be taken (a waiting one's run time, or when a lease
+    /// lapses), so a dispatcher can sleep until then.
     pub async fn next_run_at(&self) -> Result<Option<Timestamp>, StoreError> {
         let mut pooled = self.acquire().await?;
         let next: Option<Ts> = on!(pooled.conn(), c, _db => {
-            sqlx::query_scalar("SELECT MIN(run_at) FROM messages WHERE status IN ('planned', 'deferred')")
+            sqlx::query_scalar("SELECT MIN(CASE WHEN lease_until IS NULL THEN run_at ELSE lease_until END) FROM dispatch_queue")
                 .fetch_one(&mut *c)
                 .await?
         });

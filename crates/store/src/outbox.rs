@@ -142,21 +142,30 @@ struct ClaimRow {
     forced: bool,
 }
 
-/// The runnable messages a claim takes, oldest first: urgent ones (one-time codes), due ones,
-/// and ones whose lease lapsed. `$1` owner, `$2` lease end, `$3` now, `$4` limit; `{lock}` is
-/// the backend's lock clause.
-fn claim_sql(lock: &str) -> String {
+/// The queue rows a claim takes: urgent ones (one-time codes) first, then due ones, oldest
+/// first, skipping those leased to a dispatcher — unless the lease lapsed (its node died or
+/// stalled): then another takes the message over. `$2` lease end, `$3` now, `$4` limit;
+/// `{lock}` is the backend's lock clause.
+fn pick_sql(lock: &str) -> String {
+    const RUNNABLE: &str = "run_at <= $3 AND (lease_until IS NULL OR lease_until < $3)";
     format!(
-        "UPDATE messages SET status = 'sending', lease_owner = $1, lease_until = $2, attempt = attempt + 1, updated_at = $3
-         WHERE id IN (
-           SELECT id FROM (SELECT id FROM messages WHERE priority > 0 AND status IN ('planned', 'deferred') AND run_at <= $3 ORDER BY run_at LIMIT $4{lock}) urgent
-           UNION ALL
-           SELECT id FROM (SELECT id FROM messages WHERE status IN ('planned', 'deferred') AND run_at <= $3 ORDER BY run_at LIMIT $4{lock}) due
-           UNION ALL
-           SELECT id FROM (SELECT id FROM messages WHERE status = 'sending' AND lease_until < $3 LIMIT $4{lock}) lapsed)
-         RETURNING {CLAIMED_COLUMNS}"
+        "SELECT message_id, lease_until FROM (SELECT message_id, lease_until FROM dispatch_queue
+           WHERE priority > 0 AND {RUNNABLE} ORDER BY run_at LIMIT $4{lock}) urgent
+         UNION
+         SELECT message_id, lease_until FROM (SELECT message_id, lease_until FROM dispatch_queue
+           WHERE {RUNNABLE} ORDER BY run_at LIMIT $4{lock}) due"
     )
 }
+
+/// The history entry of a message taken over after its lease lapsed (its node died or
+/// stalled): the attempt before it may or may not have gone out. The claim of a due message
+/// writes no history; its outcome's entry names the attempt.
+const LAPSED: &str = "the lease of the previous attempt lapsed; taken over as attempt";
+
+/// Marks claimed messages `sending` for `$1` until `$2` (at `$3`), with the next attempt
+/// number; the caller appends which messages.
+const CLAIM_SET: &str = "UPDATE messages SET status = 'sending', lease_owner = $1, lease_until = $2, \
+    attempt = attempt + 1, updated_at = $3";
 
 impl Store {
     /// Claims up to `limit` runnable messages — due ones and ones whose lease lapsed — for
@@ -171,28 +180,68 @@ impl Store {
         let (rows, contacts) = match &self.pool {
             crate::Pool::Sqlite(_) => {
                 let mut tx = self.begin().await?;
-                let rows: Vec<ClaimRow> = on!(tx.conn(), c, db => {
-                    sqlx::query_as(sqlx::AssertSqlSafe(claim_sql(db::SKIP_LOCKED)))
-                        .bind(owner)
-                        .bind(Ts(lease_until))
-                        .bind(Ts(now))
-                        .bind(limit)
-                        .fetch_all(&mut *c)
-                        .await?
-                });
-                if rows.is_empty() {
+                let Conn::Sqlite(c) = tx.conn() else {
+                    unreachable!("a SQLite pool gives SQLite transactions")
+                };
+                let picked: Vec<(Id, Option<Ts>)> = sqlx::query_as(sqlx::AssertSqlSafe(pick_sql(
+                    crate::backend::sqlite::SKIP_LOCKED,
+                )))
+                .bind(owner)
+                .bind(Ts(lease_until))
+                .bind(Ts(now))
+                .bind(limit)
+                .fetch_all(&mut *c)
+                .await?;
+                if picked.is_empty() {
                     tx.commit().await?;
                     return Ok(Vec::new());
                 }
-                let details: Vec<String> = rows
+                let mut rows: Vec<ClaimRow> = Vec::with_capacity(picked.len());
+                for chunk in picked.chunks(500) {
+                    // A builder's placeholders are positional on SQLite: the same change as
+                    // CLAIM_SET, bound in order.
+                    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                        "UPDATE messages SET status = 'sending', lease_owner = ",
+                    );
+                    let mut lease = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                        "UPDATE dispatch_queue SET lease_until = ",
+                    );
+                    lease
+                        .push_bind(Ts(lease_until))
+                        .push(" WHERE message_id IN (");
+                    let mut list = lease.separated(", ");
+                    for (id, _) in chunk {
+                        list.push_bind(*id);
+                    }
+                    lease.push(")");
+                    lease.build().execute(&mut *c).await?;
+                    q.push_bind(owner)
+                        .push(", lease_until = ")
+                        .push_bind(Ts(lease_until))
+                        .push(", attempt = attempt + 1, updated_at = ")
+                        .push_bind(Ts(now))
+                        .push(" WHERE id IN (");
+                    let mut list = q.separated(", ");
+                    for (id, _) in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(format!(") RETURNING {CLAIMED_COLUMNS}"));
+                    rows.extend(q.build_query_as::<ClaimRow>().fetch_all(&mut *c).await?);
+                }
+                let lapsed: std::collections::HashSet<Id> = picked
                     .iter()
-                    .map(|r| format!("attempt {} by {owner}", r.attempt))
+                    .filter(|(_, lease)| lease.is_some())
+                    .map(|(id, _)| *id)
                     .collect();
-                let events: Vec<NewEvent<'_>> = rows
+                let details: Vec<(Uuid, String)> = rows
                     .iter()
-                    .zip(&details)
-                    .map(|(r, detail)| NewEvent {
-                        message_id: r.id.0,
+                    .filter(|r| lapsed.contains(&r.id))
+                    .map(|r| (r.id.0, format!("{LAPSED} {} by {owner}", r.attempt)))
+                    .collect();
+                let events: Vec<NewEvent<'_>> = details
+                    .iter()
+                    .map(|(id, detail)| NewEvent {
+                        message_id: *id,
                         status: "sending",
                         detail: Some(detail),
                     })
@@ -204,14 +253,20 @@ impl Store {
                 (rows, contacts)
             }
             crate::Pool::Postgres(pool) => {
-                // One statement, one round trip: the claim and its history entries commit
-                // together without a transaction block.
+                // One statement, one round trip: the lease, the claim and its history entries
+                // commit together without a transaction block. Neither update touches an
+                // index of its table (see migration 0004).
                 let rows: Vec<ClaimRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "WITH claimed AS ({}),
+                    "WITH picked AS ({}),
+                       leased AS (UPDATE dispatch_queue q SET lease_until = $2 FROM picked
+                         WHERE q.message_id = picked.message_id RETURNING q.message_id, picked.lease_until AS lapsed),
+                       claimed AS ({CLAIM_SET} WHERE id IN (SELECT message_id FROM leased)
+                         RETURNING {CLAIMED_COLUMNS}),
                        history AS (INSERT INTO message_events (message_id, status, detail, created_at)
-                         SELECT id, 'sending', 'attempt ' || attempt || ' by ' || $1, $3 FROM claimed)
+                         SELECT id, 'sending', '{LAPSED} ' || attempt || ' by ' || $1, $3
+                         FROM claimed JOIN leased ON leased.message_id = claimed.id WHERE leased.lapsed IS NOT NULL)
                      SELECT * FROM claimed",
-                    claim_sql(crate::backend::postgres::SKIP_LOCKED)
+                    pick_sql(crate::backend::postgres::SKIP_LOCKED)
                 )))
                 .bind(owner)
                 .bind(Ts(lease_until))
@@ -385,15 +440,18 @@ async fn record_sent_postgres(
          done AS (
            UPDATE messages m SET {SENT_SET}, sent_at = $12, updated_at = $12
            FROM v WHERE m.id = v.id AND m.status = 'sending' AND m.attempt = v.attempt AND m.lease_owner = $11
-           RETURNING m.id, m.status, m.status_reason, m.account_id, m.property_id, v.detail),
+           RETURNING m.id, m.status, m.status_reason, m.account_id, m.property_id, v.detail, v.attempt),
          history AS (
            INSERT INTO message_events (message_id, status, detail, created_at)
-           SELECT id, status, CASE WHEN status = 'sent' THEN detail ELSE '{EARLY_REPORT}' END, $12 FROM done),
+           SELECT id, status, CASE WHEN status = 'sent' THEN detail ELSE '{EARLY_REPORT}' END
+             || CASE WHEN attempt > 1 THEN ' (attempt ' || attempt || ' by ' || $11 || ')' ELSE '' END, $12
+           FROM done),
          notice AS (
            INSERT INTO notifications (id, account_id, property_id, message_id, kind, text, created_at, updated_at)
            SELECT gen_random_uuid(), account_id, property_id, id, 'sms_not_delivered',
              'SMS ' || id || ' did not reach the phone: ' || COALESCE(status_reason, ''), $12, $12
            FROM done WHERE status IN ('failed', 'expired')),
+         dequeued AS (DELETE FROM dispatch_queue WHERE message_id IN (SELECT id FROM done)),
          bodies AS (
            INSERT INTO message_bodies (message_id, body_html, body_text, created_at)
            SELECT b.id, b.html, b.text, $12 FROM UNNEST($13::uuid[], $14::bytea[], $15::bytea[]) AS b (id, html, text)
@@ -464,23 +522,43 @@ async fn record_sent_sqlite(
             .push(" RETURNING id, status, status_reason, account_id, property_id");
         let done: Vec<DoneRow> = q.build_query_as().fetch_all(&mut *c).await?;
         recorded += done.len();
+        if !done.is_empty() {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "DELETE FROM dispatch_queue WHERE message_id IN (",
+            );
+            let mut list = q.separated(", ");
+            for d in &done {
+                list.push_bind(d.id);
+            }
+            q.push(")");
+            q.build().execute(&mut *c).await?;
+        }
         let by_id: HashMap<Uuid, &DoneRow> = done.iter().map(|d| (d.id.0, d)).collect();
-        let mut events = Vec::with_capacity(done.len());
+        let mut details = Vec::with_capacity(done.len());
         let mut bodies = Vec::new();
         for s in chunk {
             let Some(d) = by_id.get(&s.o.id) else {
                 continue;
             };
             let early = d.status != "sent";
-            events.push(NewEvent {
-                message_id: s.o.id,
-                status: &d.status,
-                detail: Some(if early { EARLY_REPORT } else { s.detail }),
-            });
+            let detail = if early { EARLY_REPORT } else { s.detail };
+            details.push((
+                s.o.id,
+                &d.status,
+                naming_attempt(detail, s.o.attempt, owner),
+            ));
             if s.has_body() {
                 bodies.push(s);
             }
         }
+        let events: Vec<NewEvent<'_>> = details
+            .iter()
+            .map(|(id, status, detail)| NewEvent {
+                message_id: *id,
+                status,
+                detail: Some(detail),
+            })
+            .collect();
         insert_events(Conn::Sqlite(&mut *c), &events, now).await?;
         for d in done
             .iter()
@@ -603,6 +681,12 @@ async fn record_other(
     if done == 0 {
         return Ok(false);
     }
+    match &o.kind {
+        OutcomeKind::Deferred { retry_at: at, .. } | OutcomeKind::Rescheduled { due_at: at } => {
+            crate::queue::requeue(tx.conn(), o.id, *at).await?
+        }
+        _ => crate::queue::dequeue(tx.conn(), o.id).await?,
+    }
     if let OutcomeKind::Failed { error } = &o.kind {
         let text = format!("Message {} could not be sent: {error}", o.id);
         crate::accounts::insert_notification(
@@ -616,8 +700,19 @@ async fn record_other(
         )
         .await?;
     }
+    let detail = naming_attempt(&detail, o.attempt, owner);
     crate::messages::insert_event(tx.conn(), o.id, status, Some(&detail), now).await?;
     Ok(true)
+}
+
+/// An outcome's history entry; a repeated attempt says which it was and who made it (the
+/// first one's claim leaves no entry of its own).
+fn naming_attempt<'d>(detail: &'d str, attempt: i64, owner: &str) -> std::borrow::Cow<'d, str> {
+    if attempt > 1 {
+        format!("{detail} (attempt {attempt} by {owner})").into()
+    } else {
+        detail.into()
+    }
 }
 
 fn contact_ids(rows: &[ClaimRow]) -> Vec<Uuid> {

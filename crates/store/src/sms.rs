@@ -1008,6 +1008,16 @@ impl Tx {
                 })
                 .collect();
             crate::messages::insert_events(self.conn(), &events, now).await?;
+            let runnable: Vec<crate::queue::Runnable> = chunk
+                .iter()
+                .filter(|m| m.status == MessageStatus::Planned)
+                .map(|m| crate::queue::Runnable {
+                    message_id: m.id,
+                    run_at: m.due_at,
+                    priority: m.priority,
+                })
+                .collect();
+            crate::queue::enqueue(self.conn(), &runnable).await?;
         }
         Ok(())
     }

@@ -32,16 +32,19 @@ pub enum EmailTransport {
     Smtp(SmtpTransport),
     /// Folder of `.eml` files.
     Folder(EmlFolder),
+    /// Accepts every message at once and keeps nothing: measures the outbox alone
+    /// (`bench/drain`). Never configured for a real installation.
+    Discard,
 }
 
 impl EmailTransport {
     /// Sends many emails; results in the same order. SMTP spreads them over its pool and
     /// pipelines each connection's share.
     pub async fn send_many(&self, emails: &[OutgoingEmail]) -> Vec<Result<String, SendError>> {
-        let formatted: Vec<Result<mime::Formatted, SendError>> =
-            emails.iter().map(format_email).collect();
         match self {
             EmailTransport::Smtp(smtp) => {
+                let formatted: Vec<Result<mime::Formatted, SendError>> =
+                    emails.iter().map(format_email).collect();
                 let ready: Vec<&mime::Formatted> =
                     formatted.iter().filter_map(|f| f.as_ref().ok()).collect();
                 let mut sent = smtp.send_batch(&ready).await.into_iter();
@@ -57,8 +60,8 @@ impl EmailTransport {
             }
             EmailTransport::Folder(folder) => {
                 let mut out = Vec::with_capacity(emails.len());
-                for (email, f) in emails.iter().zip(formatted) {
-                    out.push(match f {
+                for email in emails {
+                    out.push(match format_email(email) {
                         Ok(f) => folder
                             .write(email.message_id, &f.bytes)
                             .await
@@ -68,6 +71,10 @@ impl EmailTransport {
                 }
                 out
             }
+            EmailTransport::Discard => emails
+                .iter()
+                .map(|e| Ok(format!("<{}@discard.invalid>", e.message_id)))
+                .collect(),
         }
     }
 

@@ -29,6 +29,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "native types",
         include_str!("../../migrations/sqlite/0003_native_types.sql"),
     ),
+    (
+        4,
+        "dispatch queue",
+        include_str!("../../migrations/sqlite/0004_dispatch_queue.sql"),
+    ),
 ];
 
 pub(crate) fn migrator() -> sqlx::migrate::Migrator {
