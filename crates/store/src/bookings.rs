@@ -374,6 +374,44 @@ impl Store {
 }
 
 impl Tx {
+    /// The account's bookings whose source gave one of these references (`external_id`), to
+    /// import the same file twice without a second booking.
+    pub async fn bookings_by_references(
+        &mut self,
+        account: Uuid,
+        references: &[String],
+    ) -> Result<Vec<Booking>, StoreError> {
+        if references.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<BookingRow> = on!(self.conn(), c, db => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT * FROM bookings WHERE account_id = $1 AND external_id {} ORDER BY id",
+                db::in_list(2)
+            )))
+            .bind(Id(account))
+            .bind(db::text_list(references))
+            .fetch_all(&mut *c)
+            .await?
+        });
+        bookings_from(rows)
+    }
+
+    /// Serialises imports of one account: two imports of the same file at once find each
+    /// other's bookings instead of both creating them. SQLite's write lock does this already;
+    /// PostgreSQL takes a transaction-scoped advisory lock on the account.
+    pub async fn lock_account_imports(&mut self, account: Uuid) -> Result<(), StoreError> {
+        if let Conn::Postgres(c) = self.conn() {
+            sqlx::query(
+                "SELECT pg_advisory_xact_lock(hashtextextended('bellhop import ' || $1::text, 0))",
+            )
+            .bind(Id(account))
+            .execute(&mut *c)
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Bookings of a property that rules can still affect: not yet ended a week ago.
     pub async fn live_bookings(
         &mut self,

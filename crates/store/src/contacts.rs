@@ -79,28 +79,35 @@ pub(crate) async fn contacts_by_id(
     conn: Conn<'_>,
     ids: &[Uuid],
 ) -> Result<Vec<Contact>, StoreError> {
-    let rows: Vec<ContactRow> = match conn {
-        Conn::Sqlite(c) => {
-            let mut rows = Vec::with_capacity(ids.len());
-            for chunk in ids.chunks(500) {
-                let mut q =
-                    sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT * FROM contacts WHERE id IN (");
-                let mut list = q.separated(", ");
-                for id in chunk {
-                    list.push_bind(Id(*id));
-                }
-                q.push(")");
-                rows.extend(q.build_query_as::<ContactRow>().fetch_all(&mut *c).await?);
-            }
-            rows
-        }
-        Conn::Postgres(c) => {
-            sqlx::query_as("SELECT * FROM contacts WHERE id = ANY($1)")
-                .bind(ids.iter().copied().map(Id).collect::<Vec<_>>())
-                .fetch_all(&mut *c)
-                .await?
-        }
-    };
+    let rows: Vec<ContactRow> = on!(conn, c, db => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT * FROM contacts WHERE id {}", db::in_list(1))))
+            .bind(db::id_list(ids))
+            .fetch_all(&mut *c)
+            .await?
+    });
+    contacts_from(rows)
+}
+
+/// The account's contacts whose `column` (email or phone_e164) is one of `values`.
+async fn contacts_where(
+    conn: Conn<'_>,
+    account: Uuid,
+    column: &'static str,
+    values: &[String],
+) -> Result<Vec<Contact>, StoreError> {
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<ContactRow> = on!(conn, c, db => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT * FROM contacts WHERE account_id = $1 AND {column} {} ORDER BY id",
+            db::in_list(2)
+        )))
+        .bind(Id(account))
+        .bind(db::text_list(values))
+        .fetch_all(&mut *c)
+        .await?
+    });
     contacts_from(rows)
 }
 
@@ -190,6 +197,61 @@ impl Tx {
             .into_iter()
             .filter(|c| c.account_id == account)
             .collect())
+    }
+
+    /// The account's contacts with one of these email addresses (lower case), oldest first.
+    pub async fn contacts_by_emails(
+        &mut self,
+        account: Uuid,
+        emails: &[String],
+    ) -> Result<Vec<Contact>, StoreError> {
+        contacts_where(self.conn(), account, "email", emails).await
+    }
+
+    /// The account's contacts with one of these E.164 numbers, oldest first.
+    pub async fn contacts_by_phones(
+        &mut self,
+        account: Uuid,
+        numbers: &[String],
+    ) -> Result<Vec<Contact>, StoreError> {
+        contacts_where(self.conn(), account, "phone_e164", numbers).await
+    }
+
+    /// Stores new contacts, many per statement (imports).
+    pub async fn insert_contacts(
+        &mut self,
+        contacts: &[Contact],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        for chunk in contacts.chunks(500) {
+            on!(self.conn(), conn, db => {
+                let mut q = sqlx::QueryBuilder::<db::Db>::new(
+                    "INSERT INTO contacts (id, account_id, first_name, last_name, email, phone, phone_e164, phone_type,
+                       language, address, postal_code, city, country, nationality, birth_date, created_at, updated_at) ",
+                );
+                q.push_values(chunk, |mut row, c| {
+                    row.push_bind(Id(c.id))
+                        .push_bind(Id(c.account_id))
+                        .push_bind(c.first_name.as_deref())
+                        .push_bind(c.last_name.as_deref())
+                        .push_bind(c.email.as_deref())
+                        .push_bind(c.phone.as_deref())
+                        .push_bind(c.phone_e164.as_deref())
+                        .push_bind(c.phone_type.map(|t| t.as_str()))
+                        .push_bind(c.language.as_deref())
+                        .push_bind(c.address.as_deref())
+                        .push_bind(c.postal_code.as_deref())
+                        .push_bind(c.city.as_deref())
+                        .push_bind(c.country.as_deref())
+                        .push_bind(c.nationality.as_deref())
+                        .push_bind(c.birth_date.map(Day))
+                        .push_bind(Ts(now))
+                        .push_bind(Ts(now));
+                });
+                q.build().execute(&mut *conn).await?;
+            });
+        }
+        Ok(())
     }
 
     /// Ids of the contact's bookings (to re-plan them when the contact changes).

@@ -559,6 +559,7 @@ impl Tx {
             + sqlx::Type<sqlx::Postgres>
             + Send,
     {
+        crate::queue::lock(self.conn(), id).await?;
         let done = on!(self.conn(), c, _db => {
             sqlx::query(sql)
                 .bind(value)
@@ -597,6 +598,7 @@ impl Tx {
                 format!("send now, asked by {actor}"),
             ),
         };
+        crate::queue::lock(self.conn(), id).await?;
         let done = on!(self.conn(), c, _db => {
             sqlx::query(sql)
                 .bind(detail.as_str())

@@ -196,38 +196,26 @@ impl Store {
                     tx.commit().await?;
                     return Ok(Vec::new());
                 }
-                let mut rows: Vec<ClaimRow> = Vec::with_capacity(picked.len());
-                for chunk in picked.chunks(500) {
-                    // A builder's placeholders are positional on SQLite: the same change as
-                    // CLAIM_SET, bound in order.
-                    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                        "UPDATE messages SET status = 'sending', lease_owner = ",
-                    );
-                    let mut lease = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                        "UPDATE dispatch_queue SET lease_until = ",
-                    );
-                    lease
-                        .push_bind(Ts(lease_until))
-                        .push(" WHERE message_id IN (");
-                    let mut list = lease.separated(", ");
-                    for (id, _) in chunk {
-                        list.push_bind(*id);
-                    }
-                    lease.push(")");
-                    lease.build().execute(&mut *c).await?;
-                    q.push_bind(owner)
-                        .push(", lease_until = ")
-                        .push_bind(Ts(lease_until))
-                        .push(", attempt = attempt + 1, updated_at = ")
-                        .push_bind(Ts(now))
-                        .push(" WHERE id IN (");
-                    let mut list = q.separated(", ");
-                    for (id, _) in chunk {
-                        list.push_bind(*id);
-                    }
-                    q.push(format!(") RETURNING {CLAIMED_COLUMNS}"));
-                    rows.extend(q.build_query_as::<ClaimRow>().fetch_all(&mut *c).await?);
-                }
+                let ids: Vec<Uuid> = picked.iter().map(|(id, _)| id.0).collect();
+                let list = crate::backend::sqlite::id_list(&ids);
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE dispatch_queue SET lease_until = $1 WHERE message_id {}",
+                    crate::backend::sqlite::in_list(2)
+                )))
+                .bind(Ts(lease_until))
+                .bind(&list)
+                .execute(&mut *c)
+                .await?;
+                let rows: Vec<ClaimRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "{CLAIM_SET} WHERE id {} RETURNING {CLAIMED_COLUMNS}",
+                    crate::backend::sqlite::in_list(4)
+                )))
+                .bind(owner)
+                .bind(Ts(lease_until))
+                .bind(Ts(now))
+                .bind(&list)
+                .fetch_all(&mut *c)
+                .await?;
                 let lapsed: std::collections::HashSet<Id> = picked
                     .iter()
                     .filter(|(_, lease)| lease.is_some())
@@ -420,7 +408,8 @@ const SENT_SET: &str = "status = COALESCE(m.early_report, 'sent'),
        lease_until = NULL";
 
 /// Marks many messages sent with one statement: the fencing token (lease owner, attempt) is
-/// checked per row, and only the rows that matched change. History, kept bodies and the
+/// checked per row, and only the rows that matched change. The queue rows are locked first
+/// (`queued`, which `done` waits for), in the order every writer takes them. History, kept bodies and the
 /// notice of an early failure report go in the same statement (data-modifying CTEs).
 async fn record_sent_postgres(
     c: &mut sqlx::PgConnection,
@@ -437,9 +426,10 @@ async fn record_sent_postgres(
            SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
              $8::bigint[], $9::text[], $10::text[])
              AS v (id, attempt, channel, recipient, subject, language, provider_ref, parts, encoding, detail)),
+         queued AS (SELECT message_id FROM dispatch_queue WHERE message_id = ANY($1) FOR UPDATE),
          done AS (
            UPDATE messages m SET {SENT_SET}, sent_at = $12, updated_at = $12
-           FROM v WHERE m.id = v.id AND m.status = 'sending' AND m.attempt = v.attempt AND m.lease_owner = $11
+           FROM v LEFT JOIN (SELECT count(*) AS n FROM queued) locked ON TRUE WHERE m.id = v.id AND m.status = 'sending' AND m.attempt = v.attempt AND m.lease_owner = $11
            RETURNING m.id, m.status, m.status_reason, m.account_id, m.property_id, v.detail, v.attempt),
          history AS (
            INSERT INTO message_events (message_id, status, detail, created_at)
@@ -523,15 +513,14 @@ async fn record_sent_sqlite(
         let done: Vec<DoneRow> = q.build_query_as().fetch_all(&mut *c).await?;
         recorded += done.len();
         if !done.is_empty() {
-            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "DELETE FROM dispatch_queue WHERE message_id IN (",
-            );
-            let mut list = q.separated(", ");
-            for d in &done {
-                list.push_bind(d.id);
-            }
-            q.push(")");
-            q.build().execute(&mut *c).await?;
+            let ids: Vec<Uuid> = done.iter().map(|d| d.id.0).collect();
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM dispatch_queue WHERE message_id {}",
+                crate::backend::sqlite::in_list(1)
+            )))
+            .bind(crate::backend::sqlite::id_list(&ids))
+            .execute(&mut *c)
+            .await?;
         }
         let by_id: HashMap<Uuid, &DoneRow> = done.iter().map(|d| (d.id.0, d)).collect();
         let mut details = Vec::with_capacity(done.len());
@@ -664,6 +653,7 @@ async fn record_other(
     if !matches!(o.kind, OutcomeKind::Deferred { .. }) {
         crate::sms::release_parts(tx.conn(), o.id, owner, o.attempt, now).await?;
     }
+    crate::queue::lock(tx.conn(), o.id).await?;
     let sql = format!("{head}{FENCE}");
     let done = on!(tx.conn(), c, _db => {
         sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -766,18 +756,13 @@ impl Store {
         let (hold, rows): (HoldInner, Vec<BookingRow>) = match (&self.pool, &self.gate) {
             (crate::Pool::Sqlite(pool), Some(gate)) => {
                 let guard = gate.clone().read_owned().await;
-                let mut rows = Vec::with_capacity(ids.len());
-                for chunk in ids.chunks(500) {
-                    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                        "SELECT * FROM bookings WHERE id IN (",
-                    );
-                    let mut list = q.separated(", ");
-                    for id in chunk {
-                        list.push_bind(Id(*id));
-                    }
-                    q.push(")");
-                    rows.extend(q.build_query_as::<BookingRow>().fetch_all(pool).await?);
-                }
+                let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT * FROM bookings WHERE id {}",
+                    crate::backend::sqlite::in_list(1)
+                )))
+                .bind(crate::backend::sqlite::id_list(ids))
+                .fetch_all(pool)
+                .await?;
                 (HoldInner::Gate(guard), rows)
             }
             (crate::Pool::Sqlite(_), None) => {
@@ -791,7 +776,7 @@ impl Store {
                 let rows = sqlx::query_as(
                     "SELECT * FROM bookings WHERE id = ANY($1) ORDER BY id FOR SHARE",
                 )
-                .bind(ids.iter().copied().map(Id).collect::<Vec<_>>())
+                .bind(crate::backend::postgres::id_list(ids))
                 .fetch_all(&mut *tx)
                 .await?;
                 (HoldInner::RowLocks(tx), rows)

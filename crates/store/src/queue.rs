@@ -67,6 +67,20 @@ pub(crate) async fn requeue(conn: Conn<'_>, id: Uuid, run_at: Timestamp) -> Resu
     Ok(())
 }
 
+/// Locks a message's queue row before the message itself is changed. Every writer that
+/// touches both takes them in this order — queue row, then message — as a claim does; a
+/// change in the other order deadlocks with a claim of the same message (PostgreSQL; SQLite
+/// has one writer at a time).
+pub(crate) async fn lock(conn: Conn<'_>, id: Uuid) -> Result<(), StoreError> {
+    if let Conn::Postgres(c) = conn {
+        sqlx::query("SELECT 1 FROM dispatch_queue WHERE message_id = $1 FOR UPDATE")
+            .bind(Id(id))
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Takes a message off the queue: it reached a final status, or will not run as planned.
 pub(crate) async fn dequeue(conn: Conn<'_>, id: Uuid) -> Result<(), StoreError> {
     on!(conn, c, _db => {

@@ -40,3 +40,31 @@ pub async fn new_schema(base: &str) -> Result<String, StoreError> {
     let joiner = if base.contains('?') { '&' } else { '?' };
     Ok(format!("{base}{joiner}options=-c%20search_path%3D{schema}"))
 }
+
+/// Where the dispatch queue and the messages disagree: a runnable or leased message (planned,
+/// deferred, sending) without a queue row, or a queue row of a message in any other status.
+/// Empty when every change kept the queue in step (tests assert it after their races).
+pub async fn queue_mismatches(store: &Store) -> Result<Vec<String>, StoreError> {
+    use crate::value::Id;
+    let mut pooled = store.acquire().await?;
+    let rows: Vec<(Id, String, Option<Id>)> = on!(pooled.conn(), c, _db => {
+        sqlx::query_as(
+            "SELECT m.id, m.status, q.message_id FROM messages m
+               LEFT JOIN dispatch_queue q ON q.message_id = m.id
+             WHERE (m.status IN ('planned', 'deferred', 'sending')) <> (q.message_id IS NOT NULL)",
+        )
+        .fetch_all(&mut *c)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(id, status, queued)| {
+            let where_ = if queued.is_some() {
+                "queued"
+            } else {
+                "not queued"
+            };
+            format!("{} is {status} but {where_}", id.0)
+        })
+        .collect())
+}

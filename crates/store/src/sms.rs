@@ -690,38 +690,17 @@ impl Store {
     ) -> Result<HashSet<String>, StoreError> {
         let mut out = HashSet::new();
         let mut pooled = self.acquire().await?;
-        let rows: Vec<(String, String)> = match pooled.conn() {
-            Conn::Sqlite(c) => {
-                let mut rows = Vec::new();
-                for chunk in numbers.chunks(300) {
-                    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                        "SELECT phone_e164, action FROM sms_consent_events WHERE account_id = ",
-                    );
-                    q.push_bind(Id(account)).push(" AND phone_e164 IN (");
-                    let mut list = q.separated(", ");
-                    for n in chunk {
-                        list.push_bind(n.as_str());
-                    }
-                    q.push(") ORDER BY created_at, id");
-                    rows.extend(
-                        q.build_query_as::<(String, String)>()
-                            .fetch_all(&mut *c)
-                            .await?,
-                    );
-                }
-                rows
-            }
-            Conn::Postgres(c) => {
-                sqlx::query_as(
-                    "SELECT phone_e164, action FROM sms_consent_events
-                     WHERE account_id = $1 AND phone_e164 = ANY($2) ORDER BY created_at, id",
-                )
-                .bind(Id(account))
-                .bind(numbers)
-                .fetch_all(&mut *c)
-                .await?
-            }
-        };
+        let rows: Vec<(String, String)> = on!(pooled.conn(), c, db => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT phone_e164, action FROM sms_consent_events
+                 WHERE account_id = $1 AND phone_e164 {} ORDER BY created_at, id",
+                db::in_list(2)
+            )))
+            .bind(Id(account))
+            .bind(db::text_list(numbers))
+            .fetch_all(&mut *c)
+            .await?
+        });
         for (number, action) in rows {
             if action == "opt_out" {
                 out.insert(number);

@@ -175,6 +175,15 @@ impl World {
             .id
     }
 
+    /// Every planned, deferred or sending message has its dispatch queue row, and nothing else
+    /// has one.
+    pub async fn assert_queue_matches_messages(&self) {
+        let wrong = bellhop_store::scratch::queue_mismatches(self.engine.store())
+            .await
+            .unwrap();
+        assert!(wrong.is_empty(), "dispatch queue out of step: {wrong:?}");
+    }
+
     pub async fn edit(&self, booking: Uuid, f: impl FnOnce(&mut BookingDraft)) {
         let current = self
             .engine

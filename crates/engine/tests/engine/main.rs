@@ -41,6 +41,7 @@ async fn reminder_goes_out_at_ten_local_three_days_before_arrival_and_only_once(
 
     w.clock.advance(SignedDuration::from_hours(1));
     assert_eq!(w.dispatcher("b").drain().await.unwrap().sent, 0);
+    w.assert_queue_matches_messages().await;
 }
 
 #[tokio::test]
@@ -82,6 +83,7 @@ async fn cancelling_a_booking_cancels_its_before_arrival_mails_and_a_moved_booki
         messages.iter().all(|m| m.status != MessageStatus::Sent),
         "{messages:#?}"
     );
+    w.assert_queue_matches_messages().await;
 }
 
 #[tokio::test]
@@ -117,6 +119,7 @@ async fn two_dispatchers_racing_on_one_outbox_deliver_each_message_once() {
     assert_eq!(w.eml_count(), 300);
     let counts = w.engine.store().count_by_status().await.unwrap();
     assert!(counts.contains(&("sent".to_owned(), 300)), "{counts:?}");
+    w.assert_queue_matches_messages().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -175,6 +178,7 @@ async fn a_reminder_racing_a_booking_change_goes_out_before_the_change_commits_o
     }
     eprintln!("race: {before} sent before their change, {replanned} re-planned");
     assert_eq!(before + replanned, reminders.len());
+    w.assert_queue_matches_messages().await;
 }
 
 #[tokio::test]
@@ -212,6 +216,7 @@ async fn transient_failures_retry_with_backoff_then_fail_with_a_staff_notificati
     assert_eq!(statuses.first(), Some(&"planned"));
     assert_eq!(statuses.last(), Some(&"failed"));
     assert!(statuses.contains(&"deferred"));
+    w.assert_queue_matches_messages().await;
 }
 
 #[tokio::test]
@@ -271,6 +276,7 @@ async fn options_get_a_reminder_before_and_a_notice_after_they_expire() {
     );
     let expired = w.engine.store().booking(w.account, booking).await.unwrap();
     assert_eq!(expired.status, BookingStatus::Expired);
+    w.assert_queue_matches_messages().await;
 }
 
 #[tokio::test]
@@ -297,6 +303,7 @@ async fn a_message_staff_send_now_goes_out_before_its_planned_time() {
         w.message_of(booking, "Before arrival").await.status,
         MessageStatus::Sent
     );
+    w.assert_queue_matches_messages().await;
 }
 
 #[tokio::test]

@@ -588,6 +588,7 @@ async fn a_tan_goes_first_and_its_code_is_never_kept_in_plain_text() {
             .unwrap(),
         TanCheck::Expired
     );
+    w.assert_queue_matches_messages().await;
 }
 
 #[tokio::test]
@@ -801,6 +802,7 @@ async fn an_sms_retried_after_the_month_ends_counts_in_the_month_it_went_out() {
         .await
         .unwrap();
     assert_eq!(feb.parts, 1);
+    w.assert_queue_matches_messages().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -863,6 +865,7 @@ async fn sms_reminders_racing_appointment_moves_are_sent_or_replanned_and_nothin
         .await
         .unwrap();
     assert_eq!(overview.parts, sent as i64, "only what was sent is counted");
+    w.assert_queue_matches_messages().await;
 }
 
 #[tokio::test]

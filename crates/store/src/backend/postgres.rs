@@ -34,6 +34,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "dispatch queue",
         include_str!("../../migrations/postgres/0004_dispatch_queue.sql"),
     ),
+    (
+        5,
+        "booking references",
+        include_str!("../../migrations/postgres/0005_booking_references.sql"),
+    ),
 ];
 
 pub(crate) fn migrator() -> sqlx::migrate::Migrator {
@@ -74,4 +79,19 @@ pub(crate) fn classify(db: &dyn sqlx::error::DatabaseError) -> Option<StoreError
         ))),
         _ => None,
     }
+}
+
+/// `column IN` a list bound as one parameter `$n`: an array.
+pub(crate) fn in_list(n: usize) -> String {
+    format!("= ANY(${n})")
+}
+
+/// A list of ids for `in_list`.
+pub(crate) fn id_list(ids: &[uuid::Uuid]) -> Vec<crate::value::Id> {
+    ids.iter().copied().map(crate::value::Id).collect()
+}
+
+/// A list of texts for `in_list`.
+pub(crate) fn text_list(texts: &[String]) -> Vec<String> {
+    texts.to_vec()
 }

@@ -34,6 +34,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "dispatch queue",
         include_str!("../../migrations/sqlite/0004_dispatch_queue.sql"),
     ),
+    (
+        5,
+        "booking references",
+        include_str!("../../migrations/sqlite/0005_booking_references.sql"),
+    ),
 ];
 
 pub(crate) fn migrator() -> sqlx::migrate::Migrator {
@@ -133,4 +138,20 @@ fn constraint_name(message: &str) -> String {
         c => return c.to_owned(),
     }
     .to_owned()
+}
+
+/// `column IN` a list bound as one parameter `$n`: a JSON array, read with `json_each` (one
+/// statement text whatever the list's length, and no parameter per element).
+pub(crate) fn in_list(n: usize) -> String {
+    format!("IN (SELECT value FROM json_each(${n}))")
+}
+
+/// A list of ids for `in_list`.
+pub(crate) fn id_list(ids: &[uuid::Uuid]) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// A list of texts for `in_list`.
+pub(crate) fn text_list(texts: &[String]) -> String {
+    serde_json::to_string(texts).unwrap_or_else(|_| "[]".to_owned())
 }
