@@ -7,4 +7,5 @@ pub mod bench_sms;
 pub mod config;
 pub mod demo;
 pub mod diagnose;
+pub mod import;
 pub mod timeline;

@@ -1,7 +1,7 @@
 //! The `bellhop` command: parses the command line and hands over to the library.
 
 use anyhow::Context;
-use bellhop::{app, bench, config::Config, demo, diagnose, timeline};
+use bellhop::{app, bench, config::Config, demo, diagnose, import, timeline};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +33,11 @@ enum Command {
     Account {
         #[command(subcommand)]
         action: AccountAction,
+    },
+    /// Import data from files.
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
     },
     /// Show what will be sent between two instants (RFC 3339 or YYYY-MM-DD), and why not.
     Timeline {
@@ -73,6 +78,24 @@ enum AccountAction {
         /// Account name.
         #[arg(long)]
         name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportWhat {
+    /// Bookings from a CSV file (a header row naming the fields, `contact.email` and so on
+    /// for the guest) or NDJSON (one JSON booking per line, as for the API). Each needs
+    /// `external_id`, its source's reference: importing the same file again changes
+    /// nothing. Rows that fail their checks are listed with their line; the rest go in.
+    Bookings {
+        /// The file (`.csv`, `.ndjson` or `.jsonl`).
+        file: PathBuf,
+        /// The account (needed when there is more than one).
+        #[arg(long)]
+        account: Option<uuid::Uuid>,
+        /// The file's format, when its name does not tell.
+        #[arg(long, value_enum)]
+        format: Option<import::Format>,
     },
 }
 
@@ -192,6 +215,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (id, key) = app::create_account(&config()?, &name).await?;
             println!("account {id}\napi key {key}\n(the key is shown only now; store it safely)");
             Ok(())
+        }
+        Command::Import {
+            what:
+                ImportWhat::Bookings {
+                    file,
+                    account,
+                    format,
+                },
+        } => {
+            let store = app::open_store(&config()?).await?;
+            let started = std::time::Instant::now();
+            let (report, refused) = import::bookings(store, &file, format, account).await?;
+            for (line, r) in &refused {
+                println!("line {line}: {}: {}", r.field, r.message);
+            }
+            println!(
+                "{}: {} created, {} updated, {} unchanged, {} refused; {} messages planned ({:.1} s)",
+                file.display(),
+                report.created,
+                report.updated,
+                report.unchanged,
+                refused.len(),
+                report.plan.planned + report.plan.reopened,
+                started.elapsed().as_secs_f64()
+            );
+            if refused.is_empty() {
+                Ok(())
+            } else {
+                anyhow::bail!("{} rows were not imported", refused.len())
+            }
         }
         Command::Timeline { from, to } => {
             let store = app::open_store(&config()?).await?;

@@ -300,3 +300,101 @@ fn kannel_config_prints_the_groups_with_the_inbound_token() {
         .unwrap();
     assert_eq!(String::from_utf8(again.stdout).unwrap(), text);
 }
+
+/// A SQLite database with one account and a hotel in Vienna; returns the hotel's id.
+async fn hotel_database(path: &std::path::Path) -> uuid::Uuid {
+    use bellhop_domain::property::{Property, Sender};
+    let store = bellhop_store::Store::open(path, &Default::default())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let now: jiff::Timestamp = "2026-03-01T08:00:00Z".parse().unwrap();
+    let engine = bellhop_engine::Engine::new(
+        store.clone(),
+        std::sync::Arc::new(bellhop_engine::ManualClock::new(now)),
+    );
+    let account = uuid::Uuid::now_v7();
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_account(account, "Hotel", now).await.unwrap();
+    tx.commit().await.unwrap();
+    let property = Property {
+        id: uuid::Uuid::now_v7(),
+        account_id: account,
+        name: "Hotel Alpenblick".into(),
+        time_zone_name: "Europe/Vienna".into(),
+        time_zone: bellhop_domain::time::parse_time_zone("Europe/Vienna").unwrap(),
+        country: "AT".into(),
+        default_language: "de".into(),
+        check_in_time: bellhop_domain::time::LocalTime::hm(15, 0),
+        check_out_time: bellhop_domain::time::LocalTime::hm(10, 0),
+        sender: Sender {
+            email: "info@alpenblick.example".into(),
+            name: "Hotel Alpenblick".into(),
+            reply_to: None,
+        },
+        layout_html: None,
+        layout_text: None,
+        sms: Default::default(),
+    };
+    engine.create_property(&property).await.unwrap();
+    store.close().await;
+    property.id
+}
+
+#[tokio::test]
+async fn import_bookings_takes_a_csv_reports_bad_rows_by_line_and_a_second_run_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("import.db");
+    let property = hotel_database(&db).await;
+    let csv = dir.path().join("bookings.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "property_id,kind,arrival,departure,external_id,guests,contact.first_name,contact.email,contact.phone\n\
+             {property},stay,2026-04-01,2026-04-03,R-1,2,Anna,anna@example.com,\n\
+             {property},stay,2026-04-05,2026-04-02,R-2,2,Ben,ben@example.com,\n\
+             {property},stay,2026-04-07,2026-04-09,R-3,two,Cleo,,\n\
+             {property},stay,2026-04-07,2026-04-09,R-4,1,Dora,,0664 1234567\n"
+        ),
+    )
+    .unwrap();
+    let run = || {
+        bellhop()
+            .args(["import", "bookings"])
+            .arg(&csv)
+            .env("BELLHOP_DATABASE", &db)
+            .env("BELLHOP_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        !first.status.success(),
+        "bad rows make the exit code say so"
+    );
+    assert!(stdout.contains("line 3: departure:"), "{stdout}");
+    assert!(stdout.contains("line 4: row: guests: \"two\""), "{stdout}");
+    assert!(
+        stdout.contains("2 created, 0 updated, 0 unchanged, 2 refused"),
+        "{stdout}"
+    );
+    let second = run();
+    let stdout = String::from_utf8_lossy(&second.stdout);
+    assert!(
+        stdout.contains("0 created, 0 updated, 2 unchanged, 2 refused"),
+        "{stdout}"
+    );
+    // The landline-less mobile was read in the hotel's country.
+    let store = bellhop_store::Store::open(&db, &Default::default())
+        .await
+        .unwrap();
+    let account = store.accounts().await.unwrap()[0].0;
+    let contacts = store.contacts(account, None, 10).await.unwrap();
+    assert!(
+        contacts
+            .iter()
+            .any(|c| c.phone_e164.as_deref() == Some("+436641234567")),
+        "{contacts:?}"
+    );
+}

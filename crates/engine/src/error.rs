@@ -14,6 +14,9 @@ pub enum EngineError {
         /// What is wrong.
         message: String,
     },
+    /// Several inputs are invalid: (field path, what is wrong) for each.
+    #[error("{} invalid fields", .0.len())]
+    InvalidItems(Vec<(String, String)>),
     /// No such record for this account.
     #[error("not found")]
     NotFound,

@@ -5,6 +5,7 @@ pub mod clock;
 mod deliveries;
 mod dispatcher;
 mod error;
+mod import;
 mod prepare;
 mod service;
 mod sms;
@@ -12,6 +13,9 @@ mod sms;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dispatcher::{DispatchConfig, DispatchStats, Dispatcher, Transports};
 pub use error::EngineError;
+pub use import::{
+    DEFAULT_SOURCE, IMPORT_CHUNK, ImportContact, ImportItem, ImportReport, OnInvalid, Refusal,
+};
 pub use service::{BookingDraft, Engine, PlanImpact};
 pub use sms::{
     CampaignDraft, CampaignPlan, InboundResult, InboundSms, SmsOverview, TAN_MAX_ATTEMPTS,

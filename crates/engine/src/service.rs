@@ -98,7 +98,7 @@ impl BookingDraft {
         }
     }
 
-    fn validate(&self) -> Result<(), EngineError> {
+    pub(crate) fn validate(&self) -> Result<(), EngineError> {
         self.schedule
             .validate()
             .map_err(|m| EngineError::invalid("schedule", m))?;
@@ -133,7 +133,7 @@ impl BookingDraft {
     }
 
     /// Where SMS reminders are mandatory, a customer cannot decline them.
-    fn check_sms_choice(&self, property: &Property) -> Result<(), EngineError> {
+    pub(crate) fn check_sms_choice(&self, property: &Property) -> Result<(), EngineError> {
         if self.sms_reminders == Some(false)
             && property.sms.reminders == bellhop_domain::property::ReminderChoice::Mandatory
         {
@@ -145,7 +145,7 @@ impl BookingDraft {
         Ok(())
     }
 
-    fn into_booking(self, account_id: Uuid, id: Uuid, now: Timestamp) -> Booking {
+    pub(crate) fn into_booking(self, account_id: Uuid, id: Uuid, now: Timestamp) -> Booking {
         Booking {
             id,
             account_id,
@@ -245,6 +245,56 @@ fn diff(old: &Booking, new: &Booking) -> serde_json::Value {
         }
     }
     serde_json::Value::Object(changes)
+}
+
+/// Applies `draft` to the stored booking `old` inside a transaction: the new version, its
+/// history entry and the re-planning of its messages. `None` when the draft changes nothing.
+pub(crate) async fn change_booking(
+    tx: &mut Tx,
+    old: &Booking,
+    draft: BookingDraft,
+    actor: &str,
+    now: Timestamp,
+) -> Result<Option<(Booking, PlanSummary)>, EngineError> {
+    let account = old.account_id;
+    if draft.property_id != old.property_id {
+        return Err(EngineError::invalid(
+            "property_id",
+            "a booking cannot move to another property",
+        ));
+    }
+    draft.check_sms_choice(&tx.property(account, old.property_id).await?)?;
+    if draft.schedule.kind() != old.kind() {
+        return Err(EngineError::invalid(
+            "schedule",
+            "a booking cannot change between stay and appointment",
+        ));
+    }
+    tx.contact(account, draft.contact_id)
+        .await
+        .map_err(|_| EngineError::invalid("contact_id", "no such contact"))?;
+    let mut new = draft.into_booking(account, old.id, old.created_at);
+    new.version = old.version + 1;
+    new.updated_at = now;
+    (new.status_changed_at, new.status_version) = if new.status != old.status {
+        (now, new.version)
+    } else {
+        (old.status_changed_at, old.status_version)
+    };
+    (new.modified_at, new.modified_version) = if old.is_modified_by(&new) {
+        (Some(now), Some(new.version))
+    } else {
+        (old.modified_at, old.modified_version)
+    };
+    let changes = diff(old, &new);
+    if changes.as_object().is_some_and(|c| c.is_empty()) {
+        return Ok(None);
+    }
+    tx.update_booking(&new, old.version).await?;
+    tx.insert_booking_change(old.id, new.version, actor, &changes, now)
+        .await?;
+    let summary = replan(tx, &new, now).await?;
+    Ok(Some((new, summary)))
 }
 
 /// Plans one booking inside a transaction and applies the result.
@@ -377,45 +427,9 @@ impl Engine {
                 expected_version.unwrap_or_default()
             )));
         }
-        if draft.property_id != old.property_id {
-            return Err(EngineError::invalid(
-                "property_id",
-                "a booking cannot move to another property",
-            ));
-        }
-        draft.check_sms_choice(&tx.property(account, old.property_id).await?)?;
-        if draft.schedule.kind() != old.kind() {
-            return Err(EngineError::invalid(
-                "schedule",
-                "a booking cannot change between stay and appointment",
-            ));
-        }
-        tx.contact(account, draft.contact_id)
-            .await
-            .map_err(|_| EngineError::invalid("contact_id", "no such contact"))?;
-        let mut new = draft.into_booking(account, id, old.created_at);
-        new.version = old.version + 1;
-        new.updated_at = now;
-        (new.status_changed_at, new.status_version) = if new.status != old.status {
-            (now, new.version)
-        } else {
-            (old.status_changed_at, old.status_version)
-        };
-        (new.modified_at, new.modified_version) = if old.is_modified_by(&new) {
-            (Some(now), Some(new.version))
-        } else {
-            (old.modified_at, old.modified_version)
-        };
-        let changes = diff(&old, &new);
-        if changes.as_object().is_some_and(|c| c.is_empty()) {
-            return Ok((old, PlanSummary::default()));
-        }
-        tx.update_booking(&new, old.version).await?;
-        tx.insert_booking_change(id, new.version, actor, &changes, now)
-            .await?;
-        let summary = replan(&mut tx, &new, now).await?;
+        let out = change_booking(&mut tx, &old, draft, actor, now).await?;
         tx.commit().await?;
-        Ok((new, summary))
+        Ok(out.unwrap_or((old, PlanSummary::default())))
     }
 
     /// Creates or replaces a contact and re-plans the contact's bookings (a missing-data mail
@@ -763,14 +777,9 @@ impl Engine {
                 EngineError::invalid(&format!("[{i}].contact_id"), "no such contact")
             })?;
             let booking = draft.into_booking(account, Uuid::now_v7(), now);
-            planned.push(plan::plan(&PlanInput {
-                property,
-                booking: &booking,
-                contact,
-                rules,
-                existing: &[],
-                now,
-            }));
+            planned.push(crate::import::plan_new(
+                &booking, property, rules, contact, now,
+            ));
             bookings.push(booking);
         }
         Ok(tx

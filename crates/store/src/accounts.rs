@@ -133,6 +133,17 @@ pub(crate) async fn insert_notification(
 }
 
 impl Store {
+    /// Every account: (id, name), oldest first (for the command line).
+    pub async fn accounts(&self) -> Result<Vec<(Uuid, String)>, StoreError> {
+        let mut pooled = self.acquire().await?;
+        let rows: Vec<(Id, String)> = on!(pooled.conn(), c, _db => {
+            sqlx::query_as("SELECT id, name FROM accounts ORDER BY created_at, id")
+                .fetch_all(&mut *c)
+                .await?
+        });
+        Ok(rows.into_iter().map(|(id, name)| (id.0, name)).collect())
+    }
+
     /// Finds an API key by its public prefix.
     pub async fn api_key_by_prefix(&self, prefix: &str) -> Result<ApiKeyRecord, StoreError> {
         let mut pooled = self.acquire().await?;

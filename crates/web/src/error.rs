@@ -143,6 +143,12 @@ impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         match e {
             EngineError::Invalid { field, message } => ApiError::invalid(&field, message),
+            EngineError::InvalidItems(fields) => ApiError::Invalid(
+                fields
+                    .into_iter()
+                    .map(|(field, message)| FieldError { field, message })
+                    .collect(),
+            ),
             EngineError::NotFound => ApiError::NotFound,
             EngineError::Conflict(m) => ApiError::Conflict(m),
             EngineError::Store(s) => s.into(),

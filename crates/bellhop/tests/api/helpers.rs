@@ -88,7 +88,11 @@ impl Api {
         if let Some(k) = key {
             req = req.header("authorization", format!("Bearer {k}"));
         }
-        if body.is_some() {
+        if body.is_some()
+            && !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
             req = req.header("content-type", "application/json");
         }
         for (k, v) in headers {

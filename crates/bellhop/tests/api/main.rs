@@ -1,6 +1,7 @@
 //! The REST API end to end (in-process router, real SQLite file).
 
 mod helpers;
+mod imports;
 mod sms;
 
 use axum::http::StatusCode;

@@ -186,7 +186,7 @@ fn out(b: &Booking) -> BookingOut {
     }
 }
 
-fn to_draft(input: &BookingIn, contact_id: Uuid) -> Result<BookingDraft, ApiError> {
+pub(crate) fn to_draft(input: &BookingIn, contact_id: Uuid) -> Result<BookingDraft, ApiError> {
     let mut check = Check::default();
     let schedule = match input.kind {
         BookingKind::Stay => match (input.arrival, input.departure, input.start.or(input.end)) {
@@ -578,6 +578,12 @@ pub async fn changes(
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/bookings", get(list).post(create))
+        .route(
+            "/bookings/import",
+            axum::routing::post(super::imports::import).layer(
+                axum::extract::DefaultBodyLimit::max(super::imports::MAX_BODY),
+            ),
+        )
         .route("/bookings/{id}", get(get_one).patch(patch))
         .route("/bookings/{id}/changes", get(changes))
 }

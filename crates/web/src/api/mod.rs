@@ -2,6 +2,7 @@
 
 mod bookings;
 mod contacts;
+pub mod imports;
 mod messages;
 mod openapi;
 mod properties;

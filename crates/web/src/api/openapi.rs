@@ -1,6 +1,6 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations.
 
-use super::{bookings, contacts, messages, properties, rules, sms, templates};
+use super::{bookings, contacts, imports, messages, properties, rules, sms, templates};
 use crate::AppState;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -15,6 +15,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         properties::create, properties::list, properties::get_one, properties::replace,
         contacts::create, contacts::list, contacts::get_one, contacts::replace,
         bookings::create, bookings::list, bookings::get_one, bookings::patch, bookings::changes,
+        imports::import,
         templates::create, templates::list, templates::get_one, templates::replace, templates::preview,
         rules::create, rules::list, rules::get_one, rules::replace, rules::dry_run,
         messages::list, messages::get_one, messages::history, messages::cancel, messages::send_now,
