@@ -28,7 +28,7 @@ pub enum ImportContact {
     Existing(Uuid),
     /// A contact as the file gives it: the account's contact with the same email (else the
     /// same phone number) is used, or this one is created.
-    New(Contact),
+    New(Box<Contact>),
 }
 
 /// One booking to import.
@@ -403,7 +403,7 @@ async fn resolve_contacts(
                 match known {
                     Some(id) => id,
                     None => {
-                        let mut contact = c.clone();
+                        let mut contact = (**c).clone();
                         contact.id = Uuid::now_v7();
                         contact.account_id = account;
                         if let Some(email) = &contact.email {

@@ -103,7 +103,7 @@ pub fn item(
                 let country = countries.get(&input.property_id).map(String::as_str);
                 read_phone(&mut contact, country, "contact.phone").map_err(rename)?;
             }
-            ImportContact::New(contact)
+            ImportContact::New(Box::new(contact))
         }
         _ => {
             return Err(vec![FieldError {
