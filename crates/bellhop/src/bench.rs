@@ -47,6 +47,16 @@ pub enum Which {
         #[command(flatten)]
         node: NodeArgs,
     },
+    /// Bookings × the eight hotel rules through the import path (the API's and the command
+    /// line's: each item checked, contacts matched, 1,000 per transaction with their planning).
+    Import {
+        /// Bookings.
+        #[arg(long, default_value_t = 100_000)]
+        bookings: usize,
+        /// Database (a `postgres://` URL); default: a SQLite file in a temporary folder.
+        #[arg(long)]
+        database: Option<String>,
+    },
     /// SMS segmentation over a mixed corpus (writes the corpus for the baseline).
     SmsSegments {
         /// Texts in the corpus.
@@ -119,6 +129,9 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
         } => dispatch_bench(database, messages, nodes, node)
             .await
             .context("dispatch benchmark"),
+        Which::Import { bookings, database } => import_bench(bookings, database)
+            .await
+            .context("import benchmark"),
         Which::SmsSegments {
             texts,
             corpus_out,
@@ -594,6 +607,82 @@ async fn dispatch_bench(
         cpu / sent as f64 * 1e6,
         cpu / secs * 100.0,
         rss
+    );
+    Ok(())
+}
+
+/// The import benchmark: a year of a hotel's stays as the API would receive them (half the
+/// guests come twice), imported into the eight hotel rules.
+async fn import_bench(bookings: usize, database: Option<String>) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let database = database.unwrap_or_else(|| dir.path().join("bench.db").display().to_string());
+    let store = Store::open_url(&database, &StoreOptions::default()).await?;
+    store.migrate().await?;
+    let now: Timestamp = "2026-03-15T08:00:00Z".parse()?;
+    let engine = Engine::new(store.clone(), Arc::new(ManualClock::new(now)));
+    let account = Uuid::now_v7();
+    setup_account(&store, account, now).await?;
+    let property = vienna(account, "Bench Hotel")?;
+    engine.create_property(&property).await?;
+    for preset in presets::hotel()
+        .into_iter()
+        .filter(|p| p.key != "stay_modified")
+    {
+        let (t, r) = preset.instantiate(account, property.id);
+        engine.save_template(&t, true).await?;
+        engine.save_rule(&r, true).await?;
+    }
+    let countries = std::collections::HashMap::from([(property.id, property.country.clone())]);
+    let started = Instant::now();
+    let items: Vec<bellhop_engine::ImportItem> = (0..bookings)
+        .map(|i| {
+            let d = stay_draft(property.id, Uuid::nil(), i);
+            let (arrival, departure) = match d.schedule {
+                Schedule::Stay { arrival, departure } => (arrival, departure),
+                Schedule::Appointment { .. } => unreachable!("stays"),
+            };
+            let guest = i % (bookings / 2).max(1);
+            let value = serde_json::json!({
+                "property_id": property.id, "kind": "stay", "status": d.status.as_str(),
+                "arrival": arrival, "departure": departure, "option_until": d.option_until,
+                "room_category": d.room_category, "external_id": d.external_id,
+                "price_cents": d.price_cents, "guests": d.guests, "source_channel": "pms",
+                "contact": {"first_name": format!("Gast{guest}"), "last_name": "Müller",
+                    "email": format!("guest{guest}@bench.example"),
+                    "language": if guest % 3 == 0 { "en" } else { "de" }},
+            });
+            bellhop_web::api::imports::item(value, i, account, &countries)
+                .map_err(|e| anyhow::anyhow!("item {i}: {:?}", e.first().map(|f| &f.message)))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let checked = started.elapsed().as_secs_f64();
+    let report = engine
+        .import_bookings(
+            account,
+            items,
+            Vec::new(),
+            "bench",
+            bellhop_engine::OnInvalid::Refuse,
+            &|_| {},
+        )
+        .await?;
+    let secs = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        report.created == bookings,
+        "created {} of {bookings}",
+        report.created
+    );
+    let planned = report.plan.planned + report.plan.skipped;
+    println!(
+        "import: {bookings} bookings ({} contacts) and {planned} messages in {secs:.2} s (items read and checked in {checked:.2} s) = {:.0} bookings/s, {:.0} messages/s; {}",
+        bookings / 2,
+        bookings as f64 / secs,
+        f64::from(planned) / secs,
+        match store.backend() {
+            bellhop_store::Backend::Sqlite => "SQLite, synchronous=FULL, a commit per 1,000",
+            bellhop_store::Backend::Postgres =>
+                "PostgreSQL, synchronous commits, a commit per 1,000",
+        }
     );
     Ok(())
 }

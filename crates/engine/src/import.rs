@@ -11,6 +11,7 @@ use crate::service::{Engine, change_booking};
 use bellhop_domain::plan::{self, PlanInput};
 use bellhop_domain::{Booking, Contact, Property, Rule};
 use bellhop_store::{PlanSummary, Tx};
+use futures_util::StreamExt;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -152,30 +153,12 @@ impl Engine {
                     .collect(),
             ));
         }
-        let mut rules: HashMap<Uuid, Vec<Rule>> = HashMap::new();
-        let mut done = report.refused.len();
-        for chunk in valid.chunks(IMPORT_CHUNK) {
-            let mut tx = self.store().begin_booking_change().await?;
-            tx.lock_account_imports(account).await?;
-            for p in chunk.iter().map(|i| i.draft.property_id) {
-                if let std::collections::hash_map::Entry::Vacant(slot) = rules.entry(p) {
-                    slot.insert(tx.rules_of(p).await?);
-                }
-            }
-            self.import_chunk(
-                &mut tx,
-                account,
-                chunk,
-                &properties,
-                &rules,
-                actor,
-                &mut report,
-            )
-            .await?;
-            tx.commit().await?;
-            done += chunk.len();
-            progress(done);
-        }
+        let lock = self.store().lock_account_imports(account).await?;
+        let written = self
+            .write_import(account, &valid, &properties, actor, &mut report, progress)
+            .await;
+        lock.release().await?;
+        written?;
         if report.created >= IMPORT_CHUNK {
             // Large imports change the tables' shape: PostgreSQL plans better with fresh
             // statistics (autovacuum may be off or not have run yet).
@@ -183,6 +166,58 @@ impl Engine {
         }
         report.refused.sort_by_key(|r| r.index);
         Ok(report)
+    }
+
+    /// Writes checked items: first their contacts (matched or created, a chunk per
+    /// transaction, one after another so that a guest who appears twice is created once),
+    /// then their bookings with the planning of their messages, a chunk per transaction —
+    /// on PostgreSQL two chunks at a time, on two connections (the server is the busy part).
+    async fn write_import(
+        &self,
+        account: Uuid,
+        valid: &[ImportItem],
+        properties: &HashMap<Uuid, Property>,
+        actor: &str,
+        report: &mut ImportReport,
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> Result<(), EngineError> {
+        let now = self.now();
+        let mut contacts = Vec::with_capacity(valid.len());
+        for chunk in valid.chunks(IMPORT_CHUNK) {
+            let mut tx = self.store().begin().await?;
+            contacts.extend(resolve_contacts(&mut tx, account, chunk, now).await?);
+            tx.commit().await?;
+        }
+        let mut rules: HashMap<Uuid, Vec<Rule>> = HashMap::new();
+        for id in properties.keys() {
+            if valid.iter().any(|i| i.draft.property_id == *id) {
+                rules.insert(*id, self.store().rules_of(*id).await?);
+            }
+        }
+        let at_once = match self.store().backend() {
+            bellhop_store::Backend::Sqlite => 1,
+            bellhop_store::Backend::Postgres => 2,
+        };
+        let writes: Vec<_> = valid
+            .chunks(IMPORT_CHUNK)
+            .zip(contacts.chunks(IMPORT_CHUNK))
+            .map(|(items, contacts)| {
+                self.write_chunk(account, items, contacts, properties, &rules, actor)
+            })
+            .collect();
+        let mut chunks = futures_util::stream::iter(writes).buffered(at_once);
+        let mut done = report.refused.len();
+        while let Some(written) = chunks.next().await {
+            let (n, part) = written?;
+            report.created += part.created;
+            report.updated += part.updated;
+            report.unchanged += part.unchanged;
+            report.refused.extend(part.refused);
+            add(&mut report.plan, part.plan);
+            done += n;
+            progress(done);
+        }
+        Ok(())
     }
 
     /// The checks that need no writes: each booking's fields, its property, its reference
@@ -269,19 +304,40 @@ impl Engine {
             .collect())
     }
 
+    /// One chunk's bookings in a transaction of their own.
+    async fn write_chunk(
+        &self,
+        account: Uuid,
+        items: &[ImportItem],
+        contacts: &[Contact],
+        properties: &HashMap<Uuid, Property>,
+        rules: &HashMap<Uuid, Vec<Rule>>,
+        actor: &str,
+    ) -> Result<(usize, ImportReport), EngineError> {
+        let mut part = ImportReport::default();
+        let mut tx = self.store().begin_booking_change().await?;
+        self.import_chunk(
+            &mut tx, account, items, contacts, properties, rules, actor, &mut part,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((items.len(), part))
+    }
+
+    /// One chunk's bookings, each with its contact (`contacts`, in order).
     #[allow(clippy::too_many_arguments)]
     async fn import_chunk(
         &self,
         tx: &mut Tx,
         account: Uuid,
         chunk: &[ImportItem],
+        contacts: &[Contact],
         properties: &HashMap<Uuid, Property>,
         rules: &HashMap<Uuid, Vec<Rule>>,
         actor: &str,
         report: &mut ImportReport,
     ) -> Result<(), EngineError> {
         let now = self.now();
-        let contacts = resolve_contacts(tx, account, chunk, now).await?;
         let references: Vec<String> = chunk
             .iter()
             .filter_map(|i| i.draft.external_id.clone())
@@ -294,7 +350,7 @@ impl Engine {
             .collect();
         let mut new_bookings = Vec::new();
         let mut planned = Vec::new();
-        for (item, contact) in chunk.iter().zip(&contacts) {
+        for (item, contact) in chunk.iter().zip(contacts) {
             let mut draft = item.draft.clone();
             draft.contact_id = contact.id;
             let key = reference(&draft);

@@ -397,21 +397,6 @@ impl Tx {
         bookings_from(rows)
     }
 
-    /// Serialises imports of one account: two imports of the same file at once find each
-    /// other's bookings instead of both creating them. SQLite's write lock does this already;
-    /// PostgreSQL takes a transaction-scoped advisory lock on the account.
-    pub async fn lock_account_imports(&mut self, account: Uuid) -> Result<(), StoreError> {
-        if let Conn::Postgres(c) = self.conn() {
-            sqlx::query(
-                "SELECT pg_advisory_xact_lock(hashtextextended('bellhop import ' || $1::text, 0))",
-            )
-            .bind(Id(account))
-            .execute(&mut *c)
-            .await?;
-        }
-        Ok(())
-    }
-
     /// Bookings of a property that rules can still affect: not yet ended a week ago.
     pub async fn live_bookings(
         &mut self,

@@ -212,6 +212,37 @@ impl Tx {
     }
 }
 
+/// Held while an account's import runs (`Store::lock_account_imports`).
+pub struct ImportLock {
+    conn: Option<PoolConnection<Postgres>>,
+    account: uuid::Uuid,
+}
+
+impl ImportLock {
+    /// Lets the next import of the account go ahead.
+    pub async fn release(mut self) -> Result<(), StoreError> {
+        if let Some(mut conn) = self.conn.take() {
+            sqlx::query(
+                "SELECT pg_advisory_unlock(hashtextextended('bellhop import ' || $1::text, 0))",
+            )
+            .bind(value::Id(self.account))
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for ImportLock {
+    fn drop(&mut self) {
+        // Not released (an error or a cancelled request): the connection must not go back to
+        // the pool still holding the session lock. Closing it ends the session and the lock.
+        if let Some(conn) = self.conn.take() {
+            drop(conn.detach());
+        }
+    }
+}
+
 impl Store {
     /// Opens (and creates if missing) a SQLite database file in WAL mode.
     pub async fn open(path: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
@@ -316,6 +347,37 @@ impl Store {
             sqlx::query("ANALYZE").execute(&mut *c).await?;
         });
         Ok(())
+    }
+
+    /// Serialises imports of one account until the guard is released: two imports of the same
+    /// file at once then find each other's bookings instead of both creating them, while one
+    /// import may write its chunks on several connections. PostgreSQL: a session advisory
+    /// lock on a connection of its own; SQLite: nothing (one writer at a time, and imports
+    /// write their chunks one after another).
+    pub async fn lock_account_imports(
+        &self,
+        account: uuid::Uuid,
+    ) -> Result<ImportLock, StoreError> {
+        const KEY: &str = "SELECT hashtextextended('bellhop import ' || $1::text, 0)";
+        match &self.pool {
+            Pool::Sqlite(_) => Ok(ImportLock {
+                conn: None,
+                account,
+            }),
+            Pool::Postgres(pool) => {
+                let mut conn = pool.acquire().await?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT pg_advisory_lock(({KEY}))"
+                )))
+                .bind(value::Id(account))
+                .execute(&mut *conn)
+                .await?;
+                Ok(ImportLock {
+                    conn: Some(conn),
+                    account,
+                })
+            }
+        }
     }
 
     /// Whether the database answers (for `/readyz`).

@@ -14,14 +14,11 @@ pub(crate) struct Runnable {
     pub priority: i64,
 }
 
-/// Adds messages to the queue, or makes queued ones wait again from a new time (a retry, a
-/// move, "send now"). Leases are cleared.
+/// Adds new messages to the queue (their rows cannot exist yet).
 pub(crate) async fn enqueue(conn: Conn<'_>, rows: &[Runnable]) -> Result<(), StoreError> {
     if rows.is_empty() {
         return Ok(());
     }
-    const UPSERT: &str = " ON CONFLICT (message_id) DO UPDATE SET run_at = excluded.run_at, \
-        priority = excluded.priority, lease_until = NULL";
     match conn {
         Conn::Sqlite(c) => {
             for chunk in rows.chunks(800) {
@@ -33,15 +30,14 @@ pub(crate) async fn enqueue(conn: Conn<'_>, rows: &[Runnable]) -> Result<(), Sto
                         .push_bind(Ts(r.run_at))
                         .push_bind(r.priority);
                 });
-                q.push(UPSERT);
                 q.build().execute(&mut *c).await?;
             }
         }
         Conn::Postgres(c) => {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
+            sqlx::query(
                 "INSERT INTO dispatch_queue (message_id, run_at, priority)
-                 SELECT * FROM UNNEST($1::uuid[], $2::timestamptz[], $3::bigint[]){UPSERT}"
-            )))
+                 SELECT * FROM UNNEST($1::uuid[], $2::timestamptz[], $3::bigint[])",
+            )
             .bind(rows.iter().map(|r| Id(r.message_id)).collect::<Vec<_>>())
             .bind(rows.iter().map(|r| Ts(r.run_at)).collect::<Vec<_>>())
             .bind(rows.iter().map(|r| r.priority).collect::<Vec<_>>())

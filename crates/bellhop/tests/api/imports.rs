@@ -250,3 +250,37 @@ async fn an_import_cannot_reach_another_accounts_property_or_contact() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
     assert_eq!(r.body["errors"][0]["field"], "[0].contact_id");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_concurrent_imports_of_the_same_file_create_each_booking_once() {
+    let api = Api::new().await;
+    let property = api.hotel().await;
+    let items: Vec<Value> = (0..50)
+        .map(|i| {
+            stay(
+                &property,
+                &format!("R-{i}"),
+                "2026-04-01",
+                "2026-04-03",
+                &format!("g{}@example.com", i % 20),
+            )
+        })
+        .collect();
+    let body = Value::Array(items).to_string();
+    let (a, b, c, d) = tokio::join!(
+        import(&api, &body, "application/json"),
+        import(&api, &body, "application/json"),
+        import(&api, &body, "application/json"),
+        import(&api, &body, "application/json"),
+    );
+    let mut created = 0;
+    for r in [a, b, c, d] {
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        created += r.body["created"].as_u64().unwrap();
+    }
+    assert_eq!(created, 50);
+    let bookings = api.get("/api/v1/bookings?limit=500").await;
+    assert_eq!(bookings.body["items"].as_array().unwrap().len(), 50);
+    let contacts = api.get("/api/v1/contacts?limit=500").await;
+    assert_eq!(contacts.body["items"].as_array().unwrap().len(), 20);
+}
