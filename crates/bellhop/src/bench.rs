@@ -649,7 +649,7 @@ async fn import_bench(bookings: usize, database: Option<String>) -> anyhow::Resu
                 "price_cents": d.price_cents, "guests": d.guests, "source_channel": "pms",
                 "contact": {"first_name": format!("Gast{guest}"), "last_name": "Müller",
                     "email": format!("guest{guest}@bench.example"),
-                    "language": if guest % 3 == 0 { "en" } else { "de" }},
+                    "language": if guest.is_multiple_of(3) { "en" } else { "de" }},
             });
             bellhop_web::api::imports::item(value, i, account, &countries)
                 .map_err(|e| anyhow::anyhow!("item {i}: {:?}", e.first().map(|f| &f.message)))
