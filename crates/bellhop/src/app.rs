@@ -59,6 +59,7 @@ pub async fn callbacks(config: &Config, store: &Store) -> anyhow::Result<Callbac
 
 /// Starts what the node's role asks for: the API, and/or the dispatcher and expiry sweep.
 pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
+    bellhop_web::metrics::install();
     let store = open_store(config).await?;
     let callbacks = callbacks(config, &store).await?;
     let engine = Engine::new(store.clone(), clock.clone()).with_signer(callbacks.clone());

@@ -11,6 +11,7 @@
 use crate::clock::Clock;
 use crate::error::EngineError;
 use crate::prepare::{self, BatchContext, NotSent, Prepared, Ready};
+use crate::telemetry;
 use bellhop_domain::render::{CompiledTemplate, RenderLimits, SmsContent, Template, Variants};
 use bellhop_domain::retry::Backoff;
 use bellhop_domain::{MessageKind, Property};
@@ -146,6 +147,20 @@ fn layout_hash(p: &Property) -> u64 {
     let mut h = DefaultHasher::new();
     (&p.layout_html, &p.layout_text).hash(&mut h);
     h.finish()
+}
+
+/// Runs a transport's batch and records how long it took (nothing for an empty batch).
+async fn timed<T>(
+    transport: &'static str,
+    n: usize,
+    send: impl std::future::Future<Output = T>,
+) -> T {
+    let started = std::time::Instant::now();
+    let out = send.await;
+    if n > 0 {
+        telemetry::transport_batch(transport, started.elapsed().as_secs_f64());
+    }
+    out
 }
 
 /// Which transport a prepared message went to, and where its answer is.
@@ -287,6 +302,7 @@ impl Dispatcher {
         if claimed.is_empty() {
             return Ok(stats);
         }
+        telemetry::claimed(claimed.len());
         // From here until the transports have answered, the bookings cannot change: a change
         // that committed after the claim is seen by the check below, and one that comes later
         // waits for the send. No message goes out for a date that a committed change replaced.
@@ -389,9 +405,21 @@ impl Dispatcher {
         }
         let concurrency = self.config.sms_concurrency;
         let (mail_results, sms_results, call_results) = tokio::join!(
-            self.transports.email.send_many(&emails),
-            self.transports.sms.send_many(&texts, concurrency),
-            self.transports.voice.call_many(&calls, concurrency),
+            timed(
+                "email",
+                emails.len(),
+                self.transports.email.send_many(&emails)
+            ),
+            timed(
+                "sms",
+                texts.len(),
+                self.transports.sms.send_many(&texts, concurrency)
+            ),
+            timed(
+                "voice",
+                calls.len(),
+                self.transports.voice.call_many(&calls, concurrency)
+            ),
         );
         hold.release().await?;
         for ((i, r, p), slot) in to_send.into_iter().zip(slots) {
@@ -414,10 +442,31 @@ impl Dispatcher {
             }
         }
         let recorded_at = self.clock.now();
-        stats.stale += self
+        let stale = self
             .store
             .record_outcomes(&self.config.node, &outcomes, recorded_at)
             .await?;
+        stats.stale += stale;
+        let due: HashMap<Uuid, Timestamp> = claimed.iter().map(|c| (c.id, c.due_at)).collect();
+        for o in &outcomes {
+            let (outcome, channel) = match &o.kind {
+                OutcomeKind::Sent { channel, .. } => {
+                    if let Some(due) = due.get(&o.id) {
+                        telemetry::due_to_sent(recorded_at.duration_since(*due).as_secs_f64());
+                    }
+                    ("sent", *channel)
+                }
+                OutcomeKind::Suppressed { .. } => ("suppressed", "none"),
+                OutcomeKind::Deferred { .. } => ("deferred", "none"),
+                OutcomeKind::Failed { .. } => ("failed", "none"),
+                OutcomeKind::Rescheduled { .. } => ("rescheduled", "none"),
+                OutcomeKind::Rejected { .. } => ("rejected", "sms"),
+            };
+            telemetry::dispatched(outcome, channel, 1);
+        }
+        if stale > 0 {
+            telemetry::dispatched("stale", "none", stale);
+        }
         if stats.stale > 0 {
             tracing::warn!(stale = stats.stale, node = %self.config.node, "outcomes arrived after their lease was taken over; not recorded");
         }

@@ -9,6 +9,7 @@ mod import;
 mod prepare;
 mod service;
 mod sms;
+pub mod telemetry;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dispatcher::{DispatchConfig, DispatchStats, Dispatcher, Transports};

@@ -437,6 +437,17 @@ impl Store {
         properties_from(rows)
     }
 
+    /// Every property with an SMS sender, all accounts (metrics of SMS use).
+    pub async fn properties_with_sms(&self) -> Result<Vec<Property>, StoreError> {
+        let mut pooled = self.acquire().await?;
+        let rows: Vec<PropertyRow> = on!(pooled.conn(), c, _db => {
+            sqlx::query_as("SELECT * FROM properties WHERE sms_sender IS NOT NULL ORDER BY id")
+                .fetch_all(&mut *c)
+                .await?
+        });
+        properties_from(rows)
+    }
+
     /// The account's properties.
     pub async fn properties(&self, account: Uuid) -> Result<Vec<Property>, StoreError> {
         let mut pooled = self.acquire().await?;

@@ -64,6 +64,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
+/// Seconds spent waiting for a pooled connection (and, for a write transaction, for it to
+/// begin: on SQLite that includes waiting for the write lock).
+pub const POOL_WAIT: &str = "bellhop_store_pool_wait_seconds";
+
 /// How hard SQLite syncs commits to disk.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -304,19 +308,32 @@ impl Store {
 
     /// A pooled connection for reads.
     pub(crate) async fn acquire(&self) -> Result<Pooled, StoreError> {
-        Ok(match &self.pool {
+        let started = std::time::Instant::now();
+        let pooled = match &self.pool {
             Pool::Sqlite(p) => Pooled::Sqlite(p.acquire().await?),
             Pool::Postgres(p) => Pooled::Postgres(p.acquire().await?),
-        })
+        };
+        metrics::histogram!(POOL_WAIT).record(started.elapsed().as_secs_f64());
+        Ok(pooled)
+    }
+
+    /// Connections open in the pool, and how many of them are idle.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        match &self.pool {
+            Pool::Sqlite(p) => (p.size(), p.num_idle()),
+            Pool::Postgres(p) => (p.size(), p.num_idle()),
+        }
     }
 
     /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
     /// IMMEDIATE`), so a read-then-write never fails to upgrade.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
+        let started = std::time::Instant::now();
         let conn = match &self.pool {
             Pool::Sqlite(p) => TxConn::Sqlite(backend::sqlite::begin(p).await?),
             Pool::Postgres(p) => TxConn::Postgres(backend::postgres::begin(p).await?),
         };
+        metrics::histogram!(POOL_WAIT).record(started.elapsed().as_secs_f64());
         Ok(Tx {
             conn,
             gate: self.gate.clone(),

@@ -835,6 +835,18 @@ impl Store {
         Ok(rows)
     }
 
+    /// Number of messages per status and channel (all accounts), for metrics.
+    pub async fn count_by_status_and_channel(
+        &self,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let mut pooled = self.acquire().await?;
+        Ok(on!(pooled.conn(), c, _db => {
+            sqlx::query_as("SELECT status, channel, COUNT(*) FROM messages GROUP BY status, channel")
+                .fetch_all(&mut *c)
+                .await?
+        }))
+    }
+
     /// The earliest time a message may be taken (a waiting one's run time, or when a lease
     /// lapses), so a dispatcher can sleep until then.
     pub async fn next_run_at(&self) -> Result<Option<Timestamp>, StoreError> {

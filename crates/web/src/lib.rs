@@ -1,12 +1,13 @@
 //! bellhop's REST API: JSON under `/api/v1`, RFC 9457 problems, API keys per account,
 //! idempotency keys on creating POSTs, an OpenAPI 3 document at `/api/v1/openapi.json`,
-//! and `/healthz`, `/readyz` for operators.
+//! and `/healthz`, `/readyz` and `/metrics` (Prometheus) for operators.
 
 pub mod api;
 pub mod auth;
 pub mod callbacks;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -50,6 +51,7 @@ fn probes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::render))
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {

@@ -439,3 +439,49 @@ async fn staff_can_cancel_a_planned_message_for_good_or_send_one_now() {
         history.body
     );
 }
+
+#[tokio::test]
+async fn metrics_show_what_was_sent_how_late_and_what_waits_in_prometheus_text() {
+    bellhop_web::metrics::install();
+    let api = Api::new().await;
+    let property = api.hotel().await;
+    let template = api.template(&property).await;
+    api.rule(&property, &template).await;
+    api.post("/api/v1/bookings", json!({
+        "property_id": property, "kind": "stay", "arrival": "2026-03-03", "departure": "2026-03-05",
+        "contact": {"first_name": "Mia", "email": "mia@example.com"}
+    }))
+    .await;
+    api.post("/api/v1/bookings", json!({
+        "property_id": property, "kind": "stay", "arrival": "2026-06-04", "departure": "2026-06-05",
+        "contact": {"first_name": "Max", "email": "max@example.com"}
+    }))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let dispatcher = bellhop_engine::Dispatcher::new(
+        api.engine.store().clone(),
+        bellhop_engine::Transports::email_only(std::sync::Arc::new(
+            bellhop_transport::EmailTransport::Folder(
+                bellhop_transport::EmlFolder::new(dir.path()).unwrap(),
+            ),
+        )),
+        std::sync::Arc::new(api.clock.clone()),
+        bellhop_engine::DispatchConfig::default(),
+    );
+    assert_eq!(dispatcher.drain().await.unwrap().sent, 1);
+    let r = api.call("GET", "/metrics", None, None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.content_type.starts_with("text/plain; version=0.0.4"));
+    let text = r.body.as_str().unwrap();
+    for needle in [
+        "bellhop_messages_dispatched_total{outcome=\"sent\",channel=\"email\"}",
+        "bellhop_due_to_sent_seconds_bucket",
+        "bellhop_claim_batch_size_bucket",
+        "bellhop_transport_batch_seconds_bucket{transport=\"email\"",
+        "bellhop_store_pool_wait_seconds_bucket",
+        "bellhop_store_pool_connections",
+        "bellhop_messages{status=\"planned\",channel=\"email\"}",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+}
