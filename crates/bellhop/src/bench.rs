@@ -105,7 +105,7 @@ pub struct NodeArgs {
     #[arg(long, default_value_t = 20)]
     connections: usize,
     /// Dispatch loops running at once per node.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 3)]
     loops: usize,
     /// Messages per claimed batch.
     #[arg(long, default_value_t = 500)]
@@ -331,6 +331,21 @@ async fn plan_bench(bookings: usize, stored: usize) -> anyhow::Result<()> {
         planned as f64 / secs
     );
     Ok(())
+}
+
+/// The bench hotel in Vienna with the eight hotel presets as rules.
+async fn bench_hotel(engine: &Engine, account: Uuid) -> anyhow::Result<Property> {
+    let property = vienna(account, "Bench Hotel")?;
+    engine.create_property(&property).await?;
+    for preset in presets::hotel()
+        .into_iter()
+        .filter(|p| p.key != "stay_modified")
+    {
+        let (t, r) = preset.instantiate(account, property.id);
+        engine.save_template(&t, true).await?;
+        engine.save_rule(&r, true).await?;
+    }
+    Ok(property)
 }
 
 async fn setup_account(store: &Store, account: Uuid, now: Timestamp) -> anyhow::Result<()> {
@@ -622,16 +637,7 @@ async fn import_bench(bookings: usize, database: Option<String>) -> anyhow::Resu
     let engine = Engine::new(store.clone(), Arc::new(ManualClock::new(now)));
     let account = Uuid::now_v7();
     setup_account(&store, account, now).await?;
-    let property = vienna(account, "Bench Hotel")?;
-    engine.create_property(&property).await?;
-    for preset in presets::hotel()
-        .into_iter()
-        .filter(|p| p.key != "stay_modified")
-    {
-        let (t, r) = preset.instantiate(account, property.id);
-        engine.save_template(&t, true).await?;
-        engine.save_rule(&r, true).await?;
-    }
+    let property = bench_hotel(&engine, account).await?;
     let countries = std::collections::HashMap::from([(property.id, property.country.clone())]);
     let started = Instant::now();
     let items: Vec<bellhop_engine::ImportItem> = (0..bookings)

@@ -367,7 +367,7 @@ impl Default for DispatchSettings {
             lease_secs: 120,
             poll_ms: 1000,
             retain_bodies: true,
-            workers: 2,
+            workers: 3,
             node: None,
         }
     }

@@ -213,7 +213,7 @@ impl Engine {
             report.updated += part.updated;
             report.unchanged += part.unchanged;
             report.refused.extend(part.refused);
-            add(&mut report.plan, part.plan);
+            report.plan += part.plan;
             done += n;
             progress(done);
         }
@@ -358,7 +358,7 @@ impl Engine {
                 Some(old) => match change_booking(tx, &old, draft, actor, now).await {
                     Ok(Some((_, summary))) => {
                         report.updated += 1;
-                        add(&mut report.plan, summary);
+                        report.plan += summary;
                     }
                     Ok(None) => report.unchanged += 1,
                     Err(EngineError::Invalid { field, message }) => {
@@ -384,7 +384,7 @@ impl Engine {
         let summary = tx
             .insert_new_bookings(&new_bookings, &planned, actor, now)
             .await?;
-        add(&mut report.plan, summary);
+        report.plan += summary;
         Ok(())
     }
 }
@@ -395,14 +395,6 @@ fn reference_of(b: &Booking) -> Option<Reference> {
         b.source_channel.clone()?,
         b.external_id.clone()?,
     ))
-}
-
-fn add(total: &mut PlanSummary, s: PlanSummary) {
-    total.planned += s.planned;
-    total.skipped += s.skipped;
-    total.moved += s.moved;
-    total.reopened += s.reopened;
-    total.cancelled += s.cancelled;
 }
 
 /// The contact of each item, in order: existing ones read, new ones matched to the account's

@@ -461,7 +461,7 @@ impl Engine {
         let mut total = PlanSummary::default();
         for booking_id in tx.booking_ids_of_contact(contact.id).await? {
             let booking = tx.booking(contact.account_id, booking_id).await?;
-            add(&mut total, replan(tx, &booking, now).await?);
+            total += replan(tx, &booking, now).await?;
         }
         Ok(total)
     }
@@ -495,7 +495,7 @@ impl Engine {
             .live_bookings(&mut tx, property.account_id, property.id, now)
             .await?
         {
-            add(&mut total, replan(&mut tx, &booking, now).await?);
+            total += replan(&mut tx, &booking, now).await?;
         }
         tx.commit().await?;
         Ok(total)
@@ -606,7 +606,7 @@ impl Engine {
             .live_bookings(tx, rule.account_id, rule.property_id, now)
             .await?
         {
-            add(&mut total, replan(tx, &booking, now).await?);
+            total += replan(tx, &booking, now).await?;
         }
         Ok(total)
     }
@@ -711,14 +711,6 @@ impl Engine {
         tx.commit().await?;
         Ok(lapsed.len())
     }
-}
-
-fn add(total: &mut PlanSummary, s: PlanSummary) {
-    total.planned += s.planned;
-    total.skipped += s.skipped;
-    total.moved += s.moved;
-    total.reopened += s.reopened;
-    total.cancelled += s.cancelled;
 }
 
 impl Engine {

@@ -388,6 +388,16 @@ pub struct PlanSummary {
     pub cancelled: u32,
 }
 
+impl std::ops::AddAssign for PlanSummary {
+    fn add_assign(&mut self, s: PlanSummary) {
+        self.planned += s.planned;
+        self.skipped += s.skipped;
+        self.moved += s.moved;
+        self.reopened += s.reopened;
+        self.cancelled += s.cancelled;
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct ExistingRow {
     id: Id,
