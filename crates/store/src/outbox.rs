@@ -408,8 +408,9 @@ const SENT_SET: &str = "status = COALESCE(m.early_report, 'sent'),
        lease_until = NULL";
 
 /// Marks many messages sent with one statement: the fencing token (lease owner, attempt) is
-/// checked per row, and only the rows that matched change. The queue rows are locked first
-/// (`queued`, which `done` waits for), in the order every writer takes them. History, kept bodies and the
+/// checked per row, and only the rows that matched change. Their queue rows go first
+/// (`dequeued`, which `done` reads): queue row before message, the order every writer
+/// takes them in. History, kept bodies and the
 /// notice of an early failure report go in the same statement (data-modifying CTEs).
 async fn record_sent_postgres(
     c: &mut sqlx::PgConnection,
@@ -426,10 +427,15 @@ async fn record_sent_postgres(
            SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
              $8::bigint[], $9::text[], $10::text[])
              AS v (id, attempt, channel, recipient, subject, language, provider_ref, parts, encoding, detail)),
-         queued AS (SELECT message_id FROM dispatch_queue WHERE message_id = ANY($1) FOR UPDATE),
+         dequeued AS (
+           DELETE FROM dispatch_queue q USING v, messages m
+           WHERE q.message_id = v.id AND m.id = v.id
+             AND m.status = 'sending' AND m.attempt = v.attempt AND m.lease_owner = $11
+           RETURNING q.message_id),
          done AS (
            UPDATE messages m SET {SENT_SET}, sent_at = $12, updated_at = $12
-           FROM v LEFT JOIN (SELECT count(*) AS n FROM queued) locked ON TRUE WHERE m.id = v.id AND m.status = 'sending' AND m.attempt = v.attempt AND m.lease_owner = $11
+           FROM v WHERE m.id = v.id AND m.id IN (SELECT message_id FROM dequeued)
+             AND m.status = 'sending' AND m.attempt = v.attempt AND m.lease_owner = $11
            RETURNING m.id, m.status, m.status_reason, m.account_id, m.property_id, v.detail, v.attempt),
          history AS (
            INSERT INTO message_events (message_id, status, detail, created_at)
@@ -441,7 +447,6 @@ async fn record_sent_postgres(
            SELECT gen_random_uuid(), account_id, property_id, id, 'sms_not_delivered',
              'SMS ' || id || ' did not reach the phone: ' || COALESCE(status_reason, ''), $12, $12
            FROM done WHERE status IN ('failed', 'expired')),
-         dequeued AS (DELETE FROM dispatch_queue WHERE message_id IN (SELECT id FROM done)),
          bodies AS (
            INSERT INTO message_bodies (message_id, body_html, body_text, created_at)
            SELECT b.id, b.html, b.text, $12 FROM UNNEST($13::uuid[], $14::bytea[], $15::bytea[]) AS b (id, html, text)
