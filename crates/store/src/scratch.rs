@@ -21,12 +21,18 @@ pub fn postgres_url() -> Option<String> {
 
 /// A fresh, migrated store, and the URL that opens it again (for a second pool or process).
 pub async fn open(dir: &Path, options: &StoreOptions) -> Result<(Store, String), StoreError> {
+    let (store, url) = empty(dir, options).await?;
+    store.migrate().await?;
+    Ok((store, url))
+}
+
+/// A fresh store with no schema yet (see `migrate_to`).
+pub async fn empty(dir: &Path, options: &StoreOptions) -> Result<(Store, String), StoreError> {
     let url = match postgres_url() {
         Some(base) => new_schema(&base).await?,
         None => dir.join("bellhop.db").display().to_string(),
     };
     let store = Store::open_url(&url, options).await?;
-    store.migrate().await?;
     Ok((store, url))
 }
 
@@ -67,4 +73,22 @@ pub async fn queue_mismatches(store: &Store) -> Result<Vec<String>, StoreError> 
             format!("{} is {status} but {where_}", id.0)
         })
         .collect())
+}
+
+/// Brings a fresh store only up to migration `version`, as an older release left it.
+pub async fn migrate_to(store: &Store, version: i64) -> Result<(), StoreError> {
+    match &store.pool {
+        crate::Pool::Sqlite(p) => crate::backend::sqlite::migrator_to(version).run(p).await,
+        crate::Pool::Postgres(p) => crate::backend::postgres::migrator_to(version).run(p).await,
+    }
+    .map_err(|e| StoreError::Migration(e.to_string()))
+}
+
+/// Runs SQL as it is (upgrade tests write rows the way an older release did).
+pub async fn execute(store: &Store, sql: &str) -> Result<(), StoreError> {
+    let mut pooled = store.acquire().await?;
+    on!(pooled.conn(), c, _db => {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut *c).await?;
+    });
+    Ok(())
 }

@@ -4,6 +4,7 @@
 mod helpers;
 mod sms;
 mod sms_world;
+mod upgrade;
 
 use bellhop_domain::{BookingStatus, MessageStatus, Schedule};
 use bellhop_store::MessageFilter;

@@ -45,6 +45,16 @@ pub(crate) fn migrator() -> sqlx::migrate::Migrator {
     super::migrator_of(MIGRATIONS)
 }
 
+/// The migrations up to `version` only (upgrade tests start from an older schema).
+pub(crate) fn migrator_to(version: i64) -> sqlx::migrate::Migrator {
+    let older: Vec<_> = MIGRATIONS
+        .iter()
+        .copied()
+        .filter(|(v, _, _)| *v <= version)
+        .collect();
+    super::migrator_of(&older)
+}
+
 fn options(base: SqliteConnectOptions, options: &StoreOptions) -> SqliteConnectOptions {
     base.journal_mode(SqliteJournalMode::Wal)
         .synchronous(match options.durability {

@@ -1,0 +1,120 @@
+//! A database of the release before the typed store (migrations 1–2: TEXT ids, integer
+//! milliseconds, one outbox table) keeps its data through migrations 3–5, and its planned
+//! message still goes out at its time.
+
+use crate::helpers::ts;
+use bellhop_domain::MessageStatus;
+use bellhop_engine::{DispatchConfig, Dispatcher, ManualClock, Transports};
+use bellhop_store::{MessageFilter, StoreOptions, scratch};
+use bellhop_transport::{EmailTransport, EmlFolder};
+use std::sync::Arc;
+use uuid::Uuid;
+
+#[tokio::test]
+async fn a_database_of_the_previous_release_keeps_its_bookings_and_sends_its_planned_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = scratch::empty(dir.path(), &StoreOptions::default())
+        .await
+        .unwrap();
+    scratch::migrate_to(&store, 2).await.unwrap();
+    let [
+        account,
+        property,
+        contact,
+        booking,
+        template,
+        rule,
+        planned,
+        sent,
+    ] = std::array::from_fn(|_| Uuid::now_v7());
+    let (created, due, sent_at) = (
+        ts("2026-03-01T08:00:00Z").as_millisecond(),
+        ts("2026-03-29T08:00:00Z").as_millisecond(),
+        ts("2026-03-01T08:00:05Z").as_millisecond(),
+    );
+    // The rows as the previous release wrote them: the same statements on both backends.
+    scratch::execute(&store, &format!(
+        "INSERT INTO accounts (id, name, created_at, updated_at) VALUES ('{account}', 'Old', {created}, {created});
+         INSERT INTO properties (id, account_id, name, time_zone, country, default_language, check_in_time,
+           check_out_time, sender_email, sender_name, created_at, updated_at, sms_settings)
+           VALUES ('{property}', '{account}', 'Hotel Alt', 'Europe/Vienna', 'AT', 'de', '15:00', '10:00',
+           'info@alt.example', 'Hotel Alt', {created}, {created}, '{{}}');
+         INSERT INTO contacts (id, account_id, first_name, email, language, birth_date, created_at, updated_at)
+           VALUES ('{contact}', '{account}', 'Anna', 'anna@example.com', 'de', '1980-02-03', {created}, {created});
+         INSERT INTO bookings (id, account_id, property_id, contact_id, kind, status, arrival, departure,
+           version, status_changed_at, status_version, sms_reminders, created_at, updated_at)
+           VALUES ('{booking}', '{account}', '{property}', '{contact}', 'stay', 'confirmed', '2026-04-01',
+           '2026-04-03', 1, {created}, 1, 1, {created}, {created});
+         INSERT INTO booking_changes (booking_id, version, actor, changes, created_at)
+           VALUES ('{booking}', 1, 'api', '{{\"created\":true}}', {created});
+         INSERT INTO templates (id, account_id, property_id, name, channel, category, variants, version,
+           created_at, updated_at)
+           VALUES ('{template}', '{account}', '{property}', 'Vor Anreise', 'email', 'service',
+           '{{\"de\":{{\"subject\":\"Bald, {{{{ guest.first_name }}}}\",\"html\":\"<p>Hallo</p>\"}}}}', 1,
+           {created}, {created});
+         INSERT INTO rules (id, account_id, property_id, name, anchor, offset_amount, offset_unit, time_of_day,
+           conditions, channel, template_id, late_policy, enabled, created_at, updated_at)
+           VALUES ('{rule}', '{account}', '{property}', 'Before arrival', 'start', -3, 'days', '10:00', '{{}}',
+           'email', '{template}', 'send_if_before_anchor', 1, {created}, {created});
+         INSERT INTO messages (id, account_id, property_id, booking_id, rule_id, contact_id, occurrence,
+           channel, status, due_at, run_at, created_at, updated_at)
+           VALUES ('{planned}', '{account}', '{property}', '{booking}', '{rule}', '{contact}', '',
+           'email', 'planned', {due}, {due}, {created}, {created});
+         INSERT INTO messages (id, account_id, property_id, booking_id, rule_id, contact_id, occurrence,
+           channel, status, due_at, run_at, attempt, recipient, subject, sent_at, created_at, updated_at)
+           VALUES ('{sent}', '{account}', '{property}', '{booking}', '{rule}', '{contact}', 'confirmation',
+           'email', 'sent', {created}, {created}, 1, 'anna@example.com', 'Danke', {sent_at}, {created}, {sent_at});
+         INSERT INTO message_events (message_id, status, detail, created_at)
+           VALUES ('{sent}', 'sent', 'sent as <x>', {sent_at});"
+    ))
+    .await
+    .unwrap();
+
+    store.migrate().await.unwrap();
+
+    let b = store.booking(account, booking).await.unwrap();
+    assert_eq!(
+        b.schedule,
+        bellhop_domain::Schedule::Stay {
+            arrival: jiff::civil::date(2026, 4, 1),
+            departure: jiff::civil::date(2026, 4, 3)
+        }
+    );
+    assert_eq!(
+        (b.created_at, b.sms_reminders),
+        (ts("2026-03-01T08:00:00Z"), Some(true))
+    );
+    let c = store.contact(account, contact).await.unwrap();
+    assert_eq!(c.birth_date, Some(jiff::civil::date(1980, 2, 3)));
+    let old = store.message(account, sent).await.unwrap();
+    assert_eq!(old.sent_at, Some(ts("2026-03-01T08:00:05Z")));
+    assert_eq!(store.message_events(account, sent).await.unwrap().len(), 1);
+    assert!(scratch::queue_mismatches(&store).await.unwrap().is_empty());
+
+    let clock = ManualClock::new(ts("2026-03-29T08:00:00Z"));
+    let dispatcher = Dispatcher::new(
+        store.clone(),
+        Transports::email_only(Arc::new(EmailTransport::Folder(
+            EmlFolder::new(dir.path()).unwrap(),
+        ))),
+        Arc::new(clock),
+        DispatchConfig::default(),
+    );
+    assert_eq!(dispatcher.drain().await.unwrap().sent, 1);
+    let all = store
+        .messages(
+            account,
+            &MessageFilter {
+                limit: 10,
+                ..MessageFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        all.iter().all(|m| m.status == MessageStatus::Sent),
+        "{all:?}"
+    );
+    let reminder = store.message(account, planned).await.unwrap();
+    assert_eq!(reminder.subject.as_deref(), Some("Bald, Anna"));
+}
