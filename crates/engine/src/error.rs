@@ -23,6 +23,12 @@ pub enum EngineError {
     /// The record changed meanwhile or is in a state that forbids the action.
     #[error("{0}")]
     Conflict(String),
+    /// The record changed since the caller read it; it is at version `current` now.
+    #[error("the booking changed meanwhile: it is at version {current} now")]
+    Stale {
+        /// The version it is at.
+        current: i64,
+    },
     /// Storage failed.
     #[error(transparent)]
     Store(StoreError),
@@ -45,6 +51,7 @@ impl From<StoreError> for EngineError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => EngineError::NotFound,
+            StoreError::Stale { current } => EngineError::Stale { current },
             StoreError::ForeignKey => {
                 EngineError::invalid("reference", "a referenced record does not exist")
             }

@@ -315,7 +315,17 @@ impl Engine {
         actor: &str,
     ) -> Result<(usize, ImportReport), EngineError> {
         let mut part = ImportReport::default();
-        let mut tx = self.store().begin_booking_change().await?;
+        // Bookings the chunk updates are known before the transaction, so that it waits for
+        // sends of theirs before it takes the write lock (see `Store::begin_booking_change`).
+        let references: Vec<String> = items
+            .iter()
+            .filter_map(|i| i.draft.external_id.clone())
+            .collect();
+        let changing = self
+            .store()
+            .booking_ids_by_references(account, &references)
+            .await?;
+        let mut tx = self.store().begin_booking_change(&changing).await?;
         self.import_chunk(
             &mut tx, account, items, contacts, properties, rules, actor, &mut part,
         )

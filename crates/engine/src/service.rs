@@ -416,19 +416,42 @@ impl Engine {
         expected_version: Option<i64>,
         actor: &str,
     ) -> Result<(Booking, PlanSummary), EngineError> {
-        draft.validate()?;
+        self.edit_booking(account, id, expected_version, actor, |_| Ok(draft))
+            .await
+    }
+
+    /// Changes a booking by editing what it is now: `edit` gets the booking as stored, read
+    /// under a lock that makes concurrent changes of it take turns, so two edits of different
+    /// fields both survive. With `expected_version`, a booking at another version is refused
+    /// (`Stale`, with the version it is at).
+    pub async fn edit_booking<E: From<EngineError>>(
+        &self,
+        account: Uuid,
+        id: Uuid,
+        expected_version: Option<i64>,
+        actor: &str,
+        edit: impl FnOnce(&Booking) -> Result<BookingDraft, E>,
+    ) -> Result<(Booking, PlanSummary), E> {
         let now = self.now();
-        let mut tx = self.store.begin_booking_change().await?;
-        let old = tx.booking(account, id).await?;
+        let mut tx = self
+            .store
+            .begin_booking_change(&[id])
+            .await
+            .map_err(EngineError::from)?;
+        let old = tx
+            .booking_for_change(account, id)
+            .await
+            .map_err(EngineError::from)?;
         if expected_version.is_some_and(|v| v != old.version) {
-            return Err(EngineError::Conflict(format!(
-                "the booking is at version {}, not {}",
-                old.version,
-                expected_version.unwrap_or_default()
-            )));
+            return Err(EngineError::Stale {
+                current: old.version,
+            }
+            .into());
         }
+        let draft = edit(&old)?;
+        draft.validate()?;
         let out = change_booking(&mut tx, &old, draft, actor, now).await?;
-        tx.commit().await?;
+        tx.commit().await.map_err(EngineError::from)?;
         Ok(out.unwrap_or((old, PlanSummary::default())))
     }
 
@@ -616,7 +639,7 @@ impl Engine {
         rule.validate()
             .map_err(|e| EngineError::invalid("rule", e.to_string()))?;
         let now = self.now();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let property = tx
             .property(rule.account_id, rule.property_id)
             .await
@@ -694,8 +717,14 @@ impl Engine {
     /// each. Returns how many expired.
     pub async fn expire_lapsed(&self) -> Result<usize, EngineError> {
         let now = self.now();
-        let mut tx = self.store.begin_booking_change().await?;
-        let lapsed = tx.lapsed_bookings(now).await?;
+        // Bookings with a message in flight wait for the next sweep rather than for the send.
+        let due: Vec<Uuid> = self.store.lapsed_booking_ids(now).await?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.store.begin_booking_change(&due).await?;
+        let mut lapsed = tx.lapsed_bookings(now).await?;
+        lapsed.retain(|b| tx.try_hold_booking(b.id));
         for old in &lapsed {
             let mut new = old.clone();
             new.status = BookingStatus::Expired;

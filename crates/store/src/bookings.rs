@@ -254,7 +254,12 @@ impl Tx {
         b: &Booking,
         expected_version: i64,
     ) -> Result<(), StoreError> {
-        self.pass_gate().await;
+        if !self.try_hold_booking(b.id) {
+            return Err(StoreError::Unavailable(format!(
+                "booking {} has a message being sent right now; try again",
+                b.id
+            )));
+        }
         let sql = format!(
             "UPDATE bookings SET ({COLUMNS}) = ({}) WHERE id = $1 AND account_id = $2 AND version = $3",
             placeholders(4, COLUMN_COUNT)
@@ -266,11 +271,22 @@ impl Tx {
                 .bind(expected_version);
             bind_booking!(q, bind, Columns::of(b)).execute(&mut *c).await?.rows_affected()
         });
-        if done == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
+        if done > 0 {
+            return Ok(());
         }
+        // Changed by someone else since it was read (on PostgreSQL a concurrent change
+        // committed while this one waited for the row): say so, with the version it is at.
+        let current: Option<i64> = on!(self.conn(), c, _db => {
+            sqlx::query_scalar("SELECT version FROM bookings WHERE id = $1 AND account_id = $2")
+                .bind(Id(b.id))
+                .bind(Id(b.account_id))
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        Err(match current {
+            Some(current) => StoreError::Stale { current },
+            None => StoreError::NotFound,
+        })
     }
 
     /// Records what a change did.
@@ -298,6 +314,26 @@ impl Tx {
     /// The booking, read inside the transaction.
     pub async fn booking(&mut self, account: Uuid, id: Uuid) -> Result<Booking, StoreError> {
         booking(self.conn(), account, id).await
+    }
+
+    /// The booking, read to be changed: another change of it waits until this transaction
+    /// ends, so an edit merged onto what is read here loses nobody's change.
+    pub async fn booking_for_change(
+        &mut self,
+        account: Uuid,
+        id: Uuid,
+    ) -> Result<Booking, StoreError> {
+        let row: BookingRow = on!(self.conn(), c, db => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT * FROM bookings WHERE id = $1 AND account_id = $2{}",
+                db::FOR_UPDATE
+            )))
+            .bind(Id(id))
+            .bind(Id(account))
+            .fetch_one(&mut *c)
+            .await?
+        });
+        row.try_into()
     }
 }
 
@@ -373,6 +409,32 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The ids of the account's bookings with one of these references (read without locks,
+    /// to know which bookings an import is going to change).
+    pub async fn booking_ids_by_references(
+        &self,
+        account: Uuid,
+        references: &[String],
+    ) -> Result<Vec<Uuid>, StoreError> {
+        if references.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pooled = self.acquire().await?;
+        let ids: Vec<Id> = on!(pooled.conn(), c, db => {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT id FROM bookings WHERE account_id = $1 AND external_id {}",
+                db::in_list(2)
+            )))
+            .bind(Id(account))
+            .bind(db::text_list(references))
+            .fetch_all(&mut *c)
+            .await?
+        });
+        Ok(ids.into_iter().map(|id| id.0).collect())
+    }
+}
+
 impl Tx {
     /// The account's bookings whose source gave one of these references (`external_id`), to
     /// import the same file twice without a second booking.
@@ -437,6 +499,24 @@ impl Tx {
             .await?
         });
         bookings_from(rows)
+    }
+}
+
+impl Store {
+    /// The ids of options and cart holds whose end has passed (read without locks, to know
+    /// which bookings an expiry sweep is going to change).
+    pub async fn lapsed_booking_ids(&self, now: Timestamp) -> Result<Vec<Uuid>, StoreError> {
+        let mut pooled = self.acquire().await?;
+        let ids: Vec<Id> = on!(pooled.conn(), c, _db => {
+            sqlx::query_scalar(
+                "SELECT id FROM bookings WHERE (status = 'option' AND option_until <= $1)
+                   OR (status = 'pending_payment' AND hold_expires_at <= $1) LIMIT 1000",
+            )
+            .bind(Ts(now))
+            .fetch_all(&mut *c)
+            .await?
+        });
+        Ok(ids.into_iter().map(|id| id.0).collect())
     }
 }
 

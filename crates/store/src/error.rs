@@ -16,6 +16,12 @@ pub enum StoreError {
     /// No such record (for this account).
     #[error("not found")]
     NotFound,
+    /// The record changed since it was read; it is at version `current` now.
+    #[error("changed meanwhile: it is at version {current} now")]
+    Stale {
+        /// The version it is at.
+        current: i64,
+    },
     /// A stored value could not be read back (a bug or a hand-edited database).
     #[error("stored data is invalid: {0}")]
     Corrupt(String),

@@ -32,6 +32,7 @@ macro_rules! on {
 
 mod accounts;
 mod backend;
+mod booking_locks;
 mod bookings;
 mod catalog;
 mod contacts;
@@ -57,12 +58,14 @@ pub use sms::{
     MonthCounts, Reservation, Reserved, TanRecord, UsageRow,
 };
 
+use booking_locks::{BookingLocks, Held};
 use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
+use uuid::Uuid;
 
 /// Seconds spent waiting for a pooled connection (and, for a write transaction, for it to
 /// begin: on SQLite that includes waiting for the write lock).
@@ -120,21 +123,20 @@ enum Pool {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: Pool,
-    /// SQLite only: booking changes wait here while messages of theirs are being sent (see
-    /// `hold_bookings`); PostgreSQL uses row locks instead.
-    gate: Option<Gate>,
+    /// SQLite only: a booking's change waits here while messages of that booking are being
+    /// sent (see `hold_bookings`); PostgreSQL uses row locks instead.
+    locks: Option<Arc<BookingLocks>>,
 }
 
-type Gate = Arc<tokio::sync::RwLock<()>>;
-
-/// The gate of a SQLite file, shared by every store this process opens on it.
-fn gate_for(path: &Path) -> Gate {
-    static GATES: LazyLock<Mutex<HashMap<PathBuf, Gate>>> = LazyLock::new(Default::default);
+/// The booking locks of a SQLite file, shared by every store this process opens on it.
+fn locks_for(path: &Path) -> Arc<BookingLocks> {
+    static FILES: LazyLock<Mutex<HashMap<PathBuf, Arc<BookingLocks>>>> =
+        LazyLock::new(Default::default);
     let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
-    let mut gates = GATES
+    let mut files = FILES
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    gates.entry(key).or_default().clone()
+    files.entry(key).or_default().clone()
 }
 
 /// A connection of either backend, borrowed from a pool or a transaction.
@@ -176,8 +178,8 @@ enum TxConn {
 /// A write transaction.
 pub struct Tx {
     conn: TxConn,
-    gate: Option<Gate>,
-    passed_gate: Option<tokio::sync::OwnedRwLockWriteGuard<()>>,
+    /// SQLite: the bookings this transaction may change (none are being sent).
+    held: Option<Held>,
 }
 
 impl Tx {
@@ -196,13 +198,15 @@ impl Tx {
         }
     }
 
-    /// Waits until no message of any booking is being sent, and keeps new sends from starting
-    /// until this transaction ends (SQLite; on PostgreSQL the booking's row lock does this).
-    /// Transactions from `begin_booking_change` have passed it already; any other would wait
-    /// here holding the write lock, which a dispatcher counting SMS parts needs.
-    async fn pass_gate(&mut self) {
-        if let (Some(gate), None) = (&self.gate, &self.passed_gate) {
-            self.passed_gate = Some(gate.clone().write_owned().await);
+    /// Makes sure no message of booking `id` is being sent, and none starts until this
+    /// transaction ends. On SQLite this never waits: the transaction has the write lock, which
+    /// a dispatcher holding the booking may need; `false` says the booking is in flight now
+    /// (`begin_booking_change` takes known bookings before the write lock, waiting as long as
+    /// needed). On PostgreSQL the booking's row lock does this, waiting up to `lock_timeout`.
+    pub fn try_hold_booking(&mut self, id: Uuid) -> bool {
+        match &mut self.held {
+            Some(held) => held.try_add_exclusive(id),
+            None => true,
         }
     }
 
@@ -253,7 +257,7 @@ impl Store {
         let pool = backend::sqlite::connect_file(path, options).await?;
         Ok(Store {
             pool: Pool::Sqlite(pool),
-            gate: Some(gate_for(path)),
+            locks: Some(locks_for(path)),
         })
     }
 
@@ -264,7 +268,7 @@ impl Store {
             let pool = backend::postgres::connect(url, options).await?;
             return Ok(Store {
                 pool: Pool::Postgres(pool),
-                gate: None,
+                locks: None,
             });
         }
         match url
@@ -275,7 +279,7 @@ impl Store {
                 let pool = backend::sqlite::connect_memory(options).await?;
                 Ok(Store {
                     pool: Pool::Sqlite(pool),
-                    gate: Some(Gate::default()),
+                    locks: Some(Arc::default()),
                 })
             }
             Some(path) => Self::open(Path::new(path), options).await,
@@ -334,24 +338,31 @@ impl Store {
             Pool::Postgres(p) => TxConn::Postgres(backend::postgres::begin(p).await?),
         };
         metrics::histogram!(POOL_WAIT).record(started.elapsed().as_secs_f64());
-        Ok(Tx {
-            conn,
-            gate: self.gate.clone(),
-            passed_gate: None,
-        })
+        let held = self.locks.as_ref().map(|locks| locks.none());
+        Ok(Tx { conn, held })
     }
 
-    /// Starts a write transaction that may change bookings. On SQLite it first waits until no
-    /// message of any booking is being sent — before taking the database's write lock, so that
-    /// a dispatcher holding its bookings can still write (count SMS parts) meanwhile: the gate
-    /// always comes before the write lock, for booking writers and dispatchers alike.
-    pub async fn begin_booking_change(&self) -> Result<Tx, StoreError> {
-        let passed_gate = match &self.gate {
-            Some(gate) => Some(gate.clone().write_owned().await),
+    /// Starts a read-only transaction: one consistent view for several reads, without the
+    /// write lock (SQLite: a deferred `BEGIN`; PostgreSQL: `READ ONLY`, so a write fails).
+    pub async fn begin_read(&self) -> Result<Tx, StoreError> {
+        let conn = match &self.pool {
+            Pool::Sqlite(p) => TxConn::Sqlite(backend::sqlite::begin_read(p).await?),
+            Pool::Postgres(p) => TxConn::Postgres(backend::postgres::begin_read(p).await?),
+        };
+        Ok(Tx { conn, held: None })
+    }
+
+    /// Starts a write transaction that changes the given bookings (and maybe others it finds,
+    /// see `Tx::try_hold_booking`). On SQLite it first waits until no message of these bookings
+    /// is being sent — before taking the database's write lock, so that a dispatcher holding
+    /// them can still write meanwhile. Changes of other bookings never wait for a send.
+    pub async fn begin_booking_change(&self, bookings: &[Uuid]) -> Result<Tx, StoreError> {
+        let held = match &self.locks {
+            Some(locks) => Some(locks.exclusive(bookings).await),
             None => None,
         };
         let mut tx = self.begin().await?;
-        tx.passed_gate = passed_gate;
+        tx.held = held;
         Ok(tx)
     }
 

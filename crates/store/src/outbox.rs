@@ -727,8 +727,8 @@ pub struct SendHold {
 enum HoldInner {
     /// Nothing held: the batch has no booking (one-time codes, bulk SMS).
     Nothing,
-    /// SQLite (one node): booking writers in this process wait on the gate.
-    Gate(tokio::sync::OwnedRwLockReadGuard<()>),
+    /// SQLite (one node): changes of these bookings in this process wait for the locks.
+    Locks(#[allow(dead_code)] crate::Held),
     /// PostgreSQL (any number of nodes): `FOR SHARE` row locks, held by an open transaction.
     RowLocks(sqlx::Transaction<'static, sqlx::Postgres>),
 }
@@ -738,7 +738,7 @@ impl SendHold {
     pub async fn release(self) -> Result<(), StoreError> {
         match self._inner {
             HoldInner::Nothing => {}
-            HoldInner::Gate(guard) => drop(guard),
+            HoldInner::Locks(held) => drop(held),
             HoldInner::RowLocks(tx) => tx.commit().await?,
         }
         Ok(())
@@ -758,9 +758,9 @@ impl Store {
             };
             return Ok((nothing, HashMap::new()));
         }
-        let (hold, rows): (HoldInner, Vec<BookingRow>) = match (&self.pool, &self.gate) {
-            (crate::Pool::Sqlite(pool), Some(gate)) => {
-                let guard = gate.clone().read_owned().await;
+        let (hold, rows): (HoldInner, Vec<BookingRow>) = match (&self.pool, &self.locks) {
+            (crate::Pool::Sqlite(pool), Some(locks)) => {
+                let held = locks.share(ids).await;
                 let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT * FROM bookings WHERE id {}",
                     crate::backend::sqlite::in_list(1)
@@ -768,11 +768,11 @@ impl Store {
                 .bind(crate::backend::sqlite::id_list(ids))
                 .fetch_all(pool)
                 .await?;
-                (HoldInner::Gate(guard), rows)
+                (HoldInner::Locks(held), rows)
             }
             (crate::Pool::Sqlite(_), None) => {
                 return Err(StoreError::Unsupported(
-                    "a SQLite store without its gate".into(),
+                    "a SQLite store without its booking locks".into(),
                 ));
             }
             (crate::Pool::Postgres(pool), _) => {

@@ -33,6 +33,12 @@ pub enum ApiError {
     /// 409: state conflict.
     #[error("{0}")]
     Conflict(String),
+    /// 409: the record changed since the client read it.
+    #[error("changed meanwhile")]
+    Stale {
+        /// The version it is at now.
+        current_version: i64,
+    },
     /// 422: semantically invalid fields.
     #[error("invalid input")]
     Invalid(Vec<FieldError>),
@@ -59,7 +65,7 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::Stale { .. } => StatusCode::CONFLICT,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -83,11 +89,19 @@ pub struct Problem {
     /// Per-field errors (422).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// The version the record is at now (409 on a changed record): read it again, or send
+    /// this as `If-Match` to overwrite.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<i64>,
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let current_version = match &self {
+            ApiError::Stale { current_version } => Some(*current_version),
+            _ => None,
+        };
         let (slug, detail, errors) = match self {
             ApiError::BadRequest(d) => ("bad-request", Some(d), vec![]),
             ApiError::Unauthorized => (
@@ -98,6 +112,13 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(d) => ("forbidden", Some(d), vec![]),
             ApiError::NotFound => ("not-found", None, vec![]),
             ApiError::Conflict(d) => ("conflict", Some(d), vec![]),
+            ApiError::Stale { current_version } => (
+                "stale",
+                Some(format!(
+                    "it changed since you read it and is at version {current_version} now"
+                )),
+                vec![],
+            ),
             ApiError::Invalid(errors) => {
                 ("invalid", Some("some fields are invalid".into()), errors)
             }
@@ -124,6 +145,7 @@ impl IntoResponse for ApiError {
             status: status.as_u16(),
             detail,
             errors,
+            current_version,
         };
         let mut response = (status, axum::Json(problem)).into_response();
         response.headers_mut().insert(
@@ -151,6 +173,9 @@ impl From<EngineError> for ApiError {
             ),
             EngineError::NotFound => ApiError::NotFound,
             EngineError::Conflict(m) => ApiError::Conflict(m),
+            EngineError::Stale { current } => ApiError::Stale {
+                current_version: current,
+            },
             EngineError::Store(s) => s.into(),
             EngineError::Busy(m) => ApiError::Unavailable(m),
             other => ApiError::Internal(other.to_string()),
@@ -162,6 +187,9 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ApiError::NotFound,
+            StoreError::Stale { current } => ApiError::Stale {
+                current_version: current,
+            },
             StoreError::Duplicate { constraint } => {
                 ApiError::Conflict(format!("already exists ({constraint})"))
             }

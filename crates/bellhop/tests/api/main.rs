@@ -1,5 +1,6 @@
 //! The REST API end to end (in-process router, real SQLite file).
 
+mod concurrency;
 mod helpers;
 mod imports;
 mod sms;

@@ -268,6 +268,11 @@ impl World {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         drop(listener);
+        self.dispatcher_to_smtp(node, port, Duration::from_secs(2))
+    }
+
+    /// A dispatcher sending to an SMTP server on 127.0.0.1:`port`, one connection.
+    pub fn dispatcher_to_smtp(&self, node: &str, port: u16, timeout: Duration) -> Dispatcher {
         let smtp = SmtpTransport::new(SmtpConfig {
             host: "127.0.0.1".into(),
             port,
@@ -275,7 +280,7 @@ impl World {
             username: None,
             password: None,
             pool_size: 2,
-            timeout: Duration::from_secs(2),
+            timeout,
             hello_name: "bellhop.test".into(),
         });
         Dispatcher::new(

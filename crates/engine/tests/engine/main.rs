@@ -2,6 +2,7 @@
 //! `BELLHOP_TEST_DATABASE_URL` is set): planning, dispatch, races, retries.
 
 mod helpers;
+mod send_hold;
 mod sms;
 mod sms_world;
 mod upgrade;

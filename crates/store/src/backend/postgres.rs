@@ -10,6 +10,8 @@ pub(crate) type Db = sqlx::Postgres;
 
 /// Several nodes claim at once: each skips the rows another is claiming instead of waiting.
 pub(crate) const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+/// A row read to be changed: concurrent changers of it take turns.
+pub(crate) const FOR_UPDATE: &str = " FOR UPDATE";
 
 /// Embedded migrations: (version, description, SQL). Never edit one that has shipped; add the
 /// next number to both backends.
@@ -69,6 +71,13 @@ pub(crate) async fn connect(url: &str, opts: &StoreOptions) -> Result<PgPool, St
 /// A write transaction. Rows it changes are locked until it ends; claims skip them.
 pub(crate) async fn begin(pool: &PgPool) -> Result<Transaction<'static, Db>, StoreError> {
     Ok(pool.begin().await?)
+}
+
+/// A read-only transaction: writes fail, and it takes no row locks.
+pub(crate) async fn begin_read(pool: &PgPool) -> Result<Transaction<'static, Db>, StoreError> {
+    Ok(pool
+        .begin_with("BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .await?)
 }
 
 /// Classifies a database error by its SQLSTATE.

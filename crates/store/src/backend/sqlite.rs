@@ -10,6 +10,8 @@ pub(crate) type Db = sqlx::Sqlite;
 
 /// SQLite has one writer at a time: a claim needs no lock clause.
 pub(crate) const SKIP_LOCKED: &str = "";
+/// A row read to be changed: `BEGIN IMMEDIATE` already made writers take turns.
+pub(crate) const FOR_UPDATE: &str = "";
 
 /// Embedded migrations: (version, description, SQL). Never edit one that has shipped; add the
 /// next number to both backends.
@@ -104,6 +106,11 @@ pub(crate) async fn connect_memory(opts: &StoreOptions) -> Result<SqlitePool, St
 /// a deferred read-then-write can fail to upgrade even with a busy timeout.
 pub(crate) async fn begin(pool: &SqlitePool) -> Result<Transaction<'static, Db>, StoreError> {
     Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
+/// A read transaction: a snapshot without the write lock.
+pub(crate) async fn begin_read(pool: &SqlitePool) -> Result<Transaction<'static, Db>, StoreError> {
+    Ok(pool.begin_with("BEGIN DEFERRED").await?)
 }
 
 /// Extended result codes (sqlite3.h) the store tells apart.

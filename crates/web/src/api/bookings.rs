@@ -501,24 +501,32 @@ pub async fn patch(
         ),
         None => None,
     };
-    let current = s.engine.store().booking(tenant.account_id, id).await?;
-    let mut merged =
-        serde_json::to_value(fields_of(&current)).map_err(|e| ApiError::Internal(e.to_string()))?;
-    merge(&mut merged, &patch);
-    let input: BookingIn = parse_json(merged.to_string().as_bytes())?;
-    if input.contact.is_some() {
-        return Err(ApiError::invalid(
-            "contact",
-            "change the contact with PUT /contacts/{id}, or set contact_id",
-        ));
-    }
-    let contact_id = input
-        .contact_id
-        .ok_or_else(|| ApiError::invalid("contact_id", "is required"))?;
-    let draft = to_draft(&input, contact_id)?;
+    // The merge happens on the booking as stored when the change is written, so a
+    // concurrent change of other fields is kept, never overwritten with what was read before.
     let (booking, plan) = s
         .engine
-        .update_booking(tenant.account_id, id, draft, expected, &tenant.actor())
+        .edit_booking(
+            tenant.account_id,
+            id,
+            expected,
+            &tenant.actor(),
+            |current| {
+                let mut merged = serde_json::to_value(fields_of(current))
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                merge(&mut merged, &patch);
+                let input: BookingIn = parse_json(merged.to_string().as_bytes())?;
+                if input.contact.is_some() {
+                    return Err(ApiError::invalid(
+                        "contact",
+                        "change the contact with PUT /contacts/{id}, or set contact_id",
+                    ));
+                }
+                let contact_id = input
+                    .contact_id
+                    .ok_or_else(|| ApiError::invalid("contact_id", "is required"))?;
+                to_draft(&input, contact_id)
+            },
+        )
         .await?;
     let warnings = warnings(
         &s.engine
