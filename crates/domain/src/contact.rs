@@ -164,11 +164,26 @@ pub fn validate_email(address: &str) -> Result<(), String> {
     if local.is_empty() || local.contains('@') {
         return fail("the part before @ is empty or has another @");
     }
-    if domain.is_empty()
-        || !domain.contains('.')
-        || domain.starts_with('.')
-        || domain.ends_with('.')
+    // Relays without SMTPUTF8 (most) refuse anything else before @: refuse it here, not at
+    // send time.
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    if local.len() > 64
+        || !local
+            .split('.')
+            .all(|part| !part.is_empty() && part.chars().all(atext))
     {
+        return fail(
+            "the part before @ must be ASCII letters, digits, dots or !#$%&'*+-/=?^_`{|}~",
+        );
+    }
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && label.chars().count() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
+    if !domain.contains('.') || !domain.split('.').all(label_ok) {
         return fail("the domain must be a name such as example.com");
     }
     Ok(())
@@ -180,7 +195,12 @@ mod tests {
 
     #[test]
     fn email_shapes_are_checked() {
-        for good in ["anna@example.com", "a.b+c@mail.example.at"] {
+        for good in [
+            "anna@example.com",
+            "a.b+c@mail.example.at",
+            "o'brien@example.ie",
+            "info@müller-reisen.de",
+        ] {
             assert!(validate_email(good).is_ok(), "{good}");
         }
         for bad in [
@@ -193,6 +213,14 @@ mod tests {
             "anna@example.com\r\nBcc: x@y.z",
             "a@b@example.com",
             "<anna@example.com>",
+            "😀@example.com",
+            "jürgen@example.com",
+            ".anna@example.com",
+            "an..na@example.com",
+            "anna@exa_mple.com",
+            "anna@-example.com",
+            "anna@example..com",
+            "anna@😀.com",
         ] {
             assert!(validate_email(bad).is_err(), "{bad}");
         }

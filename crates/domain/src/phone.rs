@@ -267,6 +267,61 @@ fn parse_lib(
     })
 }
 
+/// The number's type, read from its national number *with* its leading zeros. The
+/// phonenumber crate's own `number_type` drops them (Italy, San Marino and the Vatican keep
+/// the trunk zero in international form; Côte d'Ivoire, Congo and Gabon have numbers that
+/// start with 0), so that an Italian landline came out `Unknown` although it is valid.
+/// Among the regions sharing a country code, libphonenumber's rule picks the region: the
+/// one whose leading digits the number has, else the first in which it has a type.
+fn number_type(n: &phonenumber::PhoneNumber) -> phonenumber::Type {
+    let national = n.national().to_string();
+    let Some(candidates) = phonenumber::metadata::DATABASE.by_code(&n.country().code()) else {
+        return phonenumber::Type::Unknown;
+    };
+    let starts_with_its_digits = |m: &phonenumber::Metadata| {
+        m.leading_digits()
+            .is_some_and(|r| r.find(&national).is_some_and(|found| found.start() == 0))
+    };
+    if let Some(meta) = candidates.iter().find(|m| starts_with_its_digits(m)) {
+        return type_in(meta, &national);
+    }
+    candidates
+        .iter()
+        .map(|meta| type_in(meta, &national))
+        .find(|t| *t != phonenumber::Type::Unknown)
+        .unwrap_or(phonenumber::Type::Unknown)
+}
+
+fn type_in(meta: &phonenumber::Metadata, national: &str) -> phonenumber::Type {
+    use phonenumber::Type as T;
+    let descriptors = meta.descriptors();
+    let matches = |kind: T| descriptors.get(kind).is_some_and(|d| d.is_match(national));
+    if !descriptors.general().is_match(national) {
+        return T::Unknown;
+    }
+    // libphonenumber's order: the special kinds first, then fixed line and mobile.
+    for kind in [
+        T::PremiumRate,
+        T::TollFree,
+        T::SharedCost,
+        T::Voip,
+        T::PersonalNumber,
+        T::Pager,
+        T::Uan,
+        T::Voicemail,
+    ] {
+        if matches(kind) {
+            return kind;
+        }
+    }
+    match (matches(T::FixedLine), matches(T::Mobile)) {
+        (true, true) => T::FixedLineOrMobile,
+        (true, false) => T::FixedLine,
+        (false, true) => T::Mobile,
+        (false, false) => T::Unknown,
+    }
+}
+
 fn e164(n: &phonenumber::PhoneNumber) -> String {
     n.format().mode(phonenumber::Mode::E164).to_string()
 }
@@ -284,7 +339,7 @@ pub fn normalize(input: &str, default_country: Option<&str>) -> Result<PhoneNumb
     Ok(PhoneNumber {
         raw: input.to_owned(),
         e164: e164(&number),
-        kind: PhoneType::from_lib(number.number_type(&phonenumber::metadata::DATABASE)),
+        kind: PhoneType::from_lib(number_type(&number)),
     })
 }
 
@@ -321,9 +376,7 @@ pub fn inspect(input: &str, default_country: Option<&str>) -> PhoneInspection {
             );
             if number.is_valid() {
                 out.valid = true;
-                out.kind = Some(PhoneType::from_lib(
-                    number.number_type(&phonenumber::metadata::DATABASE),
-                ));
+                out.kind = Some(PhoneType::from_lib(number_type(&number)));
             } else {
                 out.error = Some(
                     PhoneError::Invalid {
@@ -351,6 +404,9 @@ mod tests {
         let cases = [
             ("DE", "0151 12345678", "+4915112345678", Mobile),
             ("DE", "030 12345678", "+493012345678", FixedLine),
+            ("IT", "+39 06 1234 5678", "+390612345678", FixedLine),
+            ("IT", "06 1234 5678", "+390612345678", FixedLine),
+            ("IT", "312 345 6789", "+393123456789", Mobile),
             ("DE", "+49 (0) 89 1234567", "+49891234567", FixedLine),
             ("DE", "0049 171 1234567", "+491711234567", Mobile),
             ("AT", "0664 1234567", "+436641234567", Mobile),
@@ -412,6 +468,52 @@ mod tests {
         assert_eq!(FixedLine.sms_route(), SmsRoute::Landline);
         for t in [TollFree, PremiumRate, ShortCode, Unknown, Voip] {
             assert_eq!(t.sms_route(), SmsRoute::Unsuitable, "{t}");
+        }
+    }
+
+    /// Every example number libphonenumber ships for fixed lines and mobiles, in every
+    /// region, comes out as that type (or as "fixed line or mobile" where the two cannot be
+    /// told apart) — the leading-zero countries included.
+    #[test]
+    fn libphonenumbers_own_examples_get_their_type() {
+        use phonenumber::Type as T;
+        let mut checked = 0;
+        let mut wrong = Vec::new();
+        for meta in phonenumber::metadata::DATABASE.iter() {
+            let region = meta.id();
+            if region == "001" {
+                continue;
+            }
+            for (kind, expected) in [(T::FixedLine, FixedLine), (T::Mobile, Mobile)] {
+                let Some(example) = meta.descriptors().get(kind).and_then(|d| d.example()) else {
+                    continue;
+                };
+                let input = format!("+{}{}", meta.country_code(), example);
+                match normalize(&input, Some(region)) {
+                    Ok(n) if n.kind == expected || n.kind == FixedLineOrMobile => checked += 1,
+                    other => wrong.push(format!("{region} {input}: {other:?}")),
+                }
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "{} of {}: {wrong:#?}",
+            wrong.len(),
+            checked + wrong.len()
+        );
+        assert!(checked > 400, "only {checked} examples");
+    }
+
+    #[test]
+    fn leading_zero_countries_keep_their_type() {
+        for (input, expected) in [
+            ("+390612345678", FixedLine), // Italy, Rome
+            ("+390549886377", FixedLine), // San Marino via Italy's code
+            ("+2250123456789", Mobile),   // Côte d'Ivoire
+            ("+242061234567", Mobile),    // Congo
+        ] {
+            let n = normalize(input, None).unwrap();
+            assert_eq!(n.kind, expected, "{input}");
         }
     }
 }

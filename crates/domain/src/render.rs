@@ -260,9 +260,8 @@ impl CompiledTemplate {
         if template.variants.is_empty() {
             return Err(RenderError::NoVariants);
         }
-        let mut env = Environment::new();
+        let mut env = sandbox(limits);
         env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
-        env.set_fuel(Some(limits.fuel));
         env.set_auto_escape_callback(|name| {
             if name.ends_with("/html") {
                 AutoEscape::Html
@@ -451,6 +450,41 @@ fn lookup(context: &Value, path: &str) -> Option<Value> {
         }
     }
     Some(value)
+}
+
+/// A template environment with the limits and without `debug()`, which would print the
+/// whole context (every guest field) into a message.
+fn sandbox(limits: RenderLimits) -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_fuel(Some(limits.fuel));
+    env.remove_global("debug");
+    env
+}
+
+/// Checks a property's layout when it is saved: its syntax, and that it places the body with
+/// `{{ content }}` whatever the property's and the booking's values — not in a comment, not
+/// behind a condition — so that no message of the property can lose its body or fail to
+/// render later.
+pub fn check_layout(source: &str, limits: RenderLimits) -> Result<(), String> {
+    if source.len() > limits.max_source {
+        return Err(format!("longer than {} bytes", limits.max_source));
+    }
+    let mut env = sandbox(limits);
+    env.set_undefined_behavior(UndefinedBehavior::Chainable);
+    env.add_template_owned("layout", source.to_owned())
+        .map_err(|e| describe(&e))?;
+    const MARK: &str = "bellhop-content-5e1f0c";
+    let out = env
+        .get_template("layout")
+        .and_then(|t| t.render(minijinja::context! { content => MARK }))
+        .map_err(|e| describe(&e))?;
+    if !out.contains(MARK) {
+        return Err(
+            "the layout must place the body with {{ content }} (outside comments and conditions)"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 fn describe(e: &minijinja::Error) -> String {

@@ -193,3 +193,32 @@ fn language_falls_back_to_an_existing_variant_and_says_so() {
         .unwrap();
     assert_eq!((mail.language.as_str(), mail.fell_back), ("de", true));
 }
+
+#[test]
+fn debug_is_not_available_in_templates() {
+    let t = template("Hallo", "<p>{{ debug() }}</p>");
+    let err = render(&t, Some("Anna")).unwrap_err();
+    assert!(err.to_string().contains("debug"), "{err}");
+}
+
+#[test]
+fn a_layout_must_place_the_body_where_it_is_always_rendered() {
+    let limits = RenderLimits::default();
+    for good in [
+        "<div>{{ content }}</div>",
+        "<div>{{content}}</div><footer>{{ property.name }}</footer>",
+        "{% if property.logo %}<img>{% endif %}{{ content }}",
+    ] {
+        assert!(check_layout(good, limits).is_ok(), "{good}");
+    }
+    for bad in [
+        "<div>content</div>",
+        "<div>{# {{ content }} #}</div>",
+        "{% if false %}{{ content }}{% endif %}",
+        "{% if property.missing %}{{ content }}{% endif %}",
+        "<div>{{ content </div>",
+        "{% for %}",
+    ] {
+        assert!(check_layout(bad, limits).is_err(), "{bad}");
+    }
+}
