@@ -638,7 +638,11 @@ async fn import_bench(bookings: usize, database: Option<String>) -> anyhow::Resu
     let account = Uuid::now_v7();
     setup_account(&store, account, now).await?;
     let property = bench_hotel(&engine, account).await?;
-    let countries = std::collections::HashMap::from([(property.id, property.country.clone())]);
+    let ctx = bellhop_web::api::imports::ItemContext {
+        account,
+        countries: std::collections::HashMap::from([(property.id, property.country.clone())]),
+        today: engine.today(),
+    };
     let started = Instant::now();
     let items: Vec<bellhop_engine::ImportItem> = (0..bookings)
         .map(|i| {
@@ -657,7 +661,7 @@ async fn import_bench(bookings: usize, database: Option<String>) -> anyhow::Resu
                     "email": format!("guest{guest}@bench.example"),
                     "language": if guest.is_multiple_of(3) { "en" } else { "de" }},
             });
-            bellhop_web::api::imports::item(value, i, account, &countries)
+            bellhop_web::api::imports::item(value, i, &ctx)
                 .map_err(|e| anyhow::anyhow!("item {i}: {:?}", e.first().map(|f| &f.message)))
         })
         .collect::<anyhow::Result<_>>()?;

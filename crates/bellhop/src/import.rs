@@ -7,7 +7,6 @@ use anyhow::Context;
 use bellhop_engine::{Engine, ImportItem, ImportReport, OnInvalid, Refusal, SystemClock};
 use bellhop_store::Store;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -137,18 +136,22 @@ pub async fn bookings(
         Format::Csv => csv_rows(path)?,
         Format::Ndjson => ndjson_rows(path)?,
     };
-    let countries: HashMap<Uuid, String> = store
-        .properties(account)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.country))
-        .collect();
+    let ctx = bellhop_web::api::imports::ItemContext {
+        account,
+        countries: store
+            .properties(account)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p.country))
+            .collect(),
+        today: Engine::new(store.clone(), Arc::new(SystemClock)).today(),
+    };
     let lines: Vec<usize> = rows.iter().map(|r| r.line).collect();
     let mut items: Vec<ImportItem> = Vec::with_capacity(rows.len());
     let mut early: Vec<Refusal> = Vec::new();
     for (index, row) in rows.into_iter().enumerate() {
         match row.value {
-            Ok(value) => match bellhop_web::api::imports::item(value, index, account, &countries) {
+            Ok(value) => match bellhop_web::api::imports::item(value, index, &ctx) {
                 Ok(item) => items.push(item),
                 Err(errors) => early.extend(bellhop_web::api::imports::refusals(index, errors)),
             },

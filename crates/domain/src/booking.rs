@@ -158,16 +158,41 @@ impl Schedule {
         }
     }
 
-    /// Checks that the end comes after the start.
+    /// Checks that the end comes after the start, and that both lie in the supported range.
     pub fn validate(&self) -> Result<(), &'static str> {
         match self {
             Schedule::Stay { arrival, departure } if departure <= arrival => {
                 Err("departure must be after arrival")
             }
             Schedule::Appointment { start, end } if end <= start => Err("end must be after start"),
+            Schedule::Stay { arrival, departure }
+                if !supported_date(*arrival) || !supported_date(*departure) =>
+            {
+                Err(SUPPORTED_RANGE)
+            }
+            Schedule::Appointment { start, end }
+                if !supported_instant(*start) || !supported_instant(*end) =>
+            {
+                Err(SUPPORTED_RANGE)
+            }
             _ => Ok(()),
         }
     }
+}
+
+/// What a date outside the supported range is told.
+pub const SUPPORTED_RANGE: &str = "dates must lie between 1900-01-01 and 2199-12-31";
+
+/// Whether a booking's date is in the range bellhop plans for: wide enough for any real
+/// booking, narrow enough that every rule's offset from it stays a valid instant (a stay in
+/// year 9999 plus "end + 1 day" would not be one).
+pub fn supported_date(date: jiff::civil::Date) -> bool {
+    (jiff::civil::date(1900, 1, 1)..=jiff::civil::date(2199, 12, 31)).contains(&date)
+}
+
+/// `supported_date` for an instant (read in UTC).
+pub fn supported_instant(at: Timestamp) -> bool {
+    supported_date(at.to_zoned(jiff::tz::TimeZone::UTC).date())
 }
 
 /// A booking as the planner sees it.

@@ -102,6 +102,17 @@ impl BookingDraft {
         self.schedule
             .validate()
             .map_err(|m| EngineError::invalid("schedule", m))?;
+        for (field, at) in [
+            ("option_until", self.option_until),
+            ("hold_expires_at", self.hold_expires_at),
+        ] {
+            if at.is_some_and(|at| !bellhop_domain::booking::supported_instant(at)) {
+                return Err(EngineError::invalid(
+                    field,
+                    bellhop_domain::booking::SUPPORTED_RANGE,
+                ));
+            }
+        }
         if self.status == BookingStatus::Option && self.option_until.is_none() {
             return Err(EngineError::invalid(
                 "option_until",
@@ -297,6 +308,32 @@ pub(crate) async fn change_booking(
     Ok(Some((new, summary)))
 }
 
+/// A sender number belongs to one account: an inbound SMS to it (a STOP) is matched to its
+/// properties, and must never opt a number out with another account's business.
+async fn sender_number_is_free(tx: &mut Tx, property: &Property) -> Result<(), EngineError> {
+    let Some(sender) = property
+        .sms
+        .sender
+        .as_ref()
+        .filter(|s| s.can_receive_replies())
+    else {
+        return Ok(());
+    };
+    if tx
+        .sms_sender_owner_besides(property.account_id, sender.as_str())
+        .await?
+        .is_some()
+    {
+        return Err(EngineError::invalid(
+            "sms.sender",
+            format!(
+                "{sender} is the SMS sender of another account; a number belongs to one account"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Plans one booking inside a transaction and applies the result.
 pub(crate) async fn replan(
     tx: &mut Tx,
@@ -342,6 +379,11 @@ impl Engine {
     /// The signer of callbacks and one-time codes.
     pub fn signer(&self) -> &bellhop_transport::callbacks::Callbacks {
         &self.signer
+    }
+
+    /// Today's date in UTC, by the engine's clock.
+    pub fn today(&self) -> jiff::civil::Date {
+        self.now().to_zoned(jiff::tz::TimeZone::UTC).date()
     }
 
     /// The store.
@@ -503,6 +545,7 @@ impl Engine {
         tx: &mut Tx,
         property: &Property,
     ) -> Result<(), EngineError> {
+        sender_number_is_free(tx, property).await?;
         tx.insert_property(property, self.now()).await?;
         Ok(())
     }
@@ -512,6 +555,7 @@ impl Engine {
     pub async fn update_property(&self, property: &Property) -> Result<PlanSummary, EngineError> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
+        sender_number_is_free(&mut tx, property).await?;
         tx.update_property(property, now).await?;
         let mut total = PlanSummary::default();
         for booking in self

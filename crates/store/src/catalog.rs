@@ -228,6 +228,24 @@ macro_rules! bind_property {
 }
 
 impl Tx {
+    /// The account (other than `account`) whose property sends SMS from `sender`, if any.
+    pub async fn sms_sender_owner_besides(
+        &mut self,
+        account: Uuid,
+        sender: &str,
+    ) -> Result<Option<Uuid>, StoreError> {
+        let owner: Option<Id> = on!(self.conn(), c, _db => {
+            sqlx::query_scalar(
+                "SELECT account_id FROM properties WHERE sms_sender = $1 AND account_id <> $2 LIMIT 1",
+            )
+            .bind(sender)
+            .bind(Id(account))
+            .fetch_optional(&mut *c)
+            .await?
+        });
+        Ok(owner.map(|id| id.0))
+    }
+
     /// Stores a new property.
     pub async fn insert_property(
         &mut self,

@@ -69,10 +69,12 @@ impl FromRequestParts<AppState> for Tenant {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .ok_or(ApiError::Unauthorized)?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .ok_or(ApiError::Unauthorized)?
-            .trim();
+        // The scheme is case-insensitive (RFC 9110 §11.1).
+        let (scheme, token) = value.split_once(' ').ok_or(ApiError::Unauthorized)?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(ApiError::Unauthorized);
+        }
+        let token = token.trim();
         let rest = token.strip_prefix("bh_").ok_or(ApiError::Unauthorized)?;
         let (prefix, secret) = rest.split_once('_').ok_or(ApiError::Unauthorized)?;
         if prefix.len() != 12 || secret.len() != 32 {

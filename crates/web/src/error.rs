@@ -30,6 +30,16 @@ pub enum ApiError {
     /// 404: no such record for this account (also for other accounts' records).
     #[error("not found")]
     NotFound,
+    /// 405: the path exists, the method does not.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 415: a body that is not JSON.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// Any other error status, from a layer below the handlers (413, a query string that
+    /// does not parse): its status and what it said.
+    #[error("{1}")]
+    Status(StatusCode, String),
     /// 409: state conflict.
     #[error("{0}")]
     Conflict(String),
@@ -65,6 +75,9 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Status(status, _) => *status,
             ApiError::Conflict(_) | ApiError::Stale { .. } => StatusCode::CONFLICT,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -111,6 +124,21 @@ impl IntoResponse for ApiError {
             ),
             ApiError::Forbidden(d) => ("forbidden", Some(d), vec![]),
             ApiError::NotFound => ("not-found", None, vec![]),
+            ApiError::MethodNotAllowed => (
+                "method-not-allowed",
+                Some("this path does not take this method".into()),
+                vec![],
+            ),
+            ApiError::UnsupportedMediaType(d) => ("unsupported-media-type", Some(d), vec![]),
+            ApiError::Status(status, d) => (
+                match status {
+                    StatusCode::PAYLOAD_TOO_LARGE => "too-large",
+                    StatusCode::BAD_REQUEST => "bad-request",
+                    _ => "error",
+                },
+                Some(d),
+                vec![],
+            ),
             ApiError::Conflict(d) => ("conflict", Some(d), vec![]),
             ApiError::Stale { current_version } => (
                 "stale",

@@ -9,13 +9,32 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-/// Parses a JSON body, naming the path of the first bad field.
+/// Parses a JSON body strictly, naming the path of the first bad field: one JSON object and
+/// nothing after it (an array never fills an object by position), no NUL in any text.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    if body.is_empty() {
-        return Err(ApiError::BadRequest("the request needs a JSON body".into()));
+    let start = body.iter().position(|b| !b.is_ascii_whitespace());
+    match start.map(|i| body[i]) {
+        None => return Err(ApiError::BadRequest("the request needs a JSON body".into())),
+        Some(b'{') => {}
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "the body must be a JSON object ({...})".into(),
+            ));
+        }
     }
-    let deserializer = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+    parse_value(body)
+}
+
+/// Parses one JSON value of any shape strictly (see `parse_json`).
+pub fn parse_value<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if contains_nul_escape(body) {
+        return Err(ApiError::invalid(
+            "body",
+            "text must not contain NUL (\\u0000)",
+        ));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
@@ -23,6 +42,21 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         } else {
             ApiError::invalid(if path == "." { "body" } else { &path }, inner.to_string())
         }
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| ApiError::BadRequest(format!("invalid JSON: data after the value ({e})")))?;
+    Ok(value)
+}
+
+/// Whether a JSON text escapes a NUL character, which no field takes (PostgreSQL cannot store
+/// it in text, and no name or note needs it).
+pub(crate) fn contains_nul_escape(body: &[u8]) -> bool {
+    body.windows(6).enumerate().any(|(i, w)| {
+        w[0] == b'\\'
+            && w[1] == b'u'
+            && &w[2..] == b"0000"
+            && body[..i].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 0
     })
 }
 

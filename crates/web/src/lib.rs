@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod callbacks;
+mod edge;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -12,6 +13,7 @@ pub mod metrics;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
+use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use bellhop_engine::Engine;
@@ -31,9 +33,14 @@ pub const MAX_BODY: usize = 1024 * 1024;
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     probes()
-        .nest("/api/v1", api::router())
+        .nest(
+            "/api/v1",
+            api::router().layer(middleware::from_fn(edge::require_json)),
+        )
         .merge(callbacks::router())
         .fallback(|| async { error::ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
+        .layer(middleware::from_fn(edge::problems_for_every_error))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
@@ -44,6 +51,8 @@ pub fn health(state: AppState) -> Router {
     probes()
         .merge(callbacks::router())
         .fallback(|| async { error::ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
+        .layer(middleware::from_fn(edge::problems_for_every_error))
         .with_state(state)
 }
 

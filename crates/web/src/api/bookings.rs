@@ -322,7 +322,13 @@ pub async fn create(
     let contact_id = match (&input.contact_id, &input.contact) {
         (Some(id), None) => *id,
         (None, Some(c)) => {
-            let mut contact = to_contact(c.clone(), account, Uuid::now_v7(), "contact.")?;
+            let mut contact = to_contact(
+                c.clone(),
+                account,
+                Uuid::now_v7(),
+                "contact.",
+                s.engine.today(),
+            )?;
             if contact.phone_e164.is_none() {
                 // A number typed without country code is read in the property's country.
                 let country = op

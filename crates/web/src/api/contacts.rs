@@ -107,6 +107,7 @@ pub fn to_contact(
     account_id: Uuid,
     id: Uuid,
     prefix: &str,
+    today: jiff::civil::Date,
 ) -> Result<Contact, ApiError> {
     let mut check = Check::default();
     let f = |name: &str| format!("{prefix}{name}");
@@ -136,6 +137,9 @@ pub fn to_contact(
     }
     if let Some(c) = &input.phone_country {
         check.country(&f("phone_country"), c);
+    }
+    if let Some(born) = input.birth_date {
+        check.birth_date(&f("birth_date"), born, today);
     }
     check.done()?;
     let blank = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
@@ -190,7 +194,13 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let contact = to_contact(parse_json(&body)?, tenant.account_id, Uuid::now_v7(), "")?;
+    let contact = to_contact(
+        parse_json(&body)?,
+        tenant.account_id,
+        Uuid::now_v7(),
+        "",
+        s.engine.today(),
+    )?;
     let mut op = match Creation::begin(&s, tenant.account_id, &headers, &body).await? {
         Begun::Replay(replay) => return Ok(replay),
         Begun::Fresh(op) => op,
@@ -266,7 +276,13 @@ pub async fn replace(
 ) -> Result<Json<ContactOut>, ApiError> {
     let id = path_id(&id)?;
     s.engine.store().contact(tenant.account_id, id).await?;
-    let contact = to_contact(parse_json(&body)?, tenant.account_id, id, "")?;
+    let contact = to_contact(
+        parse_json(&body)?,
+        tenant.account_id,
+        id,
+        "",
+        s.engine.today(),
+    )?;
     s.engine.upsert_contact(&contact).await?;
     Ok(Json(ContactOut::from(&contact)))
 }

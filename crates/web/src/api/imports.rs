@@ -63,13 +63,29 @@ impl From<ImportReport> for ImportResult {
 /// One item of an import, checked: a booking and its contact, or every field error with
 /// the item's index. `countries` gives each property's country, in which a phone number
 /// typed without country code is read.
+/// What reading an import item needs to know besides the item.
+pub struct ItemContext {
+    /// The importing account.
+    pub account: Uuid,
+    /// Each property's country, to read national phone numbers.
+    pub countries: HashMap<Uuid, String>,
+    /// Today (UTC), the latest date of birth.
+    pub today: jiff::civil::Date,
+}
+
 pub fn item(
     value: serde_json::Value,
     index: usize,
-    account: Uuid,
-    countries: &HashMap<Uuid, String>,
+    ctx: &ItemContext,
 ) -> Result<ImportItem, Vec<FieldError>> {
+    let (account, countries) = (ctx.account, &ctx.countries);
     let at = |field: &str| format!("[{index}].{field}");
+    if !value.is_object() {
+        return Err(vec![FieldError {
+            field: format!("[{index}]"),
+            message: "each booking must be a JSON object".into(),
+        }]);
+    }
     let input: BookingIn = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         vec![FieldError {
@@ -97,8 +113,8 @@ pub fn item(
     let contact = match (input.contact_id, &input.contact) {
         (Some(id), None) => ImportContact::Existing(id),
         (None, Some(c)) => {
-            let mut contact =
-                to_contact(c.clone(), account, Uuid::nil(), "contact.").map_err(rename)?;
+            let mut contact = to_contact(c.clone(), account, Uuid::nil(), "contact.", ctx.today)
+                .map_err(rename)?;
             if contact.phone_e164.is_none() {
                 let country = countries.get(&input.property_id).map(String::as_str);
                 read_phone(&mut contact, country, "contact.phone").map_err(rename)?;
@@ -146,6 +162,12 @@ fn values(headers: &HeaderMap, body: &[u8]) -> Result<Vec<serde_json::Value>, Ap
     ]
     .iter()
     .any(|t| content_type.starts_with(t));
+    if crate::extract::contains_nul_escape(body) {
+        return Err(ApiError::invalid(
+            "body",
+            "text must not contain NUL (\\u0000)",
+        ));
+    }
     let values: Vec<serde_json::Value> = if ndjson {
         let text = std::str::from_utf8(body)
             .map_err(|_| ApiError::BadRequest("NDJSON must be UTF-8".into()))?;
@@ -192,18 +214,22 @@ pub async fn import(
 ) -> Result<Json<ImportResult>, ApiError> {
     let account = tenant.account_id;
     let values = values(&headers, &body)?;
-    let countries: HashMap<Uuid, String> = s
-        .engine
-        .store()
-        .properties(account)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.country))
-        .collect();
+    let ctx = ItemContext {
+        account,
+        countries: s
+            .engine
+            .store()
+            .properties(account)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p.country))
+            .collect(),
+        today: s.engine.today(),
+    };
     let mut items = Vec::with_capacity(values.len());
     let mut refused = Vec::new();
     for (index, value) in values.into_iter().enumerate() {
-        match item(value, index, account, &countries) {
+        match item(value, index, &ctx) {
             Ok(i) => items.push(i),
             Err(errors) => refused.extend(refusals(index, errors)),
         }

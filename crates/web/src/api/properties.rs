@@ -146,9 +146,9 @@ fn to_property(input: PropertyIn, account_id: Uuid, id: Uuid) -> Result<Property
         ("layout_text", &input.layout_text),
     ] {
         if let Some(l) = layout
-            && !l.contains("content")
+            && let Err(why) = bellhop_domain::render::check_layout(l, Default::default())
         {
-            check.fail(field, "a layout must place the body with {{ content }}");
+            check.fail(field, why);
         }
     }
     if let Err(e) = input.sms.plan.validate() {
@@ -179,7 +179,8 @@ fn to_property(input: PropertyIn, account_id: Uuid, id: Uuid) -> Result<Property
         id,
         account_id,
         name: input.name,
-        time_zone_name: input.time_zone,
+        // Stored as the database names it (`europe/vienna` → `Europe/Vienna`).
+        time_zone_name: time_zone.iana_name().map_or(input.time_zone, str::to_owned),
         time_zone,
         country: input.country,
         default_language: input.default_language,

@@ -61,11 +61,21 @@ impl Check {
 
     /// An ISO 3166-1 alpha-2 country code.
     pub fn country(&mut self, field: &str, value: &str) {
-        if value.len() != 2 || !value.chars().all(|c| c.is_ascii_uppercase()) {
+        if value.len() != 2
+            || !value.chars().all(|c| c.is_ascii_uppercase())
+            || bellhop_domain::phone::check_country(value).is_err()
+        {
             self.fail(
                 field,
                 format!("{value:?} is not a two-letter country code such as \"AT\""),
             );
+        }
+    }
+
+    /// A date of birth: not before 1900, not in the future (`today`).
+    pub fn birth_date(&mut self, field: &str, value: jiff::civil::Date, today: jiff::civil::Date) {
+        if value < jiff::civil::date(1900, 1, 1) || value > today {
+            self.fail(field, "must lie between 1900-01-01 and today");
         }
     }
 
