@@ -77,15 +77,12 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
     } else {
         bellhop_web::health(state)
     };
-    let mut stop_api = stop.clone();
-    let mut tasks = vec![tokio::spawn(async move {
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
-            let _ = stop_api.changed().await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "HTTP server stopped");
-        }
-    })];
+    let mut tasks = vec![tokio::spawn(crate::http::serve(
+        listener,
+        router,
+        config.http.limits(),
+        stop.clone(),
+    ))];
     if config.role.worker() {
         tasks.push(start_dispatch(config, &store, &clock, &callbacks, &stop)?);
         tasks.push(start_sweep(engine, stop.clone()));

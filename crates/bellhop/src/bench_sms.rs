@@ -321,7 +321,7 @@ pub async fn kannel(k: KannelArgs, messages: usize) -> anyhow::Result<()> {
         KannelConfig {
             url: k.sendsms.clone(),
             username: k.username.clone(),
-            password: k.password.clone(),
+            password: k.password.clone().into(),
             smsc: None,
             timeout: Duration::from_secs(30),
         },

@@ -11,6 +11,7 @@ use bellhop_transport::sms::{
 use bellhop_transport::{EmailTransport, EmlFolder, SmtpConfig, SmtpTls, SmtpTransport};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,8 @@ pub struct Config {
     pub listen: String,
     /// What this node does.
     pub role: Role,
+    /// Limits of the HTTP server.
+    pub http: HttpConfig,
     /// Storage settings.
     pub store: StoreConfig,
     /// Email transport.
@@ -40,6 +43,39 @@ pub struct Config {
     pub sms: SmsConfig,
     /// Voice calls for landlines.
     pub voice: VoiceConfig,
+}
+
+/// Limits of the HTTP server: slow or idle clients are cut off, and connections are capped.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Seconds a client has to send a request's head (and a kept-alive connection may idle).
+    pub header_read_timeout_secs: u64,
+    /// Seconds for a whole request, body and answer included.
+    pub request_timeout_secs: u64,
+    /// Connections open at once; more are closed on accept.
+    pub max_connections: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            header_read_timeout_secs: 10,
+            request_timeout_secs: 120,
+            max_connections: 1024,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// The server's limits.
+    pub fn limits(&self) -> crate::http::HttpLimits {
+        crate::http::HttpLimits {
+            header_read: Duration::from_secs(self.header_read_timeout_secs),
+            request: Duration::from_secs(self.request_timeout_secs),
+            max_connections: self.max_connections,
+        }
+    }
 }
 
 /// Which SMS gateway, and its settings.
@@ -84,8 +120,9 @@ pub struct KannelSettings {
     pub url: String,
     /// `sendsms-user` name.
     pub username: String,
-    /// Its password (prefer the environment variable).
-    pub password: String,
+    /// Its password (prefer the environment variable; never printed).
+    #[serde(skip_serializing)]
+    pub password: SecretString,
     /// Route through this `smsc-id`.
     pub smsc: Option<String>,
     /// The token Kannel's MO `get-url` carries; without one the installation's own
@@ -102,7 +139,8 @@ pub struct TwilioSettings {
     /// Account SID.
     pub account_sid: String,
     /// Auth token (prefer the environment variable).
-    pub auth_token: Option<String>,
+    #[serde(skip_serializing)]
+    pub auth_token: Option<SecretString>,
     /// Send through this messaging service.
     pub messaging_service_sid: Option<String>,
 }
@@ -168,7 +206,7 @@ impl Default for KannelSettings {
         KannelSettings {
             url: "http://127.0.0.1:13013/cgi-bin/sendsms".into(),
             username: String::new(),
-            password: String::new(),
+            password: SecretString::from(String::new()),
             smsc: None,
             mo_token: None,
         }
@@ -281,8 +319,9 @@ pub struct SmtpSettings {
     pub tls: SmtpTls,
     /// AUTH user.
     pub username: Option<String>,
-    /// AUTH password (prefer the environment variable).
-    pub password: Option<String>,
+    /// AUTH password (prefer the environment variable; never printed).
+    #[serde(skip_serializing)]
+    pub password: Option<SecretString>,
     /// Connections.
     pub pool_size: usize,
     /// Seconds per SMTP exchange.
@@ -315,6 +354,7 @@ impl Default for Config {
             database: "bellhop.db".into(),
             listen: "127.0.0.1:8080".into(),
             role: Role::All,
+            http: HttpConfig::default(),
             store: StoreConfig::default(),
             email: EmailConfig::default(),
             dispatch: DispatchSettings::default(),
@@ -408,72 +448,99 @@ impl Config {
         Ok(config)
     }
 
+    /// Checks every setting and reports all that are wrong, each with its key, at once.
     fn validate(&self) -> anyhow::Result<()> {
-        anyhow::ensure!(
+        let mut wrong: Vec<String> = Vec::new();
+        let mut check = |ok: bool, message: String| {
+            if !ok {
+                wrong.push(message);
+            }
+        };
+        check(
             (1..=10_000).contains(&self.dispatch.batch_size),
-            "dispatch.batch_size must be 1..=10000"
+            "dispatch.batch_size must be 1..=10000".into(),
         );
-        anyhow::ensure!(
+        check(
             (5..=86_400).contains(&self.dispatch.lease_secs),
-            "dispatch.lease_secs must be 5..=86400"
+            "dispatch.lease_secs must be 5..=86400".into(),
         );
-        anyhow::ensure!(
+        check(
             (1..=256).contains(&self.email.smtp.pool_size),
-            "email.smtp.pool_size must be 1..=256"
+            "email.smtp.pool_size must be 1..=256".into(),
         );
-        anyhow::ensure!(
+        check(
             (1..=16).contains(&self.dispatch.workers),
-            "dispatch.workers must be 1..=16"
+            "dispatch.workers must be 1..=16".into(),
         );
-        anyhow::ensure!(
+        check(
             (1..=1_000).contains(&self.store.max_connections),
-            "store.max_connections must be 1..=1000"
+            "store.max_connections must be 1..=1000".into(),
         );
-        anyhow::ensure!(
+        check(
             self.store.max_connections as usize > self.dispatch.workers,
             "store.max_connections must exceed dispatch.workers: each worker holds a connection \
              while its batch is sent, and the API needs one too"
+                .into(),
         );
-        anyhow::ensure!(
+        check(
             (1..=512).contains(&self.sms.concurrency),
-            "sms.concurrency must be 1..=512"
+            "sms.concurrency must be 1..=512".into(),
+        );
+        check(
+            (1..=300).contains(&self.http.header_read_timeout_secs),
+            "http.header_read_timeout_secs must be 1..=300".into(),
+        );
+        check(
+            (1..=3_600).contains(&self.http.request_timeout_secs),
+            "http.request_timeout_secs must be 1..=3600".into(),
+        );
+        check(
+            (1..=1_000_000).contains(&self.http.max_connections),
+            "http.max_connections must be 1..=1000000".into(),
         );
         if let Some(url) = &self.public_url {
-            anyhow::ensure!(
+            check(
                 url.starts_with("http://") || url.starts_with("https://"),
-                "public_url = {url:?} must be an http:// or https:// URL"
+                format!("public_url = {url:?} must be an http:// or https:// URL"),
             );
         }
+        let twilio_ready =
+            !self.sms.twilio.account_sid.is_empty() && self.sms.twilio.auth_token.is_some();
         match self.sms.gateway {
-            SmsGatewayKind::Kannel => anyhow::ensure!(
+            SmsGatewayKind::Kannel => check(
                 !self.sms.kannel.username.is_empty(),
-                "sms.kannel.username is needed for the Kannel gateway"
+                "sms.kannel.username is needed for the Kannel gateway".into(),
             ),
-            SmsGatewayKind::Twilio => anyhow::ensure!(
-                !self.sms.twilio.account_sid.is_empty() && self.sms.twilio.auth_token.is_some(),
+            SmsGatewayKind::Twilio => check(
+                twilio_ready,
                 "sms.twilio.account_sid and sms.twilio.auth_token are needed for the Twilio gateway"
+                    .into(),
             ),
-            SmsGatewayKind::Http => anyhow::ensure!(
+            SmsGatewayKind::Http => check(
                 !self.sms.http.url.is_empty(),
-                "sms.http.url is needed for the HTTP gateway"
+                "sms.http.url is needed for the HTTP gateway".into(),
             ),
             SmsGatewayKind::Folder => {}
         }
         if self.voice.gateway == VoiceGatewayKind::Twilio {
-            anyhow::ensure!(
-                !self.sms.twilio.account_sid.is_empty() && self.sms.twilio.auth_token.is_some(),
+            check(
+                twilio_ready,
                 "voice.gateway = twilio needs sms.twilio.account_sid and sms.twilio.auth_token"
+                    .into(),
             );
         }
-        self.listen
-            .parse::<std::net::SocketAddr>()
-            .with_context(|| {
-                format!(
-                    "listen = {:?} is not an address such as 127.0.0.1:8080",
-                    self.listen
-                )
-            })?;
-        Ok(())
+        check(
+            self.listen.parse::<std::net::SocketAddr>().is_ok(),
+            format!(
+                "listen = {:?} is not an address such as 127.0.0.1:8080",
+                self.listen
+            ),
+        );
+        if wrong.is_empty() {
+            Ok(())
+        } else {
+            anyhow::bail!("invalid configuration:\n  {}", wrong.join("\n  "))
+        }
     }
 
     /// Store options.
@@ -520,7 +587,10 @@ impl Config {
         TwilioConfig {
             base_url: t.base_url.clone(),
             account_sid: t.account_sid.clone(),
-            auth_token: t.auth_token.clone().unwrap_or_default(),
+            auth_token: t
+                .auth_token
+                .clone()
+                .unwrap_or_else(|| SecretString::from(String::new())),
             messaging_service_sid: t.messaging_service_sid.clone(),
             voice_from: self.voice.from.clone(),
             timeout: Duration::from_secs(self.sms.timeout_secs),
@@ -586,7 +656,7 @@ impl Config {
     pub fn callback_settings(&self) -> bellhop_web::callbacks::CallbackSettings {
         bellhop_web::callbacks::CallbackSettings {
             twilio_auth_token: self.sms.twilio.auth_token.clone(),
-            kannel_mo_token: self.sms.kannel.mo_token.clone(),
+            kannel_mo_token: self.sms.kannel.mo_token.clone().map(SecretString::from),
         }
     }
 
@@ -613,4 +683,39 @@ fn default_node_name() -> String {
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "node".to_owned());
     format!("{host}-{}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_wrong_setting_is_reported_with_its_key_at_once() {
+        let mut config = Config::default();
+        config.dispatch.batch_size = 0;
+        config.http.max_connections = 0;
+        config.listen = "nowhere".into();
+        config.sms.gateway = SmsGatewayKind::Kannel;
+        let message = config.validate().unwrap_err().to_string();
+        for key in [
+            "dispatch.batch_size",
+            "http.max_connections",
+            "listen",
+            "sms.kannel.username",
+        ] {
+            assert!(message.contains(key), "{key} missing from: {message}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_output() {
+        let mut config = Config::default();
+        config.email.smtp.password = Some(SecretString::from("smtp-secret-1".to_owned()));
+        config.sms.twilio.auth_token = Some(SecretString::from("twilio-secret-2".to_owned()));
+        config.sms.kannel.password = SecretString::from("kannel-secret-3".to_owned());
+        let printed = format!("{config:?} {:?}", config.transport().ok());
+        for secret in ["smtp-secret-1", "twilio-secret-2", "kannel-secret-3"] {
+            assert!(!printed.contains(secret), "{secret} printed");
+        }
+    }
 }

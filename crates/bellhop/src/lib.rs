@@ -7,5 +7,6 @@ pub mod bench_sms;
 pub mod config;
 pub mod demo;
 pub mod diagnose;
+pub mod http;
 pub mod import;
 pub mod timeline;

@@ -39,8 +39,8 @@ pub struct SmtpConfig {
     pub tls: SmtpTls,
     /// AUTH user name.
     pub username: Option<String>,
-    /// AUTH password.
-    pub password: Option<String>,
+    /// AUTH password (never printed).
+    pub password: Option<secrecy::SecretString>,
     /// Connections kept open and used at once.
     pub pool_size: usize,
     /// Timeout of each SMTP exchange.
@@ -161,7 +161,10 @@ impl SmtpTransport {
         if let (Some(user), Some(password)) = (&c.username, &c.password) {
             conn.auth(
                 &[Mechanism::Plain, Mechanism::Login],
-                &Credentials::new(user.clone(), password.clone()),
+                &Credentials::new(
+                    user.clone(),
+                    secrecy::ExposeSecret::expose_secret(password).to_owned(),
+                ),
             )
             .await
             .map_err(|e| SendError::Permanent(format!("SMTP authentication failed: {e}")))?;

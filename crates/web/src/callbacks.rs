@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use bellhop_domain::Delivery;
 use bellhop_engine::InboundSms;
 use bellhop_transport::callbacks::{constant_time_eq, twilio_verify};
+use secrecy::ExposeSecret;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -21,10 +22,10 @@ use uuid::Uuid;
 #[derive(Clone, Debug, Default)]
 pub struct CallbackSettings {
     /// Twilio's auth token: the key of `X-Twilio-Signature`.
-    pub twilio_auth_token: Option<String>,
+    pub twilio_auth_token: Option<secrecy::SecretString>,
     /// The token Kannel's `get-url` carries (`?token=`); without one, the installation's
     /// own (see `bellhop sms kannel-config`).
-    pub kannel_mo_token: Option<String>,
+    pub kannel_mo_token: Option<secrecy::SecretString>,
 }
 
 type Params = BTreeMap<String, String>;
@@ -192,7 +193,7 @@ fn twilio_form(
     let pairs = form_urlencoded_pairs(body);
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let url = format!("{}{path}", s.engine.signer().public_url);
-    if !twilio_verify(token, &url, &pairs, signature) {
+    if !twilio_verify(token.expose_secret(), &url, &pairs, signature) {
         return Err(forbidden("X-Twilio-Signature does not match"));
     }
     Ok(pairs.into_iter().collect())
@@ -233,11 +234,10 @@ async fn kannel_mo(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let p = params(q.as_deref(), &body);
-    let expected = s
-        .callbacks
-        .kannel_mo_token
-        .clone()
-        .unwrap_or_else(|| s.engine.signer().sign("mo", "kannel"));
+    let expected: String = match &s.callbacks.kannel_mo_token {
+        Some(token) => token.expose_secret().to_owned(),
+        None => s.engine.signer().sign("mo", "kannel"),
+    };
     let given = p.get("token").map(String::as_str).unwrap_or("");
     if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
         return Err(forbidden("the MO token does not match"));

@@ -15,8 +15,8 @@ pub struct KannelConfig {
     pub url: String,
     /// `sendsms-user` name.
     pub username: String,
-    /// Its password.
-    pub password: String,
+    /// Its password (never printed).
+    pub password: secrecy::SecretString,
     /// Route through this SMSC (`smsc-id`), if set.
     pub smsc: Option<String>,
     /// Timeout per request.
@@ -52,7 +52,10 @@ impl KannelGateway {
         );
         let mut query: Vec<(&str, String)> = vec![
             ("username", self.config.username.clone()),
-            ("password", self.config.password.clone()),
+            (
+                "password",
+                secrecy::ExposeSecret::expose_secret(&self.config.password).to_owned(),
+            ),
             ("from", sms.from.clone()),
             ("to", sms.to.clone()),
             ("text", sms.text.clone()),

@@ -16,7 +16,7 @@ pub struct TwilioConfig {
     /// Account SID.
     pub account_sid: String,
     /// Auth token (also the key of the callback signatures).
-    pub auth_token: String,
+    pub auth_token: secrecy::SecretString,
     /// Send through a messaging service instead of a sender number or name.
     pub messaging_service_sid: Option<String>,
     /// Caller id for voice calls when the property's sender is a name.
@@ -81,7 +81,7 @@ impl TwilioGateway {
 
     /// The auth token, which also signs Twilio's callbacks.
     pub fn auth_token(&self) -> &str {
-        &self.config.auth_token
+        secrecy::ExposeSecret::expose_secret(&self.config.auth_token)
     }
 
     async fn post(
@@ -98,7 +98,12 @@ impl TwilioGateway {
         let request = self
             .client
             .post(url)
-            .basic_auth(&self.config.account_sid, Some(&self.config.auth_token))
+            .basic_auth(
+                &self.config.account_sid,
+                Some(secrecy::ExposeSecret::expose_secret(
+                    &self.config.auth_token,
+                )),
+            )
             .header("I-Twilio-Idempotency-Token", idempotency)
             .form(form);
         let body = exchange(request).await?;
