@@ -1,6 +1,11 @@
 # Shared helpers for the benchmark scripts (sourced, not run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# bellhop logs as in production (info: one line per settled message) into a file, so that
+# the cost of logging is measured and the terminal shows the results only.
+mkdir -p target
+BENCH_LOG=${BENCH_LOG:-target/bench.log}
+: > "$BENCH_LOG"
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

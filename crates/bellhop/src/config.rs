@@ -432,11 +432,11 @@ impl Config {
             }
             None => {}
         }
-        // BELLHOP_LOG and BELLHOP_CONFIG steer logging and the file name, BELLHOP_TEST_* the
-        // test suite: none of them are settings.
+        // BELLHOP_LOG, BELLHOP_LOG_FORMAT and BELLHOP_CONFIG steer logging and the file name,
+        // BELLHOP_TEST_* the test suite: none of them are settings.
         figment = figment.merge(
             Env::prefixed("BELLHOP_")
-                .ignore(&["log", "config"])
+                .ignore(&["log", "log_format", "config"])
                 .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"))
                 .split("__"),
         );

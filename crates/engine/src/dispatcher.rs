@@ -288,6 +288,7 @@ impl Dispatcher {
     }
 
     /// Claims and processes one batch. Returns what it did; `claimed == 0` means nothing was due.
+    #[tracing::instrument(name = "dispatch_batch", skip_all, fields(node = %self.config.node))]
     pub async fn run_once(&self) -> Result<DispatchStats, EngineError> {
         let now = self.clock.now();
         let lease_until = now.checked_add(self.config.lease).unwrap_or(now);
@@ -449,20 +450,21 @@ impl Dispatcher {
         stats.stale += stale;
         let due: HashMap<Uuid, Timestamp> = claimed.iter().map(|c| (c.id, c.due_at)).collect();
         for o in &outcomes {
-            let (outcome, channel) = match &o.kind {
+            let (outcome, channel, why) = match &o.kind {
                 OutcomeKind::Sent { channel, .. } => {
                     if let Some(due) = due.get(&o.id) {
                         telemetry::due_to_sent(recorded_at.duration_since(*due).as_secs_f64());
                     }
-                    ("sent", *channel)
+                    ("sent", *channel, "")
                 }
-                OutcomeKind::Suppressed { .. } => ("suppressed", "none"),
-                OutcomeKind::Deferred { .. } => ("deferred", "none"),
-                OutcomeKind::Failed { .. } => ("failed", "none"),
-                OutcomeKind::Rescheduled { .. } => ("rescheduled", "none"),
-                OutcomeKind::Rejected { .. } => ("rejected", "sms"),
+                OutcomeKind::Suppressed { reason } => ("suppressed", "none", reason.as_str()),
+                OutcomeKind::Deferred { error, .. } => ("deferred", "none", error.as_str()),
+                OutcomeKind::Failed { error } => ("failed", "none", error.as_str()),
+                OutcomeKind::Rescheduled { .. } => ("rescheduled", "none", ""),
+                OutcomeKind::Rejected { reason, .. } => ("rejected", "sms", reason.as_str()),
             };
             telemetry::dispatched(outcome, channel, 1);
+            telemetry::settled(o, outcome, channel, why);
         }
         if stale > 0 {
             telemetry::dispatched("stale", "none", stale);

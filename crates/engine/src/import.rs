@@ -120,6 +120,7 @@ impl Engine {
     /// did not parse): with `OnInvalid::Refuse` they are named with the engine's own refusals
     /// and nothing is written; with `Skip` they are reported. `progress` is told how many
     /// items are done after each chunk.
+    #[tracing::instrument(skip_all, err(level = "debug"), fields(account_id = %account, items = items.len()))]
     pub async fn import_bookings(
         &self,
         account: Uuid,

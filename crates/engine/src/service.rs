@@ -417,6 +417,7 @@ impl Engine {
     }
 
     /// `create_booking` inside a caller's transaction (for idempotent requests).
+    #[tracing::instrument(skip_all, err(level = "debug"), fields(account_id = %account, property_id = %draft.property_id, actor))]
     pub async fn create_booking_in(
         &self,
         tx: &mut Tx,
@@ -466,6 +467,7 @@ impl Engine {
     /// under a lock that makes concurrent changes of it take turns, so two edits of different
     /// fields both survive. With `expected_version`, a booking at another version is refused
     /// (`Stale`, with the version it is at).
+    #[tracing::instrument(skip_all, fields(account_id = %account, booking_id = %id, actor))]
     pub async fn edit_booking<E: From<EngineError>>(
         &self,
         account: Uuid,
@@ -507,6 +509,7 @@ impl Engine {
     }
 
     /// `upsert_contact` inside a caller's transaction.
+    #[tracing::instrument(skip_all, err(level = "debug"), fields(account_id = %contact.account_id, contact_id = %contact.id))]
     pub async fn upsert_contact_in(
         &self,
         tx: &mut Tx,
@@ -540,6 +543,7 @@ impl Engine {
     }
 
     /// `create_property` inside a caller's transaction.
+    #[tracing::instrument(skip_all, err(level = "debug"), fields(account_id = %property.account_id, property_id = %property.id))]
     pub async fn create_property_in(
         &self,
         tx: &mut Tx,
@@ -552,6 +556,7 @@ impl Engine {
 
     /// Changes a property and re-plans its current bookings (zone and check-in time move
     /// every send time).
+    #[tracing::instrument(skip_all, err(level = "debug"), fields(account_id = %property.account_id, property_id = %property.id))]
     pub async fn update_property(&self, property: &Property) -> Result<PlanSummary, EngineError> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
@@ -581,6 +586,7 @@ impl Engine {
     }
 
     /// `save_template` inside a caller's transaction.
+    #[tracing::instrument(skip_all, err(level = "debug"), fields(account_id = %template.account_id, template_id = %template.id, create))]
     pub async fn save_template_in(
         &self,
         tx: &mut Tx,
@@ -611,6 +617,7 @@ impl Engine {
     }
 
     /// `save_rule` inside a caller's transaction.
+    #[tracing::instrument(skip_all, err(level = "debug"), fields(account_id = %rule.account_id, rule_id = %rule.id, create))]
     pub async fn save_rule_in(
         &self,
         tx: &mut Tx,
@@ -679,6 +686,7 @@ impl Engine {
     }
 
     /// What saving `rule` would do, without saving it.
+    #[tracing::instrument(skip_all, err(level = "debug"), fields(account_id = %rule.account_id, rule_id = %rule.id))]
     pub async fn dry_run_rule(&self, rule: &Rule) -> Result<PlanImpact, EngineError> {
         rule.validate()
             .map_err(|e| EngineError::invalid("rule", e.to_string()))?;
@@ -759,6 +767,7 @@ impl Engine {
 
     /// Lapses options and cart holds whose time has passed (status `expired`), re-planning
     /// each. Returns how many expired.
+    #[tracing::instrument(skip_all, err)]
     pub async fn expire_lapsed(&self) -> Result<usize, EngineError> {
         let now = self.now();
         // Bookings with a message in flight wait for the next sweep rather than for the send.
@@ -804,6 +813,7 @@ impl Engine {
     }
 
     /// `create_bookings` inside a caller's transaction.
+    #[tracing::instrument(skip_all, err(level = "debug"), fields(account_id = %account, bookings = drafts.len()))]
     pub async fn create_bookings_in(
         &self,
         tx: &mut Tx,

@@ -32,3 +32,20 @@ pub(crate) fn due_to_sent(seconds: f64) {
 pub(crate) fn transport_batch(transport: &'static str, seconds: f64) {
     metrics::histogram!(TRANSPORT_BATCH, "transport" => transport).record(seconds);
 }
+
+/// One log line per settled message (target `bellhop::message`): ids, channel, outcome and,
+/// when it was not sent, why. Filter with `BELLHOP_LOG=info,bellhop::message=warn`.
+pub(crate) fn settled(
+    o: &bellhop_store::Outcome,
+    outcome: &'static str,
+    channel: &'static str,
+    why: &str,
+) {
+    if why.is_empty() {
+        tracing::info!(target: "bellhop::message", message_id = %o.id, account_id = %o.account_id,
+            property_id = %o.property_id, attempt = o.attempt, channel, outcome);
+    } else {
+        tracing::info!(target: "bellhop::message", message_id = %o.id, account_id = %o.account_id,
+            property_id = %o.property_id, attempt = o.attempt, channel, outcome, why);
+    }
+}

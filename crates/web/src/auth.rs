@@ -88,6 +88,7 @@ impl FromRequestParts<AppState> for Tenant {
         if key.revoked || !constant_time_eq(hash(secret).as_bytes(), key.secret_hash.as_bytes()) {
             return Err(ApiError::Unauthorized);
         }
+        tracing::Span::current().record("account_id", tracing::field::display(key.account_id));
         Ok(Tenant {
             account_id: key.account_id,
             key_id: key.id,

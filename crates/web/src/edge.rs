@@ -1,5 +1,6 @@
-//! What every request passes at the edge: JSON bodies only where JSON is expected, and a
-//! problem document (RFC 9457) for every error, whichever layer produced it.
+//! What every request passes at the edge: a request id and a span, JSON bodies only where
+//! JSON is expected, and a problem document (RFC 9457) for every error, whichever layer
+//! produced it.
 
 use crate::error::ApiError;
 use axum::body::HttpBody;
@@ -81,4 +82,39 @@ pub(crate) async fn problems_for_every_error(request: Request, next: Next) -> Re
         }
     }
     problem
+}
+
+/// Adds the request id (`X-Request-Id`: the client's, else a new UUID) to the request, its
+/// span and its response, and one span per request with the method, path, account and a
+/// closing line with status and latency.
+pub(crate) fn with_telemetry(router: axum::Router) -> axum::Router {
+    use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+    use tower_http::trace::{DefaultOnResponse, TraceLayer};
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(request_span)
+        .on_request(())
+        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
+        .on_body_chunk(())
+        .on_eos(())
+        .on_failure(());
+    // The last layer runs first: the id is set before the span reads it.
+    router
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(trace)
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+fn request_span(request: &Request) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        path = %request.uri().path(),
+        account_id = tracing::field::Empty,
+    )
 }

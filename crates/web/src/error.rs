@@ -52,9 +52,9 @@ pub enum ApiError {
     /// 422: semantically invalid fields.
     #[error("invalid input")]
     Invalid(Vec<FieldError>),
-    /// 500: our fault; details go to the log only.
+    /// 500: our fault; the error and its causes go to the log (once), not to the client.
     #[error("internal error")]
-    Internal(String),
+    Internal(anyhow::Error),
     /// 503: the store is unavailable.
     #[error("unavailable")]
     Unavailable(String),
@@ -151,7 +151,8 @@ impl IntoResponse for ApiError {
                 ("invalid", Some("some fields are invalid".into()), errors)
             }
             ApiError::Internal(cause) => {
-                tracing::error!(%cause, "request failed");
+                // `{:#}` prints the whole chain: "a: b: c".
+                tracing::error!(cause = format!("{cause:#}"), "request failed");
                 (
                     "internal",
                     Some("an internal error occurred; it has been logged".into()),
@@ -206,7 +207,7 @@ impl From<EngineError> for ApiError {
             },
             EngineError::Store(s) => s.into(),
             EngineError::Busy(m) => ApiError::Unavailable(m),
-            other => ApiError::Internal(other.to_string()),
+            other => ApiError::Internal(other.into()),
         }
     }
 }
@@ -225,7 +226,7 @@ impl From<StoreError> for ApiError {
                 ApiError::invalid("reference", "a referenced record does not exist")
             }
             StoreError::Unavailable(reason) => ApiError::Unavailable(reason),
-            other => ApiError::Internal(other.to_string()),
+            other => ApiError::Internal(other.into()),
         }
     }
 }

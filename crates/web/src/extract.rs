@@ -129,7 +129,7 @@ impl Idempotency {
         body: &T,
         now: jiff::Timestamp,
     ) -> Result<Response, ApiError> {
-        let text = serde_json::to_string(body).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let text = serde_json::to_string(body).map_err(|e| ApiError::Internal(e.into()))?;
         if let Some(key) = &self.key {
             tx.save_idempotent_response(
                 account,

@@ -32,7 +32,7 @@ pub const MAX_BODY: usize = 1024 * 1024;
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    probes()
+    let app = probes()
         .nest(
             "/api/v1",
             api::router().layer(middleware::from_fn(edge::require_json)),
@@ -42,18 +42,20 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
         .layer(middleware::from_fn(edge::problems_for_every_error))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(state)
+        .with_state(state);
+    edge::with_telemetry(app)
 }
 
 /// Only the liveness and readiness probes: what a worker node serves.
 pub fn health(state: AppState) -> Router {
     // Workers take gateway callbacks too: a load balancer may send them to any node.
-    probes()
+    let health = probes()
         .merge(callbacks::router())
         .fallback(|| async { error::ApiError::NotFound })
         .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
         .layer(middleware::from_fn(edge::problems_for_every_error))
-        .with_state(state)
+        .with_state(state);
+    edge::with_telemetry(health)
 }
 
 fn probes() -> Router<AppState> {

@@ -257,3 +257,23 @@ async fn an_sms_sender_number_belongs_to_one_account() {
         "another account's number",
     );
 }
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_a_clients_own_is_kept() {
+    let api = Api::new().await;
+    let fresh = api.get("/api/v1/contacts").await;
+    let id = fresh.headers["x-request-id"].to_str().unwrap();
+    assert_eq!(uuid::Uuid::parse_str(id).unwrap().get_version_num(), 4);
+    let failed = api.get("/api/v1/nothing-here").await;
+    assert!(failed.headers.contains_key("x-request-id"));
+    let own = api
+        .call(
+            "GET",
+            "/api/v1/contacts",
+            Some(&api.key),
+            None,
+            &[("x-request-id", "pms-4711")],
+        )
+        .await;
+    assert_eq!(own.headers["x-request-id"], "pms-4711");
+}

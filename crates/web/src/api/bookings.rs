@@ -255,8 +255,8 @@ pub(crate) fn to_draft(input: &BookingIn, contact_id: Uuid) -> Result<BookingDra
         check.language("language", l);
     }
     check.done()?;
-    let schedule =
-        schedule.ok_or_else(|| ApiError::Internal("schedule missing after validation".into()))?;
+    let schedule = schedule
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("schedule missing after validation")))?;
     Ok(BookingDraft {
         property_id: input.property_id,
         contact_id,
@@ -518,7 +518,7 @@ pub async fn patch(
             &tenant.actor(),
             |current| {
                 let mut merged = serde_json::to_value(fields_of(current))
-                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                    .map_err(|e| ApiError::Internal(e.into()))?;
                 merge(&mut merged, &patch);
                 let input: BookingIn = parse_json(merged.to_string().as_bytes())?;
                 if input.contact.is_some() {

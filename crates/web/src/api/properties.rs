@@ -171,9 +171,9 @@ fn to_property(input: PropertyIn, account_id: Uuid, id: Uuid) -> Result<Property
     }
     check.done()?;
     let (Ok(time_zone), Ok(check_in_time), Ok(check_out_time)) = (zone, check_in, check_out) else {
-        return Err(ApiError::Internal(
-            "validated values failed to parse".into(),
-        ));
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "validated values failed to parse"
+        )));
     };
     Ok(Property {
         id,
