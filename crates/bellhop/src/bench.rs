@@ -552,10 +552,8 @@ async fn dispatch_bench(
                 ..d
             })
             .collect();
-        engine
-            .create_bookings_in(&mut tx, account, drafts, "bench")
-            .await?;
         tx.commit().await?;
+        engine.create_bookings(account, drafts, "bench").await?;
     }
     store.analyze().await?;
     eprintln!(

@@ -285,10 +285,8 @@ async fn seed(store: &Store, clock: &ManualClock, messages: usize) -> anyhow::Re
                 schedule,
             ));
         }
-        engine
-            .create_bookings_in(&mut tx, account, drafts, "bench")
-            .await?;
         tx.commit().await?;
+        engine.create_bookings(account, drafts, "bench").await?;
     }
     Ok(())
 }

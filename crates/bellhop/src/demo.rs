@@ -555,7 +555,7 @@ impl Demo {
             .bookings
             .get(key)
             .with_context(|| format!("no demo booking {key}"))?;
-        let current = self.engine.store().booking(self.account, id).await?;
+        let current = self.engine.query().booking(self.account, id).await?;
         let mut draft = BookingDraft::of(&current);
         f(&mut draft);
         self.engine
@@ -667,7 +667,7 @@ impl Demo {
             Event::CompleteGuestData { guest } => {
                 let mut c = self
                     .engine
-                    .store()
+                    .query()
                     .contact(self.account, self.guests[guest])
                     .await?;
                 c.address = Some("Ringstraße 5".into());

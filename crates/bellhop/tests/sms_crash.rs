@@ -91,11 +91,11 @@ async fn seed(store: &Store) {
             jiff::civil::date(2027, 1, 10),
         ));
     }
+    tx.commit().await.unwrap();
     engine
-        .create_bookings_in(&mut tx, account, drafts, "test")
+        .create_bookings(account, drafts, "test")
         .await
         .unwrap();
-    tx.commit().await.unwrap();
 }
 
 fn serve(dir: &std::path::Path, database: &str, kannel: &Kannel, port: u16) -> Child {

@@ -32,6 +32,9 @@ pub enum EngineError {
     /// Storage failed.
     #[error(transparent)]
     Store(StoreError),
+    /// A bug: something the engine should never meet.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// Temporarily unable to take the request; try again.
     #[error("busy: {0}")]
     Busy(String),

@@ -2,21 +2,25 @@
 //! turns due messages into sent mail, retries, and the injected clock.
 
 pub mod clock;
+mod command;
 mod deliveries;
 mod dispatcher;
 mod error;
 mod import;
 mod prepare;
+mod queries;
 mod service;
 mod sms;
 pub mod telemetry;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use command::{Answer, Command, IdempotencyKey};
 pub use dispatcher::{DispatchConfig, DispatchStats, Dispatcher, Transports};
 pub use error::EngineError;
 pub use import::{
     DEFAULT_SOURCE, IMPORT_CHUNK, ImportContact, ImportItem, ImportReport, OnInvalid, Refusal,
 };
+pub use queries::Queries;
 pub use service::{BookingDraft, Engine, PlanImpact};
 pub use sms::{
     CampaignDraft, CampaignPlan, InboundResult, InboundSms, SmsOverview, TAN_MAX_ATTEMPTS,

@@ -16,6 +16,7 @@ use uuid::Uuid;
 #[derive(Clone, Debug)]
 pub struct Engine {
     store: Store,
+    queries: crate::Queries,
     clock: Arc<dyn Clock>,
     /// Signs callback URLs and one-time codes (the installation's key).
     signer: Arc<bellhop_transport::callbacks::Callbacks>,
@@ -363,6 +364,7 @@ impl Engine {
         let key: [u8; 32] = rand::random();
         let signer = bellhop_transport::callbacks::Callbacks::new("http://127.0.0.1", &key);
         Engine {
+            queries: crate::Queries::new(store.clone()),
             store,
             clock,
             signer: Arc::new(signer),
@@ -386,8 +388,14 @@ impl Engine {
         self.now().to_zoned(jiff::tz::TimeZone::UTC).date()
     }
 
-    /// The store.
-    pub fn store(&self) -> &Store {
+    /// What may be read: every read the API and the tools need, and no write.
+    pub fn query(&self) -> &crate::Queries {
+        &self.queries
+    }
+
+    /// The store: the engine's own. Callers read through `query` and change through the
+    /// engine's commands.
+    pub(crate) fn store(&self) -> &Store {
         &self.store
     }
 
@@ -418,7 +426,7 @@ impl Engine {
 
     /// `create_booking` inside a caller's transaction (for idempotent requests).
     #[tracing::instrument(skip_all, err(level = "debug"), fields(account_id = %account, property_id = %draft.property_id, actor))]
-    pub async fn create_booking_in(
+    pub(crate) async fn create_booking_in(
         &self,
         tx: &mut Tx,
         account: Uuid,
@@ -510,7 +518,7 @@ impl Engine {
 
     /// `upsert_contact` inside a caller's transaction.
     #[tracing::instrument(skip_all, err(level = "debug"), fields(account_id = %contact.account_id, contact_id = %contact.id))]
-    pub async fn upsert_contact_in(
+    pub(crate) async fn upsert_contact_in(
         &self,
         tx: &mut Tx,
         contact: &Contact,
@@ -544,7 +552,7 @@ impl Engine {
 
     /// `create_property` inside a caller's transaction.
     #[tracing::instrument(skip_all, err(level = "debug"), fields(account_id = %property.account_id, property_id = %property.id))]
-    pub async fn create_property_in(
+    pub(crate) async fn create_property_in(
         &self,
         tx: &mut Tx,
         property: &Property,
@@ -587,7 +595,7 @@ impl Engine {
 
     /// `save_template` inside a caller's transaction.
     #[tracing::instrument(skip_all, err(level = "debug"), fields(account_id = %template.account_id, template_id = %template.id, create))]
-    pub async fn save_template_in(
+    pub(crate) async fn save_template_in(
         &self,
         tx: &mut Tx,
         template: &Template,
@@ -618,7 +626,7 @@ impl Engine {
 
     /// `save_rule` inside a caller's transaction.
     #[tracing::instrument(skip_all, err(level = "debug"), fields(account_id = %rule.account_id, rule_id = %rule.id, create))]
-    pub async fn save_rule_in(
+    pub(crate) async fn save_rule_in(
         &self,
         tx: &mut Tx,
         rule: &Rule,
@@ -765,6 +773,30 @@ impl Engine {
         Ok(tx.live_bookings(account, property, now).await?)
     }
 
+    /// A staff member's action on a message (cancel it for good, or send it now); refused
+    /// unless the message is planned, deferred or skipped.
+    #[tracing::instrument(skip_all, err(level = "debug"), fields(account_id = %account, message_id = %id, actor))]
+    pub async fn act_on_message(
+        &self,
+        account: Uuid,
+        id: Uuid,
+        action: bellhop_store::StaffAction,
+        actor: &str,
+    ) -> Result<bellhop_store::MessageRecord, EngineError> {
+        self.store.message(account, id).await?;
+        let mut tx = self.store.begin().await?;
+        let done = tx
+            .staff_action(account, id, action, actor, self.now())
+            .await?;
+        tx.commit().await?;
+        if !done {
+            return Err(EngineError::Conflict(
+                "only planned, deferred or skipped messages can be changed".into(),
+            ));
+        }
+        Ok(self.store.message(account, id).await?)
+    }
+
     /// Lapses options and cart holds whose time has passed (status `expired`), re-planning
     /// each. Returns how many expired.
     #[tracing::instrument(skip_all, err)]
@@ -814,7 +846,7 @@ impl Engine {
 
     /// `create_bookings` inside a caller's transaction.
     #[tracing::instrument(skip_all, err(level = "debug"), fields(account_id = %account, bookings = drafts.len()))]
-    pub async fn create_bookings_in(
+    pub(crate) async fn create_bookings_in(
         &self,
         tx: &mut Tx,
         account: Uuid,

@@ -319,7 +319,7 @@ impl Engine {
     }
 
     /// `create_tan` inside a caller's transaction (idempotent requests).
-    pub async fn create_tan_in(
+    pub(crate) async fn create_tan_in(
         &self,
         tx: &mut Tx,
         account: Uuid,
@@ -507,7 +507,7 @@ impl Engine {
     }
 
     /// `create_campaign` inside a caller's transaction (idempotent requests).
-    pub async fn create_campaign_in(
+    pub(crate) async fn create_campaign_in(
         &self,
         tx: &mut Tx,
         account: Uuid,

@@ -80,7 +80,7 @@ impl FromRequestParts<AppState> for Tenant {
         if prefix.len() != 12 || secret.len() != 32 {
             return Err(ApiError::Unauthorized);
         }
-        let key = match state.engine.store().api_key_by_prefix(prefix).await {
+        let key = match state.engine.query().api_key_by_prefix(prefix).await {
             Ok(k) => k,
             Err(bellhop_store::StoreError::NotFound) => return Err(ApiError::Unauthorized),
             Err(e) => return Err(e.into()),

@@ -3,7 +3,7 @@
 use crate::error::ApiError;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use bellhop_store::{IdempotencyStart, SavedResponse, Tx};
+use bellhop_engine::{Command, IdempotencyKey};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -60,154 +60,55 @@ pub(crate) fn contains_nul_escape(body: &[u8]) -> bool {
     })
 }
 
-/// The `Idempotency-Key` of a creating POST, with the hash of its body.
-pub struct Idempotency {
-    key: Option<String>,
-    hash: String,
+/// The `Idempotency-Key` of a request (1–255 visible ASCII characters), with a hash of its
+/// body.
+pub fn idempotency_key(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Option<IdempotencyKey>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .map_err(|_| ApiError::invalid("Idempotency-Key", "must be visible ASCII"))?;
+    if key.is_empty() || key.len() > 255 {
+        return Err(ApiError::invalid(
+            "Idempotency-Key",
+            "must have 1 to 255 characters",
+        ));
+    }
+    Ok(Some(IdempotencyKey {
+        key: key.to_owned(),
+        request_hash: hex::encode(Sha256::digest(body)),
+    }))
 }
 
-impl Idempotency {
-    /// Reads the header; keys are 1–255 visible ASCII characters.
-    pub fn from_request(headers: &HeaderMap, body: &[u8]) -> Result<Self, ApiError> {
-        let key = match headers.get("idempotency-key") {
-            None => None,
-            Some(v) => {
-                let key = v
-                    .to_str()
-                    .map_err(|_| ApiError::invalid("Idempotency-Key", "must be visible ASCII"))?;
-                if key.is_empty() || key.len() > 255 {
-                    return Err(ApiError::invalid(
-                        "Idempotency-Key",
-                        "must have 1 to 255 characters",
-                    ));
-                }
-                Some(key.to_owned())
-            }
-        };
-        Ok(Idempotency {
-            key,
-            hash: hex::encode(Sha256::digest(body)),
-        })
-    }
-
-    /// Reserves the key in `tx`; a replay returns the first response.
-    pub async fn start(
-        &self,
-        tx: &mut Tx,
-        account: Uuid,
-        now: jiff::Timestamp,
-    ) -> Result<Option<Response>, ApiError> {
-        let Some(key) = &self.key else {
-            return Ok(None);
-        };
-        match tx.begin_idempotent(account, key, &self.hash, now).await? {
-            IdempotencyStart::Fresh => Ok(None),
-            IdempotencyStart::Replay(saved) => {
-                let status = StatusCode::from_u16(saved.status).unwrap_or(StatusCode::OK);
-                let mut response = (status, saved.body).into_response();
-                response
-                    .headers_mut()
-                    .insert("content-type", HeaderValue::from_static("application/json"));
-                response
-                    .headers_mut()
-                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
-                Ok(Some(response))
-            }
-            IdempotencyStart::Mismatch => Err(ApiError::invalid(
-                "Idempotency-Key",
-                "this key was already used with a different request body",
-            )),
-        }
-    }
-
-    /// Saves the response in `tx` and returns it.
-    pub async fn finish<T: Serialize>(
-        &self,
-        tx: &mut Tx,
-        account: Uuid,
-        status: StatusCode,
-        body: &T,
-        now: jiff::Timestamp,
-    ) -> Result<Response, ApiError> {
-        let text = serde_json::to_string(body).map_err(|e| ApiError::Internal(e.into()))?;
-        if let Some(key) = &self.key {
-            tx.save_idempotent_response(
-                account,
-                key,
-                &SavedResponse {
-                    status: status.as_u16(),
-                    body: text.clone(),
-                },
-                now,
-            )
-            .await?;
-        }
-        let mut response = (status, text).into_response();
+/// A creating POST: runs `work` through the engine's door for idempotent requests and
+/// answers 201 with what it returns (or with the first answer to the same key).
+pub async fn create<R: Serialize>(
+    state: &crate::AppState,
+    account: Uuid,
+    headers: &HeaderMap,
+    body: &[u8],
+    work: impl AsyncFnOnce(&mut Command<'_>) -> Result<R, ApiError>,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(headers, body)?;
+    let answer = state
+        .engine
+        .idempotent(account, key.as_ref(), StatusCode::CREATED.as_u16(), work)
+        .await?;
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, answer.body).into_response();
+    response
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    if answer.replayed {
         response
             .headers_mut()
-            .insert("content-type", HeaderValue::from_static("application/json"));
-        Ok(response)
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
-}
-
-/// A creating POST in progress: its transaction, with the idempotency key reserved in it.
-pub struct Creation {
-    idem: Idempotency,
-    tx: Tx,
-    account: Uuid,
-    now: jiff::Timestamp,
-}
-
-/// How a creating POST starts.
-pub enum Begun {
-    /// The key was used before with this body: answer with the first response.
-    Replay(Response),
-    /// Do the work in `Creation::tx`, then `finish`.
-    Fresh(Creation),
-}
-
-impl Creation {
-    /// Opens the transaction and reserves the request's `Idempotency-Key`, if it has one.
-    pub async fn begin(
-        state: &crate::AppState,
-        account: Uuid,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> Result<Begun, ApiError> {
-        let idem = Idempotency::from_request(headers, body)?;
-        let now = state.engine.now();
-        let mut tx = state.engine.store().begin().await?;
-        Ok(match idem.start(&mut tx, account, now).await? {
-            Some(replay) => Begun::Replay(replay),
-            None => Begun::Fresh(Creation {
-                idem,
-                tx,
-                account,
-                now,
-            }),
-        })
-    }
-
-    /// The transaction the work happens in.
-    pub fn tx(&mut self) -> &mut Tx {
-        &mut self.tx
-    }
-
-    /// Saves the 201 response under the key and commits everything together.
-    pub async fn finish<T: Serialize>(mut self, body: &T) -> Result<Response, ApiError> {
-        let response = self
-            .idem
-            .finish(
-                &mut self.tx,
-                self.account,
-                StatusCode::CREATED,
-                body,
-                self.now,
-            )
-            .await?;
-        self.tx.commit().await?;
-        Ok(response)
-    }
+    Ok(response)
 }
 
 /// A page of results with the cursor for the next one.

@@ -48,7 +48,7 @@ async fn refresh_database_gauges(state: &AppState) {
         }
         *last = Some(Instant::now());
     }
-    let store = state.engine.store();
+    let store = state.engine.query();
     let (size, idle) = store.pool_stats();
     metrics::gauge!("bellhop_store_pool_connections").set(f64::from(size));
     metrics::gauge!("bellhop_store_pool_idle_connections").set(idle as f64);

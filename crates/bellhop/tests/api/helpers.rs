@@ -13,6 +13,8 @@ use tower::ServiceExt;
 pub struct Api {
     pub app: Router,
     pub engine: Engine,
+    /// The engine's store, for what only a node's wiring does (a dispatcher).
+    pub store: bellhop_store::Store,
     pub clock: ManualClock,
     pub key: String,
     pub other_key: String,
@@ -68,6 +70,7 @@ impl Api {
         });
         Api {
             app,
+            store,
             engine,
             clock,
             other_key: keys.pop().unwrap(),

@@ -461,7 +461,7 @@ async fn metrics_show_what_was_sent_how_late_and_what_waits_in_prometheus_text()
     .await;
     let dir = tempfile::tempdir().unwrap();
     let dispatcher = bellhop_engine::Dispatcher::new(
-        api.engine.store().clone(),
+        api.store.clone(),
         bellhop_engine::Transports::email_only(std::sync::Arc::new(
             bellhop_transport::EmailTransport::Folder(
                 bellhop_transport::EmlFolder::new(dir.path()).unwrap(),

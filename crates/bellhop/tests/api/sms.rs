@@ -342,7 +342,7 @@ async fn gateway_callbacks_need_their_token_or_signature() {
         voice: std::sync::Arc::new(bellhop_transport::sms::VoiceGateway::None),
     };
     let dispatcher = bellhop_engine::Dispatcher::new(
-        api.engine.store().clone(),
+        api.store.clone(),
         transports,
         std::sync::Arc::new(api.clock.clone()),
         bellhop_engine::DispatchConfig::default(),

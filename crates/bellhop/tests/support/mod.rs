@@ -212,11 +212,11 @@ pub async fn seed_due_confirmations(store: &bellhop_store::Store, messages: usiz
             tx.upsert_contact(&c, now).await.unwrap();
             drafts.push(stay(property.id, c.id, jiff::civil::date(2027, 1, 10)));
         }
+        tx.commit().await.unwrap();
         engine
-            .create_bookings_in(&mut tx, account, drafts, "test")
+            .create_bookings(account, drafts, "test")
             .await
             .unwrap();
-        tx.commit().await.unwrap();
     }
     account
 }

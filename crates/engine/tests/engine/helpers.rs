@@ -22,6 +22,8 @@ pub struct World {
     pub dir: tempfile::TempDir,
     pub database_url: String,
     pub engine: Engine,
+    /// The engine's store, for what only a node's wiring and the tests' checks do.
+    pub store: Store,
     pub clock: ManualClock,
     pub account: Uuid,
     pub property: Uuid,
@@ -69,6 +71,7 @@ impl World {
         World {
             dir,
             database_url,
+            store,
             engine,
             clock,
             account,
@@ -178,19 +181,14 @@ impl World {
     /// Every planned, deferred or sending message has its dispatch queue row, and nothing else
     /// has one.
     pub async fn assert_queue_matches_messages(&self) {
-        let wrong = bellhop_store::scratch::queue_mismatches(self.engine.store())
+        let wrong = bellhop_store::scratch::queue_mismatches(&self.store)
             .await
             .unwrap();
         assert!(wrong.is_empty(), "dispatch queue out of step: {wrong:?}");
     }
 
     pub async fn edit(&self, booking: Uuid, f: impl FnOnce(&mut BookingDraft)) {
-        let current = self
-            .engine
-            .store()
-            .booking(self.account, booking)
-            .await
-            .unwrap();
+        let current = self.store.booking(self.account, booking).await.unwrap();
         let mut draft = BookingDraft::of(&current);
         f(&mut draft);
         self.engine
@@ -200,7 +198,7 @@ impl World {
     }
 
     pub async fn message_of(&self, booking: Uuid, rule_name: &str) -> MessageRecord {
-        let rules = self.engine.store().rules(self.account, None).await.unwrap();
+        let rules = self.store.rules(self.account, None).await.unwrap();
         let rule = rules
             .iter()
             .find(|r| r.name == rule_name)
@@ -222,11 +220,7 @@ impl World {
             limit: 500,
             ..filter
         };
-        self.engine
-            .store()
-            .messages(self.account, &filter)
-            .await
-            .unwrap()
+        self.store.messages(self.account, &filter).await.unwrap()
     }
 
     fn eml_dir(&self) -> std::path::PathBuf {
@@ -244,7 +238,7 @@ impl World {
     pub fn dispatcher(&self, node: &str) -> Dispatcher {
         let transport = EmailTransport::Folder(EmlFolder::new(self.eml_dir()).unwrap());
         Dispatcher::new(
-            self.engine.store().clone(),
+            self.store.clone(),
             bellhop_engine::Transports::email_only(Arc::new(transport)),
             Arc::new(self.clock.clone()),
             self.config(node),
@@ -284,7 +278,7 @@ impl World {
             hello_name: "bellhop.test".into(),
         });
         Dispatcher::new(
-            self.engine.store().clone(),
+            self.store.clone(),
             bellhop_engine::Transports::email_only(Arc::new(EmailTransport::Smtp(smtp))),
             Arc::new(self.clock.clone()),
             self.config(node),

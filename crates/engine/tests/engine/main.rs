@@ -69,8 +69,7 @@ async fn cancelling_a_booking_cancels_its_before_arrival_mails_and_a_moved_booki
     w.clock.set(ts("2026-04-30T00:00:00Z"));
     w.dispatcher("a").drain().await.unwrap();
     let messages = w
-        .engine
-        .store()
+        .store
         .messages(
             w.account,
             &MessageFilter {
@@ -119,7 +118,7 @@ async fn two_dispatchers_racing_on_one_outbox_deliver_each_message_once() {
     let (sa, sb) = (sa.unwrap(), sb.unwrap());
     assert_eq!(sa.sent + sb.sent, 300, "a={sa:?} b={sb:?}");
     assert_eq!(w.eml_count(), 300);
-    let counts = w.engine.store().count_by_status().await.unwrap();
+    let counts = w.store.count_by_status().await.unwrap();
     assert!(counts.contains(&("sent".to_owned(), 300)), "{counts:?}");
     w.assert_queue_matches_messages().await;
 }
@@ -201,19 +200,14 @@ async fn transient_failures_retry_with_backoff_then_fail_with_a_staff_notificati
     let m = w.message_of(booking, "Appointment confirmation").await;
     assert_eq!(m.status, MessageStatus::Failed, "{m:?}");
     assert!(m.attempt > 3);
-    let notes = w.engine.store().notifications(w.account, 10).await.unwrap();
+    let notes = w.store.notifications(w.account, 10).await.unwrap();
     assert!(
         notes
             .iter()
             .any(|n| n.message_id == Some(m.id) && n.kind == "message_failed"),
         "{notes:?}"
     );
-    let history = w
-        .engine
-        .store()
-        .message_events(w.account, m.id)
-        .await
-        .unwrap();
+    let history = w.store.message_events(w.account, m.id).await.unwrap();
     let statuses: Vec<&str> = history.iter().map(|e| e.status.as_str()).collect();
     assert_eq!(statuses.first(), Some(&"planned"));
     assert_eq!(statuses.last(), Some(&"failed"));
@@ -276,7 +270,7 @@ async fn options_get_a_reminder_before_and_a_notice_after_they_expire() {
             .status,
         MessageStatus::Cancelled
     );
-    let expired = w.engine.store().booking(w.account, booking).await.unwrap();
+    let expired = w.store.booking(w.account, booking).await.unwrap();
     assert_eq!(expired.status, BookingStatus::Expired);
     w.assert_queue_matches_messages().await;
 }
@@ -287,7 +281,7 @@ async fn a_message_staff_send_now_goes_out_before_its_planned_time() {
     let guest = w.guest("now@example.com", Some("de")).await;
     let booking = w.stay(guest, date(2026, 4, 1), date(2026, 4, 3)).await;
     let m = w.message_of(booking, "Before arrival").await;
-    let mut tx = w.engine.store().begin().await.unwrap();
+    let mut tx = w.store.begin().await.unwrap();
     assert!(
         tx.staff_action(
             w.account,

@@ -134,15 +134,9 @@ async fn a_rule_dry_run_reads_without_the_write_lock() {
     let w = World::new().await;
     let guest = w.guest("dry@example.com", Some("de")).await;
     w.stay(guest, date(2026, 5, 1), date(2026, 5, 3)).await;
-    let rule = w
-        .engine
-        .store()
-        .rules_of(w.property)
-        .await
-        .unwrap()
-        .remove(0);
+    let rule = w.store.rules_of(w.property).await.unwrap().remove(0);
     // A writer in the middle of its transaction: the dry run must not wait for it.
-    let writer = w.engine.store().begin().await.unwrap();
+    let writer = w.store.begin().await.unwrap();
     let impact = tokio::time::timeout(Duration::from_secs(5), w.engine.dry_run_rule(&rule))
         .await
         .expect("the dry run waited for a writer")

@@ -90,12 +90,7 @@ async fn fallback_channels_choose_by_what_the_contact_has() {
         (MessageStatus::Sent, "email")
     );
     assert!(b.subject.is_some());
-    let history = w
-        .engine
-        .store()
-        .message_events(w.account, b.id)
-        .await
-        .unwrap();
+    let history = w.store.message_events(w.account, b.id).await.unwrap();
     let sent = history.iter().find(|e| e.status == "sent").unwrap();
     assert!(
         sent.detail
@@ -364,12 +359,7 @@ async fn the_monthly_limit_reached_by_two_concurrent_dispatchers_is_never_exceed
         (overview.counts.sent, overview.counts.rejected),
         (sent, rejected)
     );
-    let notes = w
-        .engine
-        .store()
-        .notifications(w.account, 100)
-        .await
-        .unwrap();
+    let notes = w.store.notifications(w.account, 100).await.unwrap();
     let limit_notes = notes
         .iter()
         .filter(|n| n.kind == "sms_limit_reached")
@@ -386,7 +376,7 @@ async fn a_gateway_that_refuses_an_sms_gives_its_parts_back() {
     w.clock.set(ts("2026-03-09T09:00:00Z"));
     let mut transports = w.transports();
     transports.sms = std::sync::Arc::new(bellhop_transport::sms::SmsGateway::None);
-    w.sms_dispatcher_with("a", w.engine.store().clone(), transports)
+    w.sms_dispatcher_with("a", w.store.clone(), transports)
         .drain()
         .await
         .unwrap();
@@ -427,8 +417,7 @@ async fn stop_opts_a_number_out_of_bulk_sms_and_start_lifts_it() {
         "matched by the last SMS sent to the number"
     );
     let events = w
-        .engine
-        .store()
+        .store
         .sms_consent_events(w.account, eva, Some("+436641234567"))
         .await
         .unwrap();
@@ -538,16 +527,12 @@ async fn a_tan_goes_first_and_its_code_is_never_kept_in_plain_text() {
         .expect("the code went out in the first batch");
     assert!(file["text"].as_str().unwrap().contains("482913"));
 
-    let message = w.engine.store().message(w.account, tan.id).await.unwrap();
+    let message = w.store.message(w.account, tan.id).await.unwrap();
     assert_eq!(message.status, MessageStatus::Sent);
     assert_eq!(message.kind, "tan");
     assert!(message.body_text.is_none(), "the code's text is not kept");
     assert!(
-        !w.engine
-            .store()
-            .message_text_contains("482913")
-            .await
-            .unwrap(),
+        !w.store.message_text_contains("482913").await.unwrap(),
         "the code is stored nowhere in plain text"
     );
 
@@ -624,9 +609,9 @@ async fn delivery_reports_move_an_sms_forward_only_and_a_failure_notifies_staff(
         MessageStatus::Delivered,
         "a final report is final"
     );
-    let delivered = engine.store().message(w.account, a).await.unwrap();
+    let delivered = engine.query().message(w.account, a).await.unwrap();
     assert_eq!(delivered.delivered_at, Some(ts("2026-03-09T10:00:00Z")));
-    let history = engine.store().message_events(w.account, a).await.unwrap();
+    let history = engine.query().message_events(w.account, a).await.unwrap();
     let statuses: Vec<&str> = history.iter().map(|e| e.status.as_str()).collect();
     assert_eq!(
         &statuses[statuses.len() - 3..],
@@ -638,10 +623,10 @@ async fn delivery_reports_move_an_sms_forward_only_and_a_failure_notifies_staff(
         .await
         .unwrap();
     assert_eq!(
-        engine.store().message(w.account, b).await.unwrap().status,
+        engine.query().message(w.account, b).await.unwrap().status,
         MessageStatus::Expired
     );
-    let notes = engine.store().notifications(w.account, 10).await.unwrap();
+    let notes = engine.query().notifications(w.account, 10).await.unwrap();
     assert!(
         notes
             .iter()
@@ -698,7 +683,7 @@ async fn a_delivery_report_faster_than_the_record_of_the_send_is_applied_with_it
     let eva = w.customer(Some("0664 1234567"), None).await;
     let booking = w.appointment_at(&s, eva, "2026-03-10T09:00:00Z").await;
     w.clock.set(ts("2026-03-09T09:00:00Z"));
-    let store = w.engine.store();
+    let store = w.store.clone();
     let now = ts("2026-03-09T09:00:00Z");
     let lease = now.checked_add(SignedDuration::from_mins(2)).unwrap();
     let claimed = store.claim_due("fast", now, lease, 10).await.unwrap();
@@ -773,7 +758,7 @@ async fn an_sms_retried_after_the_month_ends_counts_in_the_month_it_went_out() {
     transports.sms =
         std::sync::Arc::new(bellhop_transport::sms::SmsGateway::Generic(Box::new(down)));
     let stats = w
-        .sms_dispatcher_with("a", w.engine.store().clone(), transports)
+        .sms_dispatcher_with("a", w.store.clone(), transports)
         .drain()
         .await
         .unwrap();
@@ -873,12 +858,7 @@ async fn a_marketing_sms_rule_never_texts_a_number_that_opted_out() {
     let w = World::new().await;
     let s = salon(&w, Channel::Sms).await;
     // A follow-up "how was your visit?" is marketing (BGH VI ZR 225/17).
-    let property = w
-        .engine
-        .store()
-        .property(w.account, s.property)
-        .await
-        .unwrap();
+    let property = w.store.property(w.account, s.property).await.unwrap();
     let template = bellhop_domain::render::Template {
         id: uuid::Uuid::now_v7(),
         account_id: w.account,

@@ -182,7 +182,7 @@ impl World {
     }
 
     pub fn sms_dispatcher(&self, node: &str) -> Dispatcher {
-        self.sms_dispatcher_with(node, self.engine.store().clone(), self.transports())
+        self.sms_dispatcher_with(node, self.store.clone(), self.transports())
     }
 
     pub fn sms_dispatcher_with(
@@ -231,7 +231,7 @@ impl World {
             .await;
         assert_eq!(all.len(), 1, "{all:?}");
         let id = all[0].id;
-        self.engine.store().message(self.account, id).await.unwrap()
+        self.store.message(self.account, id).await.unwrap()
     }
 }
 

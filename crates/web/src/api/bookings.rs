@@ -6,7 +6,7 @@ use super::validate::Check;
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::error::ApiError;
-use crate::extract::{Begun, Creation, Page, instant, page_size, parse_json, path_id};
+use crate::extract::{self, Page, instant, page_size, parse_json, path_id};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -315,43 +315,15 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let input: BookingIn = parse_json(&body)?;
     let account = tenant.account_id;
-    let mut op = match Creation::begin(&s, account, &headers, &body).await? {
-        Begun::Replay(replay) => return Ok(replay),
-        Begun::Fresh(op) => op,
-    };
-    let contact_id = match (&input.contact_id, &input.contact) {
-        (Some(id), None) => *id,
-        (None, Some(c)) => {
-            let mut contact = to_contact(
-                c.clone(),
-                account,
-                Uuid::now_v7(),
-                "contact.",
-                s.engine.today(),
-            )?;
-            if contact.phone_e164.is_none() {
-                // A number typed without country code is read in the property's country.
-                let country = op
-                    .tx()
-                    .property(account, input.property_id)
-                    .await
-                    .map(|p| p.country)
-                    .ok();
-                super::contacts::read_phone(&mut contact, country.as_deref(), "contact.phone")?;
-            }
-            let known = match (&contact.email, &contact.phone_e164) {
-                (Some(email), _) => op.tx().contact_by_email(account, email).await?,
-                (None, Some(number)) => op.tx().contact_by_phone(account, number).await?,
-                (None, None) => None,
-            };
-            match known {
-                Some(existing) => existing.id,
-                None => {
-                    s.engine.upsert_contact_in(op.tx(), &contact).await?;
-                    contact.id
-                }
-            }
-        }
+    let contact = match (&input.contact_id, &input.contact) {
+        (Some(_), None) => None,
+        (None, Some(c)) => Some(to_contact(
+            c.clone(),
+            account,
+            Uuid::now_v7(),
+            "contact.",
+            s.engine.today(),
+        )?),
         _ => {
             return Err(ApiError::invalid(
                 "contact_id",
@@ -359,16 +331,37 @@ pub async fn create(
             ));
         }
     };
-    let draft = to_draft(&input, contact_id)?;
-    let (booking, plan) = s
-        .engine
-        .create_booking_in(op.tx(), account, draft, &tenant.actor())
-        .await?;
-    let contact = op.tx().contact(account, contact_id).await?;
-    op.finish(&BookingResult {
-        booking: out(&booking),
-        plan,
-        warnings: warnings(&contact),
+    let actor = tenant.actor();
+    extract::create(&s, account, &headers, &body, async |cmd| {
+        let contact_id = match (input.contact_id, contact) {
+            (Some(id), _) => id,
+            (None, None) => {
+                return Err(ApiError::invalid(
+                    "contact_id",
+                    "give either contact_id or contact",
+                ));
+            }
+            (None, Some(mut contact)) => {
+                if contact.phone_e164.is_none() {
+                    // A number typed without country code is read in the property's country.
+                    let country = cmd
+                        .property(input.property_id)
+                        .await
+                        .map(|p| p.country)
+                        .ok();
+                    super::contacts::read_phone(&mut contact, country.as_deref(), "contact.phone")?;
+                }
+                cmd.find_or_create_contact(&contact).await?.id
+            }
+        };
+        let draft = to_draft(&input, contact_id)?;
+        let (booking, plan) = cmd.create_booking(draft, &actor).await?;
+        let contact = cmd.contact(contact_id).await?;
+        Ok(BookingResult {
+            booking: out(&booking),
+            plan,
+            warnings: warnings(&contact),
+        })
     })
     .await
 }
@@ -432,7 +425,7 @@ pub async fn list(
     };
     let items = s
         .engine
-        .store()
+        .query()
         .bookings(tenant.account_id, &filter)
         .await?;
     let next_cursor = (items.len() as i64 == limit)
@@ -454,7 +447,7 @@ pub async fn get_one(
 ) -> Result<Json<BookingOut>, ApiError> {
     let b = s
         .engine
-        .store()
+        .query()
         .booking(tenant.account_id, path_id(&id)?)
         .await?;
     Ok(Json(out(&b)))
@@ -536,7 +529,7 @@ pub async fn patch(
         .await?;
     let warnings = warnings(
         &s.engine
-            .store()
+            .query()
             .contact(tenant.account_id, booking.contact_id)
             .await?,
     );
@@ -571,10 +564,10 @@ pub async fn changes(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<ChangeOut>>, ApiError> {
     let id = path_id(&id)?;
-    s.engine.store().booking(tenant.account_id, id).await?;
+    s.engine.query().booking(tenant.account_id, id).await?;
     let all: Vec<BookingChange> = s
         .engine
-        .store()
+        .query()
         .booking_changes(tenant.account_id, id)
         .await?;
     Ok(Json(

@@ -4,7 +4,7 @@ use super::validate::Check;
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::error::ApiError;
-use crate::extract::{Begun, Creation, Page, page_size, parse_json, path_id};
+use crate::extract::{self, Page, page_size, parse_json, path_id};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -201,12 +201,11 @@ pub async fn create(
         "",
         s.engine.today(),
     )?;
-    let mut op = match Creation::begin(&s, tenant.account_id, &headers, &body).await? {
-        Begun::Replay(replay) => return Ok(replay),
-        Begun::Fresh(op) => op,
-    };
-    s.engine.upsert_contact_in(op.tx(), &contact).await?;
-    op.finish(&ContactOut::from(&contact)).await
+    extract::create(&s, tenant.account_id, &headers, &body, async |cmd| {
+        cmd.upsert_contact(&contact).await?;
+        Ok(ContactOut::from(&contact))
+    })
+    .await
 }
 
 /// Paging of contacts.
@@ -236,7 +235,7 @@ pub async fn list(
         .transpose()?;
     let items = s
         .engine
-        .store()
+        .query()
         .contacts(tenant.account_id, after, limit)
         .await?;
     let next_cursor = (items.len() as i64 == limit)
@@ -258,7 +257,7 @@ pub async fn get_one(
 ) -> Result<Json<ContactOut>, ApiError> {
     let c = s
         .engine
-        .store()
+        .query()
         .contact(tenant.account_id, path_id(&id)?)
         .await?;
     Ok(Json(ContactOut::from(&c)))
@@ -275,7 +274,7 @@ pub async fn replace(
     body: Bytes,
 ) -> Result<Json<ContactOut>, ApiError> {
     let id = path_id(&id)?;
-    s.engine.store().contact(tenant.account_id, id).await?;
+    s.engine.query().contact(tenant.account_id, id).await?;
     let contact = to_contact(
         parse_json(&body)?,
         tenant.account_id,

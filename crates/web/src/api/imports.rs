@@ -218,7 +218,7 @@ pub async fn import(
         account,
         countries: s
             .engine
-            .store()
+            .query()
             .properties(account)
             .await?
             .into_iter()

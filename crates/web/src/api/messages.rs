@@ -93,7 +93,7 @@ pub async fn list(
     };
     let items = s
         .engine
-        .store()
+        .query()
         .messages(tenant.account_id, &filter)
         .await?;
     let next_cursor = (items.len() as i64 == limit)
@@ -116,7 +116,7 @@ pub async fn get_one(
 ) -> Result<Json<MessageRecord>, ApiError> {
     Ok(Json(
         s.engine
-            .store()
+            .query()
             .message(tenant.account_id, path_id(&id)?)
             .await?,
     ))
@@ -131,10 +131,10 @@ pub async fn history(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<MessageEvent>>, ApiError> {
     let id = path_id(&id)?;
-    s.engine.store().message(tenant.account_id, id).await?;
+    s.engine.query().message(tenant.account_id, id).await?;
     Ok(Json(
         s.engine
-            .store()
+            .query()
             .message_events(tenant.account_id, id)
             .await?,
     ))
@@ -147,25 +147,11 @@ async fn staff_action(
     action: StaffAction,
 ) -> Result<Json<MessageRecord>, ApiError> {
     let id = path_id(id)?;
-    let store = s.engine.store();
-    store.message(tenant.account_id, id).await?;
-    let mut tx = store.begin().await?;
-    let done = tx
-        .staff_action(
-            tenant.account_id,
-            id,
-            action,
-            &tenant.actor(),
-            s.engine.now(),
-        )
-        .await?;
-    tx.commit().await?;
-    if !done {
-        return Err(ApiError::Conflict(
-            "only planned, deferred or skipped messages can be changed".into(),
-        ));
-    }
-    Ok(Json(store.message(tenant.account_id, id).await?))
+    Ok(Json(
+        s.engine
+            .act_on_message(tenant.account_id, id, action, &tenant.actor())
+            .await?,
+    ))
 }
 
 /// Cancels a message that has not gone out; the planner will not bring it back.
@@ -240,7 +226,7 @@ pub async fn timeline(
     }
     let rows = s
         .engine
-        .store()
+        .query()
         .timeline(Some(tenant.account_id), from, to, limit)
         .await?;
     Ok(Json(
@@ -263,7 +249,7 @@ pub async fn notifications(
 ) -> Result<Json<Vec<NotificationRecord>>, ApiError> {
     Ok(Json(
         s.engine
-            .store()
+            .query()
             .notifications(tenant.account_id, 200)
             .await?,
     ))

@@ -4,7 +4,7 @@ use super::validate::Check;
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::error::ApiError;
-use crate::extract::{Begun, Creation, parse_json, path_id};
+use crate::extract::{self, parse_json, path_id};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -208,12 +208,11 @@ pub async fn create(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let property = to_property(parse_json(&body)?, tenant.account_id, Uuid::now_v7())?;
-    let mut op = match Creation::begin(&s, tenant.account_id, &headers, &body).await? {
-        Begun::Replay(replay) => return Ok(replay),
-        Begun::Fresh(op) => op,
-    };
-    s.engine.create_property_in(op.tx(), &property).await?;
-    op.finish(&PropertyOut::from(&property)).await
+    extract::create(&s, tenant.account_id, &headers, &body, async |cmd| {
+        cmd.create_property(&property).await?;
+        Ok(PropertyOut::from(&property))
+    })
+    .await
 }
 
 /// Lists the account's properties.
@@ -222,7 +221,7 @@ pub async fn list(
     State(s): State<AppState>,
     tenant: Tenant,
 ) -> Result<Json<Vec<PropertyOut>>, ApiError> {
-    let all = s.engine.store().properties(tenant.account_id).await?;
+    let all = s.engine.query().properties(tenant.account_id).await?;
     Ok(Json(all.iter().map(PropertyOut::from).collect()))
 }
 
@@ -236,7 +235,7 @@ pub async fn get_one(
 ) -> Result<Json<PropertyOut>, ApiError> {
     let p = s
         .engine
-        .store()
+        .query()
         .property(tenant.account_id, path_id(&id)?)
         .await?;
     Ok(Json(PropertyOut::from(&p)))
@@ -252,7 +251,7 @@ pub async fn replace(
     body: Bytes,
 ) -> Result<Json<PropertyOut>, ApiError> {
     let id = path_id(&id)?;
-    s.engine.store().property(tenant.account_id, id).await?;
+    s.engine.query().property(tenant.account_id, id).await?;
     let property = to_property(parse_json(&body)?, tenant.account_id, id)?;
     s.engine.update_property(&property).await?;
     Ok(Json(PropertyOut::from(&property)))

@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::error::ApiError;
-use crate::extract::{Begun, Creation, parse_json, path_id};
+use crate::extract::{self, parse_json, path_id};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -121,16 +121,14 @@ pub async fn create(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let rule = to_rule(parse_json(&body)?, tenant.account_id, Uuid::now_v7())?;
-    let mut op = match Creation::begin(&s, tenant.account_id, &headers, &body).await? {
-        Begun::Replay(replay) => return Ok(replay),
-        Begun::Fresh(op) => op,
-    };
-    let plan = s.engine.save_rule_in(op.tx(), &rule, true).await?;
-    let result = RuleResult {
-        rule: RuleOut { id: rule.id, rule },
-        plan,
-    };
-    op.finish(&result).await
+    extract::create(&s, tenant.account_id, &headers, &body, async |cmd| {
+        let plan = cmd.save_rule(&rule, true).await?;
+        Ok(RuleResult {
+            rule: RuleOut { id: rule.id, rule },
+            plan,
+        })
+    })
+    .await
 }
 
 /// Filter of rules.
@@ -149,7 +147,7 @@ pub async fn list(
 ) -> Result<Json<Vec<RuleOut>>, ApiError> {
     let rules = s
         .engine
-        .store()
+        .query()
         .rules(tenant.account_id, q.property_id)
         .await?;
     Ok(Json(
@@ -170,7 +168,7 @@ pub async fn get_one(
 ) -> Result<Json<RuleOut>, ApiError> {
     let rule = s
         .engine
-        .store()
+        .query()
         .rule(tenant.account_id, path_id(&id)?)
         .await?;
     Ok(Json(RuleOut { id: rule.id, rule }))
@@ -186,7 +184,7 @@ pub async fn replace(
     body: Bytes,
 ) -> Result<Json<RuleResult>, ApiError> {
     let id = path_id(&id)?;
-    let current = s.engine.store().rule(tenant.account_id, id).await?;
+    let current = s.engine.query().rule(tenant.account_id, id).await?;
     let rule = to_rule(parse_json(&body)?, tenant.account_id, id)?;
     if rule.property_id != current.property_id {
         return Err(ApiError::invalid(
@@ -224,7 +222,7 @@ pub async fn dry_run(
     let id = match input.rule_id {
         Some(id) => {
             s.engine
-                .store()
+                .query()
                 .rule(tenant.account_id, id)
                 .await
                 .map_err(|_| ApiError::invalid("rule_id", "no such rule"))?

@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::error::ApiError;
-use crate::extract::{Begun, Creation, instant, parse_json, path_id};
+use crate::extract::{self, instant, parse_json, path_id};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -66,7 +66,7 @@ pub async fn inspect(
         (Some(on), _) => on,
         (None, Some(p)) => {
             s.engine
-                .store()
+                .query()
                 .property(tenant.account_id, p)
                 .await
                 .map_err(|_| ApiError::invalid("property_id", "no such property"))?
@@ -155,10 +155,6 @@ pub async fn create_tan(
     {
         return Err(ApiError::invalid("purpose", "at most 100 characters"));
     }
-    let mut op = match Creation::begin(&s, tenant.account_id, &headers, &body).await? {
-        Begun::Replay(replay) => return Ok(replay),
-        Begun::Fresh(op) => op,
-    };
     let request = TanRequest {
         property_id: input.property_id,
         contact_id: input.contact_id,
@@ -168,11 +164,11 @@ pub async fn create_tan(
         purpose: input.purpose,
         ttl: SignedDuration::from_secs(input.ttl_secs.unwrap_or(600)),
     };
-    let created: TanCreated = s
-        .engine
-        .create_tan_in(op.tx(), tenant.account_id, request, input.code)
-        .await?;
-    op.finish(&created).await
+    extract::create(&s, tenant.account_id, &headers, &body, async |cmd| {
+        let created: TanCreated = cmd.create_tan(request, input.code).await?;
+        Ok(created)
+    })
+    .await
 }
 
 /// A guess.
@@ -257,15 +253,10 @@ pub async fn create_campaign(
             .await?;
         return Ok((StatusCode::OK, Json(plan)).into_response());
     }
-    let mut op = match Creation::begin(&s, tenant.account_id, &headers, &body).await? {
-        Begun::Replay(replay) => return Ok(replay),
-        Begun::Fresh(op) => op,
-    };
-    let plan = s
-        .engine
-        .create_campaign_in(op.tx(), tenant.account_id, draft, false, &tenant.actor())
-        .await?;
-    op.finish(&plan).await
+    extract::create(&s, tenant.account_id, &headers, &body, async |cmd| {
+        Ok(cmd.create_campaign(draft, false, &tenant.actor()).await?)
+    })
+    .await
 }
 
 /// Which campaigns.
@@ -284,7 +275,7 @@ pub async fn campaigns(
 ) -> Result<Json<Vec<CampaignRecord>>, ApiError> {
     Ok(Json(
         s.engine
-            .store()
+            .query()
             .campaigns(tenant.account_id, q.property_id)
             .await?,
     ))
@@ -315,7 +306,7 @@ pub async fn contact_sms(
     tenant: Tenant,
     Path(id): Path<String>,
 ) -> Result<Json<ContactSms>, ApiError> {
-    let store = s.engine.store();
+    let store = s.engine.query();
     let contact = store.contact(tenant.account_id, path_id(&id)?).await?;
     let events = store
         .sms_consent_events(tenant.account_id, contact.id, contact.phone_e164.as_deref())

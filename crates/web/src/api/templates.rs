@@ -4,7 +4,7 @@ use super::validate::Check;
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::error::ApiError;
-use crate::extract::{Begun, Creation, parse_json, path_id};
+use crate::extract::{self, parse_json, path_id};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -164,12 +164,10 @@ pub async fn create(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let template = to_template(parse_json(&body)?, tenant.account_id, Uuid::now_v7())?;
-    let mut op = match Creation::begin(&s, tenant.account_id, &headers, &body).await? {
-        Begun::Replay(replay) => return Ok(replay),
-        Begun::Fresh(op) => op,
-    };
-    let saved = s.engine.save_template_in(op.tx(), &template, true).await?;
-    op.finish(&out(saved)).await
+    extract::create(&s, tenant.account_id, &headers, &body, async |cmd| {
+        Ok(out(cmd.save_template(&template, true).await?))
+    })
+    .await
 }
 
 /// Filter of templates.
@@ -188,7 +186,7 @@ pub async fn list(
 ) -> Result<Json<Vec<TemplateOut>>, ApiError> {
     Ok(Json(
         s.engine
-            .store()
+            .query()
             .templates(tenant.account_id, q.property_id)
             .await?
             .into_iter()
@@ -207,7 +205,7 @@ pub async fn get_one(
 ) -> Result<Json<TemplateOut>, ApiError> {
     Ok(Json(out(s
         .engine
-        .store()
+        .query()
         .template(tenant.account_id, path_id(&id)?)
         .await?)))
 }
@@ -222,7 +220,7 @@ pub async fn replace(
     body: Bytes,
 ) -> Result<Json<TemplateOut>, ApiError> {
     let id = path_id(&id)?;
-    let current = s.engine.store().template(tenant.account_id, id).await?;
+    let current = s.engine.query().template(tenant.account_id, id).await?;
     let template = to_template(parse_json(&body)?, tenant.account_id, id)?;
     if template.property_id != current.property_id {
         return Err(ApiError::invalid(
@@ -285,7 +283,7 @@ pub async fn preview(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<PreviewOut>, ApiError> {
-    let store = s.engine.store();
+    let store = s.engine.query();
     let template = store.template(tenant.account_id, path_id(&id)?).await?;
     let input: PreviewIn = parse_json(&body)?;
     let booking = store
