@@ -121,8 +121,19 @@ impl Api {
         let bytes = axum::body::to_bytes(res.into_body(), 10 << 20)
             .await
             .unwrap();
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        let body = match serde_json::from_slice(&bytes) {
+            Ok(value) => {
+                // Every JSON answer is read strictly: a key twice in one object is a bug
+                // (`{"id": .., "id": ..}` once came from a flattened struct).
+                let mut strict = serde_json::Deserializer::from_slice(&bytes);
+                if let Err(e) = serde::de::Deserializer::deserialize_any(&mut strict, NoDuplicates)
+                {
+                    panic!("{status}: {e}: {}", String::from_utf8_lossy(&bytes));
+                }
+                value
+            }
+            Err(_) => Value::String(String::from_utf8_lossy(&bytes).into_owned()),
+        };
         Reply {
             status,
             content_type,
@@ -181,5 +192,56 @@ impl Api {
             "property_id": property, "name": "3 days before arrival at 10:00", "anchor": "start",
             "offset": {"amount": -3, "unit": "days"}, "time_of_day": "10:00", "template_id": template
         })).await
+    }
+}
+
+/// Walks a JSON value and fails on an object with the same key twice.
+struct NoDuplicates;
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicates {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(NoDuplicates)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!("duplicate key {key:?}")));
+            }
+            map.next_value_seed(NoDuplicates)?;
+        }
+        Ok(())
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for NoDuplicates {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
     }
 }

@@ -71,9 +71,7 @@ fn yes() -> bool {
 /// A rule.
 #[derive(Serialize, ToSchema)]
 pub struct RuleOut {
-    /// Id.
-    pub id: Uuid,
-    /// The rule.
+    /// The rule, with its `id` (once: the rule carries it).
     #[serde(flatten)]
     #[schema(value_type = Object)]
     pub rule: Rule,
@@ -124,7 +122,7 @@ pub async fn create(
     extract::create(&s, tenant.account_id, &headers, &body, async |cmd| {
         let plan = cmd.save_rule(&rule, true).await?;
         Ok(RuleResult {
-            rule: RuleOut { id: rule.id, rule },
+            rule: RuleOut { rule },
             plan,
         })
     })
@@ -151,10 +149,7 @@ pub async fn list(
         .rules(tenant.account_id, q.property_id)
         .await?;
     Ok(Json(
-        rules
-            .into_iter()
-            .map(|rule| RuleOut { id: rule.id, rule })
-            .collect(),
+        rules.into_iter().map(|rule| RuleOut { rule }).collect(),
     ))
 }
 
@@ -171,7 +166,7 @@ pub async fn get_one(
         .query()
         .rule(tenant.account_id, path_id(&id)?)
         .await?;
-    Ok(Json(RuleOut { id: rule.id, rule }))
+    Ok(Json(RuleOut { rule }))
 }
 
 /// Replaces a rule; future sends of existing bookings follow it.
@@ -194,7 +189,7 @@ pub async fn replace(
     }
     let plan = s.engine.save_rule(&rule, false).await?;
     Ok(Json(RuleResult {
-        rule: RuleOut { id: rule.id, rule },
+        rule: RuleOut { rule },
         plan,
     }))
 }
