@@ -3,6 +3,7 @@
 
 pub mod clock;
 mod command;
+mod contacts;
 mod deliveries;
 mod dispatcher;
 mod error;

@@ -507,41 +507,6 @@ impl Engine {
         Ok(out.unwrap_or((old, PlanSummary::default())))
     }
 
-    /// Creates or replaces a contact and re-plans the contact's bookings (a missing-data mail
-    /// stops once the data arrives; a new language changes the variant).
-    pub async fn upsert_contact(&self, contact: &Contact) -> Result<PlanSummary, EngineError> {
-        let mut tx = self.store.begin().await?;
-        let total = self.upsert_contact_in(&mut tx, contact).await?;
-        tx.commit().await?;
-        Ok(total)
-    }
-
-    /// `upsert_contact` inside a caller's transaction.
-    #[tracing::instrument(skip_all, err(level = "debug"), fields(account_id = %contact.account_id, contact_id = %contact.id))]
-    pub(crate) async fn upsert_contact_in(
-        &self,
-        tx: &mut Tx,
-        contact: &Contact,
-    ) -> Result<PlanSummary, EngineError> {
-        if let Some(email) = &contact.email {
-            bellhop_domain::contact::validate_email(email)
-                .map_err(|m| EngineError::invalid("email", m))?;
-        }
-        let now = self.now();
-        let mut contact = contact.clone();
-        crate::sms::normalize_contact_phone(tx, &mut contact).await?;
-        let contact = &contact;
-        tx.upsert_contact(contact, now).await?;
-        // The upsert leaves another account's contact alone: make that a 404, not a success.
-        tx.contact(contact.account_id, contact.id).await?;
-        let mut total = PlanSummary::default();
-        for booking_id in tx.booking_ids_of_contact(contact.id).await? {
-            let booking = tx.booking(contact.account_id, booking_id).await?;
-            total += replan(tx, &booking, now).await?;
-        }
-        Ok(total)
-    }
-
     /// Stores a new property.
     pub async fn create_property(&self, property: &Property) -> Result<(), EngineError> {
         let mut tx = self.store.begin().await?;

@@ -17,32 +17,6 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use uuid::Uuid;
 
-/// Fills in a contact's E.164 number and type from the raw input, read in the contact's
-/// country or else the country of the account's first property. A number that does not
-/// parse is refused with the reason.
-pub(crate) async fn normalize_contact_phone(
-    tx: &mut Tx,
-    contact: &mut Contact,
-) -> Result<(), EngineError> {
-    let Some(raw) = contact.phone.clone().filter(|p| !p.trim().is_empty()) else {
-        contact.phone_e164 = None;
-        contact.phone_type = None;
-        return Ok(());
-    };
-    if contact.phone_e164.is_some() && contact.phone_type.is_some() {
-        return Ok(());
-    }
-    let region = match &contact.country {
-        Some(c) => Some(c.clone()),
-        None => tx.default_country(contact.account_id).await?,
-    };
-    let number = phone::normalize(&raw, region.as_deref())
-        .map_err(|e| EngineError::invalid("phone", e.to_string()))?;
-    contact.phone_e164 = Some(number.e164);
-    contact.phone_type = Some(number.kind);
-    Ok(())
-}
-
 /// An inbound SMS as a gateway delivered it.
 #[derive(Clone, Debug)]
 pub struct InboundSms {
