@@ -487,3 +487,51 @@ async fn metrics_show_what_was_sent_how_late_and_what_waits_in_prometheus_text()
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
 }
+
+/// Where the OpenAPI document has an object schema that says nothing of its fields.
+fn untyped_objects(value: &serde_json::Value, at: &str, found: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let typed = map.contains_key("properties")
+                || map.contains_key("additionalProperties")
+                || map.contains_key("$ref")
+                || map.contains_key("allOf")
+                || map.contains_key("oneOf")
+                || map.contains_key("anyOf");
+            if map.get("type").and_then(|t| t.as_str()) == Some("object") && !typed {
+                found.push(at.to_owned());
+            }
+            for (key, inner) in map {
+                untyped_objects(inner, &format!("{at}/{key}"), found);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, inner) in items.iter().enumerate() {
+                untyped_objects(inner, &format!("{at}/{i}"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn no_new_untyped_object_enters_the_openapi_document() {
+    let api = Api::new().await;
+    let r = api
+        .call("GET", "/api/v1/openapi.json", None, None, &[])
+        .await;
+    let mut found = Vec::new();
+    untyped_objects(&r.body, "", &mut found);
+    found.sort();
+    assert!(
+        found.len() <= UNTYPED_LEFT,
+        "{} untyped objects (at most {UNTYPED_LEFT}): {found:#?}",
+        found.len()
+    );
+}
+
+/// Untyped object schemas still in the document: SMS settings, rule conditions, the flattened
+/// rule, timeline row and SMS analysis, the audience filter, consent events, and the SMS
+/// usage, campaign and one-time-code answers. They are typed one by one; the count may only
+/// go down, and a new endpoint cannot add one.
+const UNTYPED_LEFT: usize = 15;

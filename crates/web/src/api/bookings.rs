@@ -137,7 +137,7 @@ pub struct BookingResult {
     /// The booking.
     pub booking: BookingOut,
     /// Messages planned, moved, cancelled.
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::schemas::PlanSummarySchema)]
     pub plan: PlanSummary,
     /// Things staff should know ("the guest has no email address").
     pub warnings: Vec<String>,
@@ -472,7 +472,7 @@ fn merge(target: &mut serde_json::Value, patch: &serde_json::Value) {
 /// Changes a booking (JSON merge patch: fields given replace, `null` clears). Send the
 /// version you read as `If-Match` to refuse the change if someone else changed it meanwhile.
 #[utoipa::path(patch, path = "/api/v1/bookings/{id}", tag = "bookings", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "expected version")),
-    request_body(content = Object, content_type = "application/merge-patch+json"),
+    request_body(content = BookingIn, content_type = "application/merge-patch+json", description = "Any of the booking's fields: those given replace, null clears"),
     responses((status = 200, body = BookingResult), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn patch(
     State(s): State<AppState>,
@@ -548,7 +548,7 @@ pub struct ChangeOut {
     /// Who.
     pub actor: String,
     /// Field → [old, new].
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::schemas::ChangesSchema)]
     pub changes: serde_json::Value,
     /// When.
     #[schema(value_type = String, format = DateTime)]

@@ -1,5 +1,6 @@
 //! `/messages`, `/timeline`, `/notifications`: what will be sent, what was sent, and why not.
 
+use super::message_out::{MessageEventOut, MessageOut, NotificationOut};
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::error::ApiError;
@@ -9,9 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use bellhop_domain::MessageStatus;
 use bellhop_domain::time::{format_local, parse_time_zone};
-use bellhop_store::{
-    MessageEvent, MessageFilter, MessageRecord, NotificationRecord, StaffAction, TimelineRow,
-};
+use bellhop_store::{MessageFilter, StaffAction, TimelineRow};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -56,12 +55,12 @@ fn parse_cursor(c: &str) -> Result<(Timestamp, Uuid), ApiError> {
 }
 
 /// Lists messages by due time.
-#[utoipa::path(get, path = "/api/v1/messages", tag = "messages", params(MessageQuery), responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/messages", tag = "messages", params(MessageQuery), responses((status = 200, body = Page<MessageOut>)))]
 pub async fn list(
     State(s): State<AppState>,
     tenant: Tenant,
     Query(q): Query<MessageQuery>,
-) -> Result<Json<Page<MessageRecord>>, ApiError> {
+) -> Result<Json<Page<MessageOut>>, ApiError> {
     let limit = page_size(q.limit)?;
     let filter = MessageFilter {
         status: q
@@ -103,40 +102,47 @@ pub async fn list(
                 .map(|m| format!("{}_{}", m.due_at.as_millisecond(), m.id))
         })
         .flatten();
-    Ok(Json(Page { items, next_cursor }))
+    Ok(Json(Page {
+        items: items.into_iter().map(MessageOut::from).collect(),
+        next_cursor,
+    }))
 }
 
 /// One message with its rendered content.
 #[utoipa::path(get, path = "/api/v1/messages/{id}", tag = "messages", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::Problem)))]
+    responses((status = 200, body = MessageOut), (status = 404, body = crate::error::Problem)))]
 pub async fn get_one(
     State(s): State<AppState>,
     tenant: Tenant,
     Path(id): Path<String>,
-) -> Result<Json<MessageRecord>, ApiError> {
+) -> Result<Json<MessageOut>, ApiError> {
     Ok(Json(
         s.engine
             .query()
             .message(tenant.account_id, path_id(&id)?)
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
 /// A message's status history.
 #[utoipa::path(get, path = "/api/v1/messages/{id}/history", tag = "messages", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::Problem)))]
+    responses((status = 200, body = [MessageEventOut]), (status = 404, body = crate::error::Problem)))]
 pub async fn history(
     State(s): State<AppState>,
     tenant: Tenant,
     Path(id): Path<String>,
-) -> Result<Json<Vec<MessageEvent>>, ApiError> {
+) -> Result<Json<Vec<MessageEventOut>>, ApiError> {
     let id = path_id(&id)?;
     s.engine.query().message(tenant.account_id, id).await?;
     Ok(Json(
         s.engine
             .query()
             .message_events(tenant.account_id, id)
-            .await?,
+            .await?
+            .into_iter()
+            .map(MessageEventOut::from)
+            .collect(),
     ))
 }
 
@@ -145,34 +151,35 @@ async fn staff_action(
     tenant: &Tenant,
     id: &str,
     action: StaffAction,
-) -> Result<Json<MessageRecord>, ApiError> {
+) -> Result<Json<MessageOut>, ApiError> {
     let id = path_id(id)?;
     Ok(Json(
         s.engine
             .act_on_message(tenant.account_id, id, action, &tenant.actor())
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
 /// Cancels a message that has not gone out; the planner will not bring it back.
 #[utoipa::path(post, path = "/api/v1/messages/{id}/cancel", tag = "messages", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+    responses((status = 200, body = MessageOut), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn cancel(
     State(s): State<AppState>,
     tenant: Tenant,
     Path(id): Path<String>,
-) -> Result<Json<MessageRecord>, ApiError> {
+) -> Result<Json<MessageOut>, ApiError> {
     staff_action(&s, &tenant, &id, StaffAction::Cancel).await
 }
 
 /// Sends a waiting message now.
 #[utoipa::path(post, path = "/api/v1/messages/{id}/send-now", tag = "messages", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+    responses((status = 200, body = MessageOut), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn send_now(
     State(s): State<AppState>,
     tenant: Tenant,
     Path(id): Path<String>,
-) -> Result<Json<MessageRecord>, ApiError> {
+) -> Result<Json<MessageOut>, ApiError> {
     staff_action(&s, &tenant, &id, StaffAction::SendNow).await
 }
 
@@ -242,16 +249,19 @@ pub async fn timeline(
 }
 
 /// Staff notifications, newest first.
-#[utoipa::path(get, path = "/api/v1/notifications", tag = "messages", responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "messages", responses((status = 200, body = [NotificationOut])))]
 pub async fn notifications(
     State(s): State<AppState>,
     tenant: Tenant,
-) -> Result<Json<Vec<NotificationRecord>>, ApiError> {
+) -> Result<Json<Vec<NotificationOut>>, ApiError> {
     Ok(Json(
         s.engine
             .query()
             .notifications(tenant.account_id, 200)
-            .await?,
+            .await?
+            .into_iter()
+            .map(NotificationOut::from)
+            .collect(),
     ))
 }
 

@@ -3,10 +3,12 @@
 mod bookings;
 mod contacts;
 pub mod imports;
+mod message_out;
 mod messages;
 mod openapi;
 mod properties;
 mod rules;
+mod schemas;
 mod sms;
 mod templates;
 mod validate;

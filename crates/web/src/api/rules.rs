@@ -33,7 +33,7 @@ pub struct RuleIn {
     pub anchor: Anchor,
     /// Signed offset: `{"amount": -3, "unit": "days"}`; days are calendar days in the
     /// property's zone, hours and minutes exact durations.
-    #[schema(value_type = Object, example = json!({"amount": -3, "unit": "days"}))]
+    #[schema(value_type = super::schemas::OffsetSchema)]
     pub offset: Offset,
     /// Local time of day `HH:MM` (only with days).
     #[serde(default)]
@@ -83,7 +83,7 @@ pub struct RuleResult {
     /// The rule.
     pub rule: RuleOut,
     /// Messages planned, moved, cancelled.
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::schemas::PlanSummarySchema)]
     pub plan: PlanSummary,
 }
 
@@ -207,7 +207,7 @@ pub struct DryRunIn {
 
 /// What a rule change would do to planned messages, without saving it.
 #[utoipa::path(post, path = "/api/v1/rules/dry-run", tag = "rules", request_body = DryRunIn,
-    responses((status = 200, body = Object), (status = 422, body = crate::error::Problem)))]
+    responses((status = 200, body = super::schemas::PlanImpactSchema), (status = 422, body = crate::error::Problem)))]
 pub async fn dry_run(
     State(s): State<AppState>,
     tenant: Tenant,

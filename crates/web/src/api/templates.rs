@@ -40,7 +40,7 @@ pub struct TemplateIn {
     pub channel: TemplateChannel,
     /// Variants by language tag: email `{"de": {"subject": "...", "html": "...", "text": "..."}}`,
     /// SMS `{"de": {"text": "..."}}`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::schemas::VariantsSchema)]
     pub variants: serde_json::Value,
 }
 
@@ -60,7 +60,7 @@ pub struct TemplateOut {
     #[schema(value_type = String)]
     pub channel: TemplateChannel,
     /// Variants by language.
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::schemas::VariantsSchema)]
     pub variants: serde_json::Value,
     /// SMS templates: encoding, number of SMS and the characters that force UCS-2, per
     /// language, for the text as written (placeholders counted as typed; the preview shows the
