@@ -199,7 +199,7 @@ pub struct TimelineQuery {
 pub struct TimelineOut {
     /// The row.
     #[serde(flatten)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::schemas::TimelineRowSchema)]
     pub row: TimelineRow,
     /// Due time in the property's zone.
     pub due_local: String,

@@ -57,7 +57,7 @@ pub struct PropertyIn {
     /// `landline_voice`, `reminders` (`optional` or `mandatory`), `stop_applies_to`
     /// (`marketing` or `all`).
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::schemas::SmsSettingsSchema)]
     pub sms: SmsSettings,
 }
 
@@ -99,7 +99,7 @@ pub struct PropertyOut {
     /// Text layout.
     pub layout_text: Option<String>,
     /// SMS settings.
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::schemas::SmsSettingsSchema)]
     pub sms: SmsSettings,
     /// Whether guests can reply to the SMS sender (and so send STOP): only a numeric sender
     /// can receive replies.

@@ -42,7 +42,7 @@ pub struct RuleIn {
     /// Conditions: statuses, kinds, room_categories, services, source_channels,
     /// min_lead_hours, max_lead_hours, languages, missing_any.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::schemas::ConditionsSchema)]
     pub conditions: Conditions,
     /// `email` (default), `sms`, `email_or_sms` (SMS only when the guest has no email) or
     /// `sms_or_email` (email when no SMS can reach the guest).
@@ -73,7 +73,7 @@ fn yes() -> bool {
 pub struct RuleOut {
     /// The rule, with its `id` (once: the rule carries it).
     #[serde(flatten)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::schemas::RuleSchema)]
     pub rule: Rule,
 }
 

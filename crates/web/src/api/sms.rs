@@ -39,7 +39,7 @@ pub struct InspectOut {
     /// Encoding, number of SMS, units, units left, characters, the characters that force
     /// UCS-2, the parts, the text sent, smart-encoding replacements.
     #[serde(flatten)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::schemas::SmsAnalysisSchema)]
     pub analysis: SmsAnalysis,
     /// Units per SMS of one part (160 or 70).
     pub single_limit: usize,
@@ -95,7 +95,7 @@ pub struct UsageQuery {
 
 /// The monthly SMS overview: sent, delivered, failed, expired, rejected, parts, packages, cost.
 #[utoipa::path(get, path = "/api/v1/properties/{id}/sms/usage", tag = "sms", params(("id" = Uuid, Path), UsageQuery),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::Problem)))]
+    responses((status = 200, body = super::schemas::SmsOverviewSchema), (status = 404, body = crate::error::Problem)))]
 pub async fn usage(
     State(s): State<AppState>,
     tenant: Tenant,
@@ -142,7 +142,7 @@ pub struct TanIn {
 /// of the code and erases the SMS text once it is final; check a guess with `/verify`.
 #[utoipa::path(post, path = "/api/v1/sms/tans", tag = "sms", request_body = TanIn,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key")),
-    responses((status = 201, body = Object), (status = 422, body = crate::error::Problem)))]
+    responses((status = 201, body = super::schemas::TanCreatedSchema), (status = 422, body = crate::error::Problem)))]
 pub async fn create_tan(
     State(s): State<AppState>,
     tenant: Tenant,
@@ -181,7 +181,7 @@ pub struct VerifyIn {
 
 /// Checks a one-time code: `verified` once, `wrong` (with guesses left), `expired` or `locked`.
 #[utoipa::path(post, path = "/api/v1/sms/tans/{id}/verify", tag = "sms", params(("id" = Uuid, Path)), request_body = VerifyIn,
-    responses((status = 200, body = Object), (status = 404, body = crate::error::Problem)))]
+    responses((status = 200, body = super::schemas::TanCheckSchema), (status = 404, body = crate::error::Problem)))]
 pub async fn verify_tan(
     State(s): State<AppState>,
     tenant: Tenant,
@@ -212,7 +212,7 @@ pub struct CampaignIn {
     /// Which contacts (all with a booking at the property when empty): `contact_ids`,
     /// `languages`, `countries`, `booking_statuses`, `booked_from`, `booked_to`.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::schemas::AudienceSchema)]
     pub filter: AudienceFilter,
     /// When to send (RFC 3339; default now; quiet hours still apply).
     #[serde(default)]
@@ -226,7 +226,7 @@ pub struct CampaignIn {
 /// out never get one. `dry_run` says who would, who would not and why, and the cost.
 #[utoipa::path(post, path = "/api/v1/sms/campaigns", tag = "sms", request_body = CampaignIn,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key")),
-    responses((status = 201, body = Object), (status = 200, body = Object, description = "dry run"), (status = 422, body = crate::error::Problem)))]
+    responses((status = 201, body = super::schemas::CampaignPlanSchema), (status = 200, body = super::schemas::CampaignPlanSchema, description = "dry run"), (status = 422, body = crate::error::Problem)))]
 pub async fn create_campaign(
     State(s): State<AppState>,
     tenant: Tenant,
@@ -267,7 +267,7 @@ pub struct CampaignQuery {
 }
 
 /// The property's bulk SMS, newest first (their messages: `/messages?campaign_id=`).
-#[utoipa::path(get, path = "/api/v1/sms/campaigns", tag = "sms", params(CampaignQuery), responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/sms/campaigns", tag = "sms", params(CampaignQuery), responses((status = 200, body = [super::schemas::CampaignSchema])))]
 pub async fn campaigns(
     State(s): State<AppState>,
     tenant: Tenant,
@@ -291,10 +291,10 @@ pub struct ContactSms {
     /// The number opted out of SMS (a STOP not lifted by START).
     pub opted_out: bool,
     /// Every opt-out and opt-in, oldest first, with its evidence.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Vec<super::schemas::ConsentEventSchema>)]
     pub consent_events: Vec<ConsentEvent>,
     /// SMS and calls to the contact, newest first: status, when sent, when it reached the phone.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Vec<super::schemas::ContactSmsMessageSchema>)]
     pub messages: Vec<serde_json::Value>,
 }
 

@@ -66,7 +66,7 @@ pub struct TemplateOut {
     /// language, for the text as written (placeholders counted as typed; the preview shows the
     /// exact figures for a booking).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<BTreeMap<String, super::schemas::SmsAnalysisSchema>>)]
     pub sms: Option<BTreeMap<String, SmsAnalysis>>,
     /// Increments with every edit.
     pub version: i64,
@@ -266,7 +266,7 @@ pub struct PreviewOut {
     pub fell_back: bool,
     /// SMS: encoding, number of SMS, units, the characters that force UCS-2, the parts.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<super::schemas::SmsAnalysisSchema>)]
     pub sms: Option<SmsAnalysis>,
     /// SMS: why it could not be sent as it is (empty, more than 10 parts).
     #[serde(skip_serializing_if = "Option::is_none")]
