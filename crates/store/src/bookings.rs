@@ -359,7 +359,7 @@ impl Store {
     ) -> Result<Vec<Booking>, StoreError> {
         let mut pooled = self.acquire().await?;
         let rows: Vec<BookingRow> = on!(pooled.conn(), c, _db => {
-            sqlx::query_as(
+            let query = sqlx::query_as(
                 "SELECT * FROM bookings WHERE account_id = $1
                    AND ($2 IS NULL OR property_id = $2) AND ($3 IS NULL OR status = $3)
                    AND ($4 IS NULL OR created_at >= $4) AND ($5 IS NULL OR created_at < $5)
@@ -372,11 +372,10 @@ impl Store {
             .bind(opt_ts(f.created_from))
             .bind(opt_ts(f.created_to))
             .bind(Id(f.after.unwrap_or(Uuid::nil())))
-            .bind(f.limit)
-            .fetch_all(&mut *c)
-            .await?
+            .bind(f.limit);
+            crate::error::readable_rows("bookings", query.fetch(&mut *c)).await?
         });
-        bookings_from(rows)
+        Ok(crate::error::readable_records("bookings", rows))
     }
 
     /// A booking's change history, oldest first.

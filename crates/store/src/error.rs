@@ -71,6 +71,49 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// Collects the rows of a list, leaving out (and logging, and counting in
+/// `bellhop_store_unreadable_rows_total{table}`) any row whose values cannot be read back:
+/// one bad row must not make a whole list fail. Any other error fails the list.
+pub(crate) async fn readable_rows<T>(
+    table: &'static str,
+    rows: impl futures_util::Stream<Item = Result<T, sqlx::Error>>,
+) -> Result<Vec<T>, StoreError> {
+    use futures_util::StreamExt;
+    let mut rows = std::pin::pin!(rows);
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().await {
+        match row {
+            Ok(row) => out.push(row),
+            Err(e @ (sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_))) => {
+                metrics::counter!("bellhop_store_unreadable_rows_total", "table" => table)
+                    .increment(1);
+                tracing::error!(table, error = %e, "a stored row cannot be read; left out of the list");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
+}
+
+/// Converts read rows into records, leaving out (and logging and counting) those whose values
+/// do not make a valid record; see `readable_rows`.
+pub(crate) fn readable_records<R, T>(table: &'static str, rows: Vec<R>) -> Vec<T>
+where
+    T: TryFrom<R, Error = StoreError>,
+{
+    rows.into_iter()
+        .filter_map(|row| match T::try_from(row) {
+            Ok(record) => Some(record),
+            Err(e) => {
+                metrics::counter!("bellhop_store_unreadable_rows_total", "table" => table)
+                    .increment(1);
+                tracing::error!(table, error = %e, "a stored row is not a valid record; left out of the list");
+                None
+            }
+        })
+        .collect()
+}
+
 /// A stored value that does not parse as what it should be.
 pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {detail}"))

@@ -756,9 +756,9 @@ impl Store {
                     .push(")");
             }
             q.push(" ORDER BY due_at, id LIMIT ").push_bind(f.limit);
-            q.build_query_as().fetch_all(&mut *c).await?
+            crate::error::readable_rows("messages", q.build_query_as().fetch(&mut *c)).await?
         });
-        rows.into_iter().map(MessageRecord::try_from).collect()
+        Ok(crate::error::readable_records("messages", rows))
     }
 
     /// A message's status history, oldest first.
