@@ -7,7 +7,8 @@
 //! with the planning of its messages, like every other change.
 
 use crate::EngineError;
-use crate::service::{Engine, change_booking};
+use crate::bookings::change_booking;
+use crate::service::Engine;
 use bellhop_domain::plan::{self, PlanInput};
 use bellhop_domain::{Booking, Contact, Property, Rule};
 use bellhop_store::{PlanSummary, Tx};

@@ -1,6 +1,8 @@
 //! bellhop's engine: booking changes with re-planning in one transaction, the dispatcher that
 //! turns due messages into sent mail, retries, and the injected clock.
 
+mod bookings;
+mod catalog;
 pub mod clock;
 mod command;
 mod contacts;
@@ -8,12 +10,15 @@ mod deliveries;
 mod dispatcher;
 mod error;
 mod import;
+mod messages;
 mod prepare;
 mod queries;
 mod service;
 mod sms;
 pub mod telemetry;
 
+pub use bookings::BookingDraft;
+pub use catalog::PlanImpact;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use command::{Answer, Command, IdempotencyKey};
 pub use dispatcher::{DispatchConfig, DispatchStats, Dispatcher, Transports};
@@ -22,7 +27,7 @@ pub use import::{
     DEFAULT_SOURCE, IMPORT_CHUNK, ImportContact, ImportItem, ImportReport, OnInvalid, Refusal,
 };
 pub use queries::Queries;
-pub use service::{BookingDraft, Engine, PlanImpact};
+pub use service::Engine;
 pub use sms::{
     CampaignDraft, CampaignPlan, InboundResult, InboundSms, SmsOverview, TAN_MAX_ATTEMPTS,
     TanCheck, TanCreated, TanRequest,
