@@ -284,3 +284,74 @@ impl Engine {
         Ok(tx.live_bookings(account, property, now).await?)
     }
 }
+
+/// What a template renders to for a real booking: exactly what would be sent.
+#[derive(Clone, Debug)]
+pub enum Preview {
+    /// An email template.
+    Email(bellhop_domain::render::RenderedEmail),
+    /// An SMS template, with how it goes out and why it could not, if it could not.
+    Sms {
+        /// The text.
+        rendered: bellhop_domain::render::RenderedSms,
+        /// Encoding, parts, the characters that force UCS-2.
+        analysis: bellhop_domain::sms::SmsAnalysis,
+        /// Why it cannot be sent as it is (empty, too many parts).
+        problem: Option<String>,
+    },
+}
+
+impl Engine {
+    /// Renders template `template_id` for booking `booking_id` in `language` (default: the
+    /// language the booking would get), reading template, booking, property and contact in
+    /// one read transaction.
+    pub async fn preview_template(
+        &self,
+        account: Uuid,
+        template_id: Uuid,
+        booking_id: Uuid,
+        language: Option<String>,
+    ) -> Result<Preview, EngineError> {
+        use bellhop_domain::render::{self, CompiledTemplate, RenderLimits};
+        use bellhop_domain::rule::TemplateChannel;
+        let mut tx = self.store().begin_read().await?;
+        let template = tx.template(account, template_id).await?;
+        let booking = tx
+            .booking(account, booking_id)
+            .await
+            .map_err(|_| EngineError::invalid("booking_id", "no such booking"))?;
+        let property = tx.property(account, booking.property_id).await?;
+        let contact = tx.contact(account, booking.contact_id).await?;
+        drop(tx);
+        let invalid = |e: render::RenderError| EngineError::invalid("template", e.to_string());
+        let compiled = CompiledTemplate::compile(
+            &template,
+            property.layout_html.as_deref(),
+            property.layout_text.as_deref(),
+            RenderLimits::default(),
+        )
+        .map_err(invalid)?;
+        let wanted = language
+            .unwrap_or_else(|| bellhop_domain::language::wanted(&property, &booking, &contact));
+        let context = render::context(&property, &booking, &contact, &wanted);
+        let preferences = [wanted.as_str(), property.default_language.as_str()];
+        if compiled.channel() == TemplateChannel::Sms {
+            let rendered = compiled
+                .render_sms(&preferences, &context)
+                .map_err(invalid)?;
+            let smart = property.sms.smart_encoding;
+            let analysis = bellhop_domain::sms::analyze(&rendered.text, smart);
+            let problem = bellhop_domain::sms::check_sendable(&rendered.text, smart)
+                .err()
+                .map(|e| e.to_string());
+            return Ok(Preview::Sms {
+                rendered,
+                analysis,
+                problem,
+            });
+        }
+        Ok(Preview::Email(
+            compiled.render(&preferences, &context).map_err(invalid)?,
+        ))
+    }
+}

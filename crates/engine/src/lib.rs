@@ -18,7 +18,7 @@ mod sms;
 pub mod telemetry;
 
 pub use bookings::BookingDraft;
-pub use catalog::PlanImpact;
+pub use catalog::{PlanImpact, Preview};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use command::{Answer, Command, IdempotencyKey};
 pub use dispatcher::{DispatchConfig, DispatchStats, Dispatcher, Transports};

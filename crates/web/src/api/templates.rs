@@ -12,11 +12,11 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bellhop_domain::render::{
-    self, Category, CompiledTemplate, EmailContent, RenderLimits, RenderedEmail, SmsContent,
-    Template, Variants,
+    Category, CompiledTemplate, EmailContent, RenderLimits, SmsContent, Template, Variants,
 };
 use bellhop_domain::rule::TemplateChannel;
 use bellhop_domain::sms::{self, SmsAnalysis};
+use bellhop_engine::Preview;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
@@ -283,38 +283,22 @@ pub async fn preview(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<PreviewOut>, ApiError> {
-    let store = s.engine.query();
-    let template = store.template(tenant.account_id, path_id(&id)?).await?;
     let input: PreviewIn = parse_json(&body)?;
-    let booking = store
-        .booking(tenant.account_id, input.booking_id)
-        .await
-        .map_err(|_| ApiError::invalid("booking_id", "no such booking"))?;
-    let property = store
-        .property(tenant.account_id, booking.property_id)
+    let preview = s
+        .engine
+        .preview_template(
+            tenant.account_id,
+            path_id(&id)?,
+            input.booking_id,
+            input.language,
+        )
         .await?;
-    let contact = store.contact(tenant.account_id, booking.contact_id).await?;
-    let compiled = CompiledTemplate::compile(
-        &template,
-        property.layout_html.as_deref(),
-        property.layout_text.as_deref(),
-        RenderLimits::default(),
-    )
-    .map_err(|e| ApiError::invalid("template", e.to_string()))?;
-    let wanted = input
-        .language
-        .unwrap_or_else(|| bellhop_domain::language::wanted(&property, &booking, &contact));
-    let context = render::context(&property, &booking, &contact, &wanted);
-    let preferences = [wanted.as_str(), property.default_language.as_str()];
-    if compiled.channel() == TemplateChannel::Sms {
-        let rendered = compiled
-            .render_sms(&preferences, &context)
-            .map_err(|e| ApiError::invalid("template", e.to_string()))?;
-        let analysis = sms::analyze(&rendered.text, property.sms.smart_encoding);
-        let problem = sms::check_sendable(&rendered.text, property.sms.smart_encoding)
-            .err()
-            .map(|e| e.to_string());
-        return Ok(Json(PreviewOut {
+    Ok(Json(match preview {
+        Preview::Sms {
+            rendered,
+            analysis,
+            problem,
+        } => PreviewOut {
             subject: None,
             html: None,
             text: analysis.text.clone(),
@@ -322,19 +306,16 @@ pub async fn preview(
             fell_back: rendered.fell_back,
             sms: Some(analysis),
             problem,
-        }));
-    }
-    let rendered: RenderedEmail = compiled
-        .render(&preferences, &context)
-        .map_err(|e| ApiError::invalid("template", e.to_string()))?;
-    Ok(Json(PreviewOut {
-        subject: Some(rendered.subject),
-        html: Some(rendered.html),
-        text: rendered.text,
-        language: rendered.language,
-        fell_back: rendered.fell_back,
-        sms: None,
-        problem: None,
+        },
+        Preview::Email(rendered) => PreviewOut {
+            subject: Some(rendered.subject),
+            html: Some(rendered.html),
+            text: rendered.text,
+            language: rendered.language,
+            fell_back: rendered.fell_back,
+            sms: None,
+            problem: None,
+        },
     }))
 }
 
