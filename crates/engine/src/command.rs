@@ -121,18 +121,9 @@ impl Command<'_> {
         &mut self,
         contact: &Contact,
     ) -> Result<Contact, EngineError> {
-        let known = match (&contact.email, &contact.phone_e164) {
-            (Some(email), _) => self.tx.contact_by_email(self.account, email).await?,
-            (None, Some(number)) => self.tx.contact_by_phone(self.account, number).await?,
-            (None, None) => None,
-        };
-        match known {
-            Some(existing) => Ok(existing),
-            None => {
-                self.upsert_contact(contact).await?;
-                Ok(contact.clone())
-            }
-        }
+        self.engine
+            .find_or_create_contact_in(&mut self.tx, contact)
+            .await
     }
 
     /// A contact of the account, as this transaction sees it.

@@ -7,6 +7,28 @@ use bellhop_domain::{Contact, phone};
 use bellhop_store::{PlanSummary, Tx};
 
 impl Engine {
+    /// The account's contact with `contact`'s email, else with its number, else `contact`
+    /// stored as a new one: a guest who books (or asks for a code) again keeps one record.
+    pub(crate) async fn find_or_create_contact_in(
+        &self,
+        tx: &mut Tx,
+        contact: &Contact,
+    ) -> Result<Contact, EngineError> {
+        let account = contact.account_id;
+        let known = match (&contact.email, &contact.phone_e164) {
+            (Some(email), _) => tx.contact_by_email(account, email).await?,
+            (None, Some(number)) => tx.contact_by_phone(account, number).await?,
+            (None, None) => None,
+        };
+        match known {
+            Some(existing) => Ok(existing),
+            None => {
+                self.upsert_contact_in(tx, contact).await?;
+                Ok(contact.clone())
+            }
+        }
+    }
+
     /// Creates or replaces a contact and re-plans the contact's bookings (a missing-data mail
     /// stops once the data arrives; a new language changes the variant).
     pub async fn upsert_contact(&self, contact: &Contact) -> Result<PlanSummary, EngineError> {

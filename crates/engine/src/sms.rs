@@ -328,22 +328,16 @@ impl Engine {
             (None, Some(raw)) => {
                 let number = phone::normalize(raw, Some(&property.country))
                     .map_err(|e| EngineError::invalid("phone", e.to_string()))?;
-                match tx.contact_by_phone(account, &number.e164).await? {
-                    Some(c) => c,
-                    None => {
-                        let c = Contact {
-                            id: Uuid::now_v7(),
-                            account_id: account,
-                            phone: Some(raw.clone()),
-                            phone_e164: Some(number.e164),
-                            phone_type: Some(number.kind),
-                            language: request.language.clone(),
-                            ..Contact::default()
-                        };
-                        tx.upsert_contact(&c, now).await?;
-                        c
-                    }
-                }
+                let new = Contact {
+                    id: Uuid::now_v7(),
+                    account_id: account,
+                    phone: Some(raw.clone()),
+                    phone_e164: Some(number.e164),
+                    phone_type: Some(number.kind),
+                    language: request.language.clone(),
+                    ..Contact::default()
+                };
+                self.find_or_create_contact_in(tx, &new).await?
             }
             (None, None) => {
                 return Err(EngineError::invalid(

@@ -349,7 +349,10 @@ impl Store {
             Pool::Sqlite(p) => TxConn::Sqlite(backend::sqlite::begin_read(p).await?),
             Pool::Postgres(p) => TxConn::Postgres(backend::postgres::begin_read(p).await?),
         };
-        Ok(Tx { conn, held: None })
+        // A read transaction never changes a booking; should one, it would still have to hold
+        // the booking first, like any other transaction (see `Tx::try_hold_booking`).
+        let held = self.locks.as_ref().map(|locks| locks.none());
+        Ok(Tx { conn, held })
     }
 
     /// Starts a write transaction that changes the given bookings (and maybe others it finds,

@@ -25,8 +25,8 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     parse_value(body)
 }
 
-/// Parses one JSON value of any shape strictly (see `parse_json`).
-pub fn parse_value<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+/// Parses one JSON value strictly: no NUL, nothing after the value.
+fn parse_value<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if contains_nul_escape(body) {
         return Err(ApiError::invalid(
             "body",
