@@ -3,14 +3,16 @@
 //! ratios; nothing here is a timed test.
 
 use anyhow::Context;
+use bellhop_domain::contact::EmailAddress;
+use bellhop_domain::language::LanguageTag;
 use bellhop_domain::plan::{self, PlanAction, PlanInput};
 use bellhop_domain::presets;
 use bellhop_domain::property::{Property, Sender};
 use bellhop_domain::render::{Category, EmailContent, Template};
 use bellhop_domain::rule::{Anchor, Channel, Conditions, LatePolicy, Offset, Rule};
 use bellhop_domain::time::{LocalTime, parse_time_zone};
-use bellhop_domain::{Booking, BookingStatus, Contact, Schedule};
-use bellhop_engine::{BookingDraft, DispatchConfig, Dispatcher, Engine, ManualClock};
+use bellhop_domain::{Booking, BookingDetails, BookingFields, BookingStatus, Contact, Schedule};
+use bellhop_engine::{DispatchConfig, Dispatcher, Engine, ManualClock};
 use bellhop_store::{Store, StoreOptions};
 use bellhop_transport::{EmailTransport, SmtpConfig, SmtpTls, SmtpTransport};
 use clap::Subcommand;
@@ -181,7 +183,7 @@ fn eight_rules(account: Uuid, property: Uuid) -> Vec<Rule> {
         .collect()
 }
 
-fn stay_draft(property: Uuid, contact: Uuid, i: usize) -> BookingDraft {
+fn stay_draft(property: Uuid, contact: Uuid, i: usize) -> BookingFields {
     let arrival = date(2026, 4, 1)
         .checked_add(jiff::Span::new().days((i % 300) as i64))
         .unwrap_or(date(2026, 4, 1));
@@ -200,13 +202,16 @@ fn stay_draft(property: Uuid, contact: Uuid, i: usize) -> BookingDraft {
         1 => (BookingStatus::Offer, None),
         _ => (BookingStatus::Confirmed, None),
     };
-    BookingDraft {
+    BookingFields {
         option_until,
-        room_category: Some(["DZ", "EZ", "Suite"][i % 3].into()),
-        external_id: Some(format!("R-{i}")),
-        price_cents: Some(25_000 + (i as i64 % 100) * 100),
-        guests: Some(2),
-        ..BookingDraft::new(
+        details: BookingDetails {
+            room_category: Some(["DZ", "EZ", "Suite"][i % 3].into()),
+            external_id: Some(format!("R-{i}")),
+            price_cents: Some(25_000 + (i as i64 % 100) * 100),
+            guests: Some(2),
+            ..BookingDetails::default()
+        },
+        ..BookingFields::new(
             property,
             contact,
             status,
@@ -221,8 +226,10 @@ fn contact(account: Uuid, i: usize) -> Contact {
         account_id: account,
         first_name: Some(format!("Gast{i}")),
         last_name: Some("Müller".into()),
-        email: Some(format!("guest{i}@bench.example")),
-        language: Some(if i.is_multiple_of(3) { "en" } else { "de" }.into()),
+        email: Some(EmailAddress::stored(format!("guest{i}@bench.example"))),
+        language: Some(LanguageTag::stored(
+            if i.is_multiple_of(3) { "en" } else { "de" }.into(),
+        )),
         address: (!i.is_multiple_of(4)).then(|| "Hauptstraße 1".into()),
         ..Contact::default()
     }
@@ -237,36 +244,7 @@ async fn plan_bench(bookings: usize, stored: usize) -> anyhow::Result<()> {
     let all: Vec<Booking> = (0..bookings)
         .map(|i| {
             let d = stay_draft(property.id, contacts[i % 1000].id, i);
-            Booking {
-                id: Uuid::now_v7(),
-                account_id: account,
-                property_id: d.property_id,
-                contact_id: d.contact_id,
-                status: d.status,
-                schedule: d.schedule,
-                option_until: d.option_until,
-                hold_expires_at: None,
-                room_category: d.room_category,
-                service: None,
-                staff: None,
-                source_channel: None,
-                external_id: d.external_id,
-                voucher: None,
-                price_cents: d.price_cents,
-                deposit_cents: None,
-                paid_cents: None,
-                guests: d.guests,
-                language: None,
-                notes: None,
-                sms_reminders: None,
-                created_at: now,
-                updated_at: now,
-                version: 1,
-                status_changed_at: now,
-                status_version: 1,
-                modified_at: None,
-                modified_version: None,
-            }
+            Booking::created(Uuid::now_v7(), account, d, now)
         })
         .collect();
     let started = Instant::now();
@@ -316,7 +294,7 @@ async fn plan_bench(bookings: usize, stored: usize) -> anyhow::Result<()> {
     tx.commit().await?;
     let started = Instant::now();
     let mut planned = 0u64;
-    let drafts: Vec<BookingDraft> = (0..stored)
+    let drafts: Vec<BookingFields> = (0..stored)
         .map(|i| stay_draft(property.id, contacts[i % 1000].id, i))
         .collect();
     for chunk in drafts.chunks(1000) {
@@ -536,7 +514,7 @@ async fn dispatch_bench(
             let c = contact(account, i);
             tx.upsert_contact(&c, now).await?;
             let s = start.checked_add(jiff::SignedDuration::from_mins((i % 5000) as i64))?;
-            drafts.push(BookingDraft {
+            drafts.push(BookingFields {
                 schedule: Schedule::Appointment {
                     start: s,
                     end: s.checked_add(jiff::SignedDuration::from_hours(1))?,
@@ -546,7 +524,7 @@ async fn dispatch_bench(
         }
         let drafts = drafts
             .into_iter()
-            .map(|d| BookingDraft {
+            .map(|d| BookingFields {
                 status: BookingStatus::Confirmed,
                 option_until: None,
                 ..d
@@ -653,8 +631,8 @@ async fn import_bench(bookings: usize, database: Option<String>) -> anyhow::Resu
             let value = serde_json::json!({
                 "property_id": property.id, "kind": "stay", "status": d.status.as_str(),
                 "arrival": arrival, "departure": departure, "option_until": d.option_until,
-                "room_category": d.room_category, "external_id": d.external_id,
-                "price_cents": d.price_cents, "guests": d.guests, "source_channel": "pms",
+                "room_category": d.details.room_category, "external_id": d.details.external_id,
+                "price_cents": d.details.price_cents, "guests": d.details.guests, "source_channel": "pms",
                 "contact": {"first_name": format!("Gast{guest}"), "last_name": "Müller",
                     "email": format!("guest{guest}@bench.example"),
                     "language": if guest.is_multiple_of(3) { "en" } else { "de" }},

@@ -9,8 +9,8 @@ use bellhop_domain::render::{Category, SmsContent, Template, Variants};
 use bellhop_domain::rule::{Anchor, Channel, Conditions, LatePolicy, Offset, Rule};
 use bellhop_domain::sms::{self, SenderId};
 use bellhop_domain::time::{LocalTime, parse_time_zone};
-use bellhop_domain::{BookingStatus, Contact, Schedule};
-use bellhop_engine::{BookingDraft, DispatchConfig, Dispatcher, Engine, ManualClock, Transports};
+use bellhop_domain::{BookingFields, BookingStatus, Contact, Schedule};
+use bellhop_engine::{DispatchConfig, Dispatcher, Engine, ManualClock, Transports};
 use bellhop_store::{Store, StoreOptions};
 use bellhop_transport::callbacks::Callbacks;
 use bellhop_transport::sms::{KannelConfig, KannelGateway, SmsGateway, VoiceGateway};
@@ -268,7 +268,7 @@ async fn seed(store: &Store, clock: &ManualClock, messages: usize) -> anyhow::Re
                 account_id: account,
                 first_name: Some(format!("Gast{i}")),
                 phone: Some(format!("+43664{i:07}")),
-                phone_e164: Some(format!("+43664{i:07}")),
+                phone_e164: Some(bellhop_domain::phone::E164::stored(format!("+43664{i:07}"))),
                 phone_type: Some(bellhop_domain::phone::PhoneType::Mobile),
                 ..Contact::default()
             };
@@ -278,7 +278,7 @@ async fn seed(store: &Store, clock: &ManualClock, messages: usize) -> anyhow::Re
                 start,
                 end: start.checked_add(SignedDuration::from_hours(1))?,
             };
-            drafts.push(BookingDraft::new(
+            drafts.push(BookingFields::new(
                 property.id,
                 c.id,
                 BookingStatus::Confirmed,

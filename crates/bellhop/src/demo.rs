@@ -5,11 +5,13 @@
 
 use crate::timeline;
 use anyhow::Context;
+use bellhop_domain::contact::EmailAddress;
+use bellhop_domain::language::LanguageTag;
 use bellhop_domain::presets;
 use bellhop_domain::property::{Property, Sender};
 use bellhop_domain::time::{LocalTime, parse_time_zone, resolve_local};
-use bellhop_domain::{BookingStatus, Contact, Schedule};
-use bellhop_engine::{BookingDraft, Clock, DispatchConfig, Dispatcher, Engine, ManualClock};
+use bellhop_domain::{BookingFields, BookingStatus, Contact, Schedule};
+use bellhop_engine::{Clock, DispatchConfig, Dispatcher, Engine, ManualClock};
 use bellhop_store::{Store, StoreOptions};
 use bellhop_transport::sms::{SmsFolder, SmsGateway, VoiceGateway};
 use bellhop_transport::{EmailTransport, EmlFolder};
@@ -202,8 +204,8 @@ fn contact(account: Uuid, i: usize) -> Contact {
         account_id: account,
         first_name: Some(g.first.into()),
         last_name: Some(g.last.into()),
-        email: g.email.then_some(email),
-        language: Some(g.lang.into()),
+        email: g.email.then(|| EmailAddress::stored(email)),
+        language: Some(LanguageTag::stored(g.lang.into())),
         address: complete.then(|| "Hauptstraße 1".into()),
         postal_code: complete.then(|| "1010".into()),
         city: complete.then(|| "Wien".into()),
@@ -543,20 +545,19 @@ impl Demo {
         guest: usize,
         status: BookingStatus,
         schedule: Schedule,
-    ) -> BookingDraft {
-        BookingDraft {
-            guests: Some(2),
-            ..BookingDraft::new(property, self.guests[guest], status, schedule)
-        }
+    ) -> BookingFields {
+        let mut fields = BookingFields::new(property, self.guests[guest], status, schedule);
+        fields.details.guests = Some(2);
+        fields
     }
 
-    async fn edit(&self, key: &str, f: impl FnOnce(&mut BookingDraft)) -> anyhow::Result<()> {
+    async fn edit(&self, key: &str, f: impl FnOnce(&mut BookingFields)) -> anyhow::Result<()> {
         let id = *self
             .bookings
             .get(key)
             .with_context(|| format!("no demo booking {key}"))?;
         let current = self.engine.query().booking(self.account, id).await?;
-        let mut draft = BookingDraft::of(&current);
+        let mut draft = current.fields;
         f(&mut draft);
         self.engine
             .update_booking(self.account, id, draft, None, "demo:staff")
@@ -582,7 +583,7 @@ impl Demo {
                     status,
                     Schedule::Stay { arrival, departure },
                 );
-                d.room_category = Some(room.into());
+                d.details.room_category = Some(room.into());
                 d.option_until = option_until;
                 let (b, _) = self
                     .engine
@@ -606,8 +607,8 @@ impl Demo {
                     BookingStatus::Confirmed,
                     Schedule::Appointment { start, end },
                 );
-                d.service = Some(service.into());
-                d.staff = Some(staff.into());
+                d.details.service = Some(service.into());
+                d.details.staff = Some(staff.into());
                 let (b, _) = self
                     .engine
                     .create_booking(self.account, d, "demo:online-booking")
@@ -631,7 +632,7 @@ impl Demo {
             }
             Event::Status { key, status } => self.edit(key, |d| d.status = status).await?,
             Event::Room { key, room } => {
-                self.edit(key, |d| d.room_category = Some(room.into()))
+                self.edit(key, |d| d.details.room_category = Some(room.into()))
                     .await?
             }
             Event::Texts { guest, text } => {

@@ -80,7 +80,7 @@ async fn seed(store: &Store) {
             account_id: account,
             first_name: Some(format!("M{i:05}")),
             phone: Some(format!("+43664{i:07}")),
-            phone_e164: Some(format!("+43664{i:07}")),
+            phone_e164: Some(format!("+43664{i:07}").parse().unwrap()),
             phone_type: Some(bellhop_domain::phone::PhoneType::Mobile),
             ..Default::default()
         };

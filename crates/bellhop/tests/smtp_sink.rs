@@ -3,6 +3,7 @@
 mod support;
 
 use bellhop_domain::Contact;
+use bellhop_domain::contact::EmailAddress;
 use bellhop_engine::{DispatchConfig, Dispatcher, Engine, ManualClock};
 use bellhop_store::{MessageFilter, Store, StoreOptions};
 use bellhop_transport::{EmailTransport, SmtpConfig, SmtpTls, SmtpTransport};
@@ -35,7 +36,7 @@ async fn the_mail_that_reaches_an_smtp_server_is_well_formed_multipart_with_enco
         account_id: account,
         first_name: Some("Jürgen".into()),
         last_name: Some("Größe".into()),
-        email: Some("juergen@example.com".into()),
+        email: Some("juergen@example.com".parse().unwrap()),
         ..Contact::default()
     };
     engine.upsert_contact(&contact).await.unwrap();
@@ -154,7 +155,7 @@ async fn an_address_the_transport_refuses_fails_permanently_and_staff_are_notifi
             id: Uuid::nil(),
             account_id: account,
             first_name: Some("X".into()),
-            email: Some("broken@@example.com".into()),
+            email: Some(EmailAddress::stored("broken@@example.com".into())),
             ..Contact::default()
         },
         "2026-03-10T09:30:00Z".parse().unwrap(),

@@ -195,13 +195,126 @@ pub fn supported_instant(at: Timestamp) -> bool {
     supported_date(at.to_zoned(jiff::tz::TimeZone::UTC).date())
 }
 
-/// A booking as the planner sees it.
+/// The details of a booking that every layer passes on as they are: named once here, stored in
+/// columns of the same names, shown and taken by the API under the same keys.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BookingDetails {
+    /// Room category of a stay.
+    #[serde(default)]
+    pub room_category: Option<String>,
+    /// Service of an appointment.
+    #[serde(default)]
+    pub service: Option<String>,
+    /// Staff member of an appointment.
+    #[serde(default)]
+    pub staff: Option<String>,
+    /// Booking channel it came from (`direct` when made by staff).
+    #[serde(default)]
+    pub source_channel: Option<String>,
+    /// The channel's id for it.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Voucher number, once paid.
+    #[serde(default)]
+    pub voucher: Option<String>,
+    /// Total price in cents.
+    #[serde(default)]
+    pub price_cents: Option<i64>,
+    /// Deposit in cents.
+    #[serde(default)]
+    pub deposit_cents: Option<i64>,
+    /// Amount paid in cents.
+    #[serde(default)]
+    pub paid_cents: Option<i64>,
+    /// Number of guests.
+    #[serde(default)]
+    pub guests: Option<i32>,
+    /// Language for messages about this booking, overriding the contact's.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "de-AT"))]
+    pub language: Option<crate::language::LanguageTag>,
+    /// Free-text notes (never sent to the guest unless a template uses them).
+    #[serde(default)]
+    pub notes: Option<String>,
+    /// The customer's choice of SMS reminders when booking online (`None`: not asked;
+    /// `false`: declined, not allowed where the property makes them mandatory).
+    #[serde(default)]
+    pub sms_reminders: Option<bool>,
+}
+
+/// A broken rule of what a booking may hold: the field and what is wrong with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's name, as the API spells it.
+    pub field: &'static str,
+    /// What is wrong.
+    pub message: &'static str,
+}
+
+impl FieldError {
+    fn new(field: &'static str, message: &'static str) -> Self {
+        FieldError { field, message }
+    }
+}
+
+/// Longest one-line detail (room category, voucher, ...), in characters.
+pub const MAX_DETAIL_LINE: usize = 200;
+/// Longest notes, in characters.
+pub const MAX_NOTES: usize = 10_000;
+
+impl BookingDetails {
+    /// Every broken rule: lines of at most 200 characters without control characters, notes
+    /// of at most 10,000, amounts between 0 and 100,000,000,000 cents, 1 to 1,000 guests.
+    pub fn problems(&self) -> Vec<FieldError> {
+        let mut problems = Vec::new();
+        for (field, value) in [
+            ("room_category", &self.room_category),
+            ("service", &self.service),
+            ("staff", &self.staff),
+            ("source_channel", &self.source_channel),
+            ("external_id", &self.external_id),
+            ("voucher", &self.voucher),
+        ] {
+            let Some(value) = value else { continue };
+            if value.chars().count() > MAX_DETAIL_LINE {
+                problems.push(FieldError::new(field, "must be at most 200 characters"));
+            } else if value.chars().any(char::is_control) {
+                problems.push(FieldError::new(
+                    field,
+                    "must be one line without control characters",
+                ));
+            }
+        }
+        if let Some(notes) = &self.notes {
+            if notes.chars().count() > MAX_NOTES {
+                problems.push(FieldError::new("notes", "must be at most 10000 characters"));
+            } else if notes.contains('\0') {
+                problems.push(FieldError::new("notes", "must not contain NUL characters"));
+            }
+        }
+        for (field, cents) in [
+            ("price_cents", self.price_cents),
+            ("deposit_cents", self.deposit_cents),
+            ("paid_cents", self.paid_cents),
+        ] {
+            if cents.is_some_and(|c| !(0..=100_000_000_000).contains(&c)) {
+                problems.push(FieldError::new(
+                    field,
+                    "must be between 0 and 100,000,000,000 cents",
+                ));
+            }
+        }
+        if self.guests.is_some_and(|g| !(1..=1000).contains(&g)) {
+            problems.push(FieldError::new("guests", "must be between 1 and 1000"));
+        }
+        problems
+    }
+}
+
+/// What can be changed about a booking: everything but its identity and bookkeeping.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Booking {
-    /// Stable id.
-    pub id: Uuid,
-    /// Owning account (tenant).
-    pub account_id: Uuid,
+pub struct BookingFields {
     /// The hotel or salon.
     pub property_id: Uuid,
     /// The guest or customer.
@@ -214,32 +327,91 @@ pub struct Booking {
     pub option_until: Option<Timestamp>,
     /// End of an unpaid channel cart hold.
     pub hold_expires_at: Option<Timestamp>,
-    /// Room category of a stay.
-    pub room_category: Option<String>,
-    /// Service of an appointment.
-    pub service: Option<String>,
-    /// Staff member of an appointment.
-    pub staff: Option<String>,
-    /// Booking channel it came from (`direct` when made by staff).
-    pub source_channel: Option<String>,
-    /// The channel's id for it.
-    pub external_id: Option<String>,
-    /// Voucher number, once paid.
-    pub voucher: Option<String>,
-    /// Total price in cents.
-    pub price_cents: Option<i64>,
-    /// Deposit in cents.
-    pub deposit_cents: Option<i64>,
-    /// Amount paid in cents.
-    pub paid_cents: Option<i64>,
-    /// Number of guests.
-    pub guests: Option<i32>,
-    /// Language for messages about this booking (BCP 47), overriding the contact's.
-    pub language: Option<String>,
-    /// Free-text notes (never sent to the guest unless a template uses them).
-    pub notes: Option<String>,
-    /// The customer's choice of SMS reminders when booking online (`None`: not asked).
-    pub sms_reminders: Option<bool>,
+    /// Everything else, passed on as it is.
+    #[serde(flatten)]
+    pub details: BookingDetails,
+}
+
+impl BookingFields {
+    /// A booking of `contact` at `property` with nothing but its status and schedule; set the
+    /// other fields with struct update syntax.
+    pub fn new(
+        property_id: Uuid,
+        contact_id: Uuid,
+        status: BookingStatus,
+        schedule: Schedule,
+    ) -> Self {
+        BookingFields {
+            property_id,
+            contact_id,
+            status,
+            schedule,
+            option_until: None,
+            hold_expires_at: None,
+            details: BookingDetails::default(),
+        }
+    }
+
+    /// Stay or appointment.
+    pub fn kind(&self) -> BookingKind {
+        self.schedule.kind()
+    }
+
+    /// The first broken rule: a schedule that ends after it starts within the supported range,
+    /// instants in that range, an option with its end, a payment hold with its end, and
+    /// details within their limits.
+    pub fn check(&self) -> Result<(), FieldError> {
+        self.schedule
+            .validate()
+            .map_err(|m| FieldError::new("schedule", m))?;
+        for (field, at) in [
+            ("option_until", self.option_until),
+            ("hold_expires_at", self.hold_expires_at),
+        ] {
+            if at.is_some_and(|at| !supported_instant(at)) {
+                return Err(FieldError::new(field, SUPPORTED_RANGE));
+            }
+        }
+        if self.status == BookingStatus::Option && self.option_until.is_none() {
+            return Err(FieldError::new(
+                "option_until",
+                "an option needs option_until",
+            ));
+        }
+        if self.status == BookingStatus::PendingPayment && self.hold_expires_at.is_none() {
+            return Err(FieldError::new(
+                "hold_expires_at",
+                "a pending payment hold needs hold_expires_at",
+            ));
+        }
+        match self.details.problems().first() {
+            Some(problem) => Err(*problem),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether a change from `self` to `next` counts as a modification the guest is told about.
+    pub fn is_modified_by(&self, next: &BookingFields) -> bool {
+        let (a, b) = (&self.details, &next.details);
+        self.schedule != next.schedule
+            || a.room_category != b.room_category
+            || a.service != b.service
+            || a.staff != b.staff
+            || a.guests != b.guests
+            || a.price_cents != b.price_cents
+    }
+}
+
+/// A booking as the planner sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Booking {
+    /// Stable id.
+    pub id: Uuid,
+    /// Owning account (tenant).
+    pub account_id: Uuid,
+    /// What can be changed.
+    #[serde(flatten)]
+    pub fields: BookingFields,
     /// Creation instant.
     pub created_at: Timestamp,
     /// Last change of any kind.
@@ -257,19 +429,25 @@ pub struct Booking {
 }
 
 impl Booking {
-    /// Stay or appointment.
-    pub fn kind(&self) -> BookingKind {
-        self.schedule.kind()
+    /// A booking as first stored: version 1, its status entered now.
+    pub fn created(id: Uuid, account_id: Uuid, fields: BookingFields, now: Timestamp) -> Booking {
+        Booking {
+            id,
+            account_id,
+            fields,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+            status_changed_at: now,
+            status_version: 1,
+            modified_at: None,
+            modified_version: None,
+        }
     }
 
-    /// Whether a change from `self` to `next` counts as a modification the guest is told about.
-    pub fn is_modified_by(&self, next: &Booking) -> bool {
-        self.schedule != next.schedule
-            || self.room_category != next.room_category
-            || self.service != next.service
-            || self.staff != next.staff
-            || self.guests != next.guests
-            || self.price_cents != next.price_cents
+    /// Stay or appointment.
+    pub fn kind(&self) -> BookingKind {
+        self.fields.kind()
     }
 }
 

@@ -16,16 +16,16 @@ pub struct Contact {
     pub first_name: Option<String>,
     /// Family name.
     pub last_name: Option<String>,
-    /// Email address, validated on input.
-    pub email: Option<String>,
+    /// Email address.
+    pub email: Option<EmailAddress>,
     /// Phone number as given.
     pub phone: Option<String>,
     /// The phone number in E.164, read in the country it was entered for.
-    pub phone_e164: Option<String>,
+    pub phone_e164: Option<crate::phone::E164>,
     /// Mobile, fixed line, ...
     pub phone_type: Option<crate::phone::PhoneType>,
-    /// Preferred language (BCP 47).
-    pub language: Option<String>,
+    /// Preferred language.
+    pub language: Option<crate::language::LanguageTag>,
     /// Street address.
     pub address: Option<String>,
     /// Postal code.
@@ -111,8 +111,10 @@ impl FromStr for GuestField {
     }
 }
 
-fn present(value: &Option<String>) -> bool {
-    value.as_deref().is_some_and(|v| !v.trim().is_empty())
+fn present<S: AsRef<str>>(value: &Option<S>) -> bool {
+    value
+        .as_ref()
+        .is_some_and(|v| !v.as_ref().trim().is_empty())
 }
 
 impl Contact {
@@ -139,6 +141,74 @@ impl Contact {
             .filter_map(|p| p.as_deref().map(str::trim).filter(|p| !p.is_empty()))
             .collect();
         (!parts.is_empty()).then(|| parts.join(" "))
+    }
+}
+
+/// An email address a relay will take: see [`validate_email`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    /// Checks `address` (see [`validate_email`]); surrounding spaces are dropped.
+    pub fn parse(address: &str) -> Result<EmailAddress, String> {
+        let address = address.trim();
+        validate_email(address)?;
+        Ok(EmailAddress(address.to_owned()))
+    }
+
+    /// An address read back from storage, where only parsed addresses are written.
+    pub fn stored(address: String) -> EmailAddress {
+        EmailAddress(address)
+    }
+
+    /// The address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The part after `@`.
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map_or("", |(_, domain)| domain)
+    }
+}
+
+impl std::fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for EmailAddress {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EmailAddress::parse(s)
+    }
+}
+
+impl TryFrom<String> for EmailAddress {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        EmailAddress::parse(&s)
+    }
+}
+
+impl From<EmailAddress> for String {
+    fn from(address: EmailAddress) -> String {
+        address.0
+    }
+}
+
+impl std::ops::Deref for EmailAddress {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for EmailAddress {
+    fn as_ref(&self) -> &str {
+        &self.0
     }
 }
 

@@ -4,10 +4,11 @@
 use crate::booking::Booking;
 use crate::contact::Contact;
 use crate::property::Property;
+use serde::{Deserialize, Serialize};
 
 /// The language wanted for a booking's messages.
 pub fn wanted(property: &Property, booking: &Booking, contact: &Contact) -> String {
-    [&booking.language, &contact.language]
+    [&booking.fields.details.language, &contact.language]
         .into_iter()
         .flatten()
         .map(|l| l.trim())
@@ -40,6 +41,99 @@ pub fn choose<'a>(preferences: &[&str], available: &'a [String]) -> Option<(&'a 
     available.first().map(|a| (a.as_str(), true))
 }
 
+/// A BCP 47 language tag such as `de` or `de-AT`, checked and written in its usual case
+/// (`DE-at` becomes `de-AT`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct LanguageTag(String);
+
+/// Text that is not a language tag.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a language tag such as \"de\" or \"de-AT\"")]
+pub struct NotALanguageTag(pub String);
+
+impl LanguageTag {
+    /// Checks `tag`: a primary subtag of 2 or 3 letters, then subtags of 2 to 8 letters or
+    /// digits, 35 characters at most.
+    pub fn parse(tag: &str) -> Result<LanguageTag, NotALanguageTag> {
+        let well_formed = tag.len() <= 35
+            && tag.split('-').enumerate().all(|(i, part)| {
+                if i == 0 {
+                    (2..=3).contains(&part.len()) && part.chars().all(|c| c.is_ascii_alphabetic())
+                } else {
+                    (2..=8).contains(&part.len()) && part.chars().all(|c| c.is_ascii_alphanumeric())
+                }
+            });
+        if !well_formed {
+            return Err(NotALanguageTag(tag.to_owned()));
+        }
+        let parts: Vec<String> = tag
+            .split('-')
+            .enumerate()
+            .map(|(i, part)| match part.len() {
+                2 if i > 0 && part.chars().all(|c| c.is_ascii_alphabetic()) => {
+                    part.to_ascii_uppercase()
+                }
+                4 if i > 0 && part.chars().all(|c| c.is_ascii_alphabetic()) => {
+                    let lower = part.to_ascii_lowercase();
+                    lower[..1].to_ascii_uppercase() + &lower[1..]
+                }
+                _ => part.to_ascii_lowercase(),
+            })
+            .collect();
+        Ok(LanguageTag(parts.join("-")))
+    }
+
+    /// A tag read back from storage, where only parsed tags are written; kept as it is.
+    pub fn stored(tag: String) -> LanguageTag {
+        LanguageTag(tag)
+    }
+
+    /// The tag.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for LanguageTag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for LanguageTag {
+    type Err = NotALanguageTag;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        LanguageTag::parse(s)
+    }
+}
+
+impl TryFrom<String> for LanguageTag {
+    type Error = NotALanguageTag;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        LanguageTag::parse(&s)
+    }
+}
+
+impl From<LanguageTag> for String {
+    fn from(tag: LanguageTag) -> String {
+        tag.0
+    }
+}
+
+impl std::ops::Deref for LanguageTag {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for LanguageTag {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,5 +152,30 @@ mod tests {
             assert_eq!(choose(prefs, &available), Some(expected), "{prefs:?}");
         }
         assert_eq!(choose(&["de"], &[]), None);
+    }
+
+    #[test]
+    fn language_tags_are_checked_and_written_in_their_usual_case() {
+        for (given, written) in [
+            ("de", "de"),
+            ("DE-at", "de-AT"),
+            ("zh-hant-tw", "zh-Hant-TW"),
+            ("es-419", "es-419"),
+            ("sr-latn", "sr-Latn"),
+        ] {
+            assert_eq!(LanguageTag::parse(given).unwrap().as_str(), written);
+        }
+        for bad in [
+            "",
+            "d",
+            "deutsch",
+            "de_AT",
+            "de-",
+            "1a",
+            "de-A",
+            "de-AT-x1234567890",
+        ] {
+            assert!(LanguageTag::parse(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -22,7 +22,7 @@ pub mod sms;
 pub mod text;
 pub mod time;
 
-pub use booking::{Booking, BookingKind, BookingStatus, Schedule};
+pub use booking::{Booking, BookingDetails, BookingFields, BookingKind, BookingStatus, Schedule};
 pub use contact::{Contact, GuestField};
 pub use message::{Delivery, MessageKind, MessageStatus};
 pub use plan::{ExistingMessage, PlanAction, PlanInput};

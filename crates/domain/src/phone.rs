@@ -156,13 +156,85 @@ pub enum SmsRoute {
     Unsuitable,
 }
 
+/// A phone number in E.164 (`+4366412345678`), as [`normalize`] writes it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct E164(String);
+
+impl E164 {
+    /// Checks the shape: `+`, then 2 to 15 digits, the first not 0.
+    pub fn parse(number: &str) -> Result<E164, PhoneError> {
+        let digits = number.strip_prefix('+').unwrap_or("");
+        if (2..=15).contains(&digits.len())
+            && digits.chars().all(|c| c.is_ascii_digit())
+            && !digits.starts_with('0')
+        {
+            Ok(E164(number.to_owned()))
+        } else {
+            Err(PhoneError::Unparsable {
+                input: number.to_owned(),
+                why: "not in E.164 form such as +4366412345678".to_owned(),
+            })
+        }
+    }
+
+    /// A number read back from storage, where only normalized numbers are written.
+    pub fn stored(number: String) -> E164 {
+        E164(number)
+    }
+
+    /// The number.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for E164 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for E164 {
+    type Err = PhoneError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        E164::parse(s)
+    }
+}
+
+impl TryFrom<String> for E164 {
+    type Error = PhoneError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        E164::parse(&s)
+    }
+}
+
+impl From<E164> for String {
+    fn from(number: E164) -> String {
+        number.0
+    }
+}
+
+impl std::ops::Deref for E164 {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for E164 {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A number that parsed and is valid.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhoneNumber {
     /// As given.
     pub raw: String,
     /// E.164, such as `+4366412345678`.
-    pub e164: String,
+    pub e164: E164,
     /// Mobile, fixed line, ...
     #[serde(rename = "type")]
     pub kind: PhoneType,
@@ -338,7 +410,7 @@ pub fn normalize(input: &str, default_country: Option<&str>) -> Result<PhoneNumb
     }
     Ok(PhoneNumber {
         raw: input.to_owned(),
-        e164: e164(&number),
+        e164: E164(e164(&number)),
         kind: PhoneType::from_lib(number_type(&number)),
     })
 }

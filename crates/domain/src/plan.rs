@@ -145,9 +145,10 @@ fn anchor_instant(rule: &Rule, input: &PlanInput<'_>) -> Result<(Timestamp, Stri
         Anchor::Start => fixed(start_instant(p, b)),
         Anchor::End => fixed(end_instant(p, b)),
         Anchor::OptionUntil => b
+            .fields
             .option_until
             .map_or_else(|| Err("the booking has no option_until".to_owned()), fixed),
-        Anchor::HoldExpiresAt => b.hold_expires_at.map_or_else(
+        Anchor::HoldExpiresAt => b.fields.hold_expires_at.map_or_else(
             || Err("the booking has no hold_expires_at".to_owned()),
             fixed,
         ),
@@ -162,16 +163,16 @@ fn anchor_instant(rule: &Rule, input: &PlanInput<'_>) -> Result<(Timestamp, Stri
 }
 
 fn status_occurrence(b: &Booking, status: BookingStatus) -> Result<(Timestamp, String), String> {
-    if b.status == status {
+    if b.fields.status == status {
         Ok((b.status_changed_at, format!("s{}", b.status_version)))
     } else {
-        Err(format!("the booking is {}, not {status}", b.status))
+        Err(format!("the booking is {}, not {status}", b.fields.status))
     }
 }
 
 /// Arrival date at check-in time, or appointment start.
 pub fn start_instant(p: &Property, b: &Booking) -> Timestamp {
-    match b.schedule {
+    match b.fields.schedule {
         crate::Schedule::Stay { arrival, .. } => {
             time::resolve_local(&p.time_zone, arrival.to_datetime(p.check_in_time.time()))
         }
@@ -181,7 +182,7 @@ pub fn start_instant(p: &Property, b: &Booking) -> Timestamp {
 
 /// Departure date at check-out time, or appointment end.
 pub fn end_instant(p: &Property, b: &Booking) -> Timestamp {
-    match b.schedule {
+    match b.fields.schedule {
         crate::Schedule::Stay { departure, .. } => {
             time::resolve_local(&p.time_zone, departure.to_datetime(p.check_out_time.time()))
         }
@@ -250,8 +251,8 @@ pub fn check_conditions(rule: &Rule, input: &PlanInput<'_>) -> Result<(), String
     let b = input.booking;
     let c = &rule.conditions;
     let statuses = c.statuses.clone().unwrap_or_else(|| default_statuses(rule));
-    if !statuses.contains(&b.status) {
-        return Err(format!("the booking is {}", b.status));
+    if !statuses.contains(&b.fields.status) {
+        return Err(format!("the booking is {}", b.fields.status));
     }
     if let Some(kinds) = &c.kinds
         && !kinds.contains(&b.kind())
@@ -268,10 +269,16 @@ pub fn check_conditions(rule: &Rule, input: &PlanInput<'_>) -> Result<(), String
         )),
         _ => Ok(()),
     };
-    within(&c.room_categories, &b.room_category, "room category")?;
-    within(&c.services, &b.service, "service")?;
+    within(
+        &c.room_categories,
+        &b.fields.details.room_category,
+        "room category",
+    )?;
+    within(&c.services, &b.fields.details.service, "service")?;
     let channel = Some(
-        b.source_channel
+        b.fields
+            .details
+            .source_channel
             .clone()
             .unwrap_or_else(|| "direct".to_owned()),
     );
@@ -310,7 +317,7 @@ pub fn want(rule: &Rule, input: &PlanInput<'_>) -> Want {
     if !rule.enabled {
         return Want::Not("the rule is disabled".to_owned());
     }
-    if rule.property_id != input.booking.property_id {
+    if rule.property_id != input.booking.fields.property_id {
         return Want::Not("the rule belongs to another property".to_owned());
     }
     if let Err(reason) = check_conditions(rule, input) {

@@ -1,7 +1,7 @@
 //! Planner tests: timing across DST, late bookings, re-planning, debounce.
 
 use super::*;
-use crate::booking::{BookingStatus, Schedule};
+use crate::booking::{BookingFields, BookingStatus, Schedule};
 use crate::contact::{Contact, GuestField};
 use crate::property::{Property, Sender};
 use crate::rule::{Channel, Conditions, LatePolicy, Offset};
@@ -35,45 +35,23 @@ fn ts(s: &str) -> Timestamp {
 }
 
 fn stay(arrival: Date, departure: Date, created: &str) -> Booking {
-    Booking {
-        id: Uuid::from_u128(1),
-        account_id: Uuid::nil(),
-        property_id: Uuid::nil(),
-        contact_id: Uuid::from_u128(2),
-        status: BookingStatus::Confirmed,
-        schedule: Schedule::Stay { arrival, departure },
-        option_until: None,
-        hold_expires_at: None,
-        room_category: Some("DZ".into()),
-        service: None,
-        staff: None,
-        source_channel: None,
-        external_id: None,
-        voucher: None,
-        price_cents: None,
-        deposit_cents: None,
-        paid_cents: None,
-        guests: Some(2),
-        language: None,
-        notes: None,
-        sms_reminders: None,
-        created_at: ts(created),
-        updated_at: ts(created),
-        version: 1,
-        status_changed_at: ts(created),
-        status_version: 1,
-        modified_at: None,
-        modified_version: None,
-    }
+    let mut fields = BookingFields::new(
+        Uuid::nil(),
+        Uuid::from_u128(2),
+        BookingStatus::Confirmed,
+        Schedule::Stay { arrival, departure },
+    );
+    fields.details.room_category = Some("DZ".into());
+    fields.details.guests = Some(2);
+    Booking::created(Uuid::from_u128(1), Uuid::nil(), fields, ts(created))
 }
 
 fn appointment(start: &str, created: &str) -> Booking {
     let start = ts(start);
     let end = start.checked_add(SignedDuration::from_hours(1)).unwrap();
-    Booking {
-        schedule: Schedule::Appointment { start, end },
-        ..stay(date(2026, 1, 1), date(2026, 1, 2), created)
-    }
+    let mut booking = stay(date(2026, 1, 1), date(2026, 1, 2), created);
+    booking.fields.schedule = Schedule::Appointment { start, end };
+    booking
 }
 
 fn rule(anchor: Anchor, offset: Offset, at: Option<(i8, i8)>, policy: LatePolicy) -> Rule {
@@ -363,7 +341,7 @@ fn reminder_moves_with_the_arrival_date_and_is_cancelled_with_the_booking() {
     );
 
     let mut cancelled = stay(date(2026, 6, 13), date(2026, 6, 14), now);
-    cancelled.status = BookingStatus::Cancelled;
+    cancelled.fields.status = BookingStatus::Cancelled;
     assert!(matches!(
         run(&p, &cancelled, &c, &r, &planned, now).as_slice(),
         [PlanAction::Cancel { reason, .. }] if reason.contains("cancelled")
@@ -477,7 +455,7 @@ fn status_anchors_fire_once_per_entry_into_the_status() {
     );
     let mut b = appointment("2026-06-20T08:00:00Z", "2026-06-01T00:00:00Z");
     assert_eq!(run(&p, &b, &c, &r, &[], "2026-06-02T00:00:00Z"), []);
-    b.status = BookingStatus::Cancelled;
+    b.fields.status = BookingStatus::Cancelled;
     b.status_version = 4;
     b.status_changed_at = ts("2026-06-02T00:00:00Z");
     assert!(
@@ -491,8 +469,8 @@ fn option_mails_only_while_the_option_stands() {
     let c = Contact::default();
     let now = "2026-06-01T00:00:00Z";
     let mut b = stay(date(2026, 7, 1), date(2026, 7, 3), now);
-    b.status = BookingStatus::Option;
-    b.option_until = Some(ts("2026-06-10T10:00:00Z"));
+    b.fields.status = BookingStatus::Option;
+    b.fields.option_until = Some(ts("2026-06-10T10:00:00Z"));
     let before = rule(
         Anchor::OptionUntil,
         Offset::days(-2),
@@ -513,7 +491,7 @@ fn option_mails_only_while_the_option_stands() {
         inserted_due(&run(&p, &b, &c, &after, &[], now)).0,
         ts("2026-06-10T11:00:00Z")
     );
-    b.status = BookingStatus::Confirmed;
+    b.fields.status = BookingStatus::Confirmed;
     assert_eq!(run(&p, &b, &c, &before, &[], now), []);
     assert_eq!(run(&p, &b, &c, &after, &[], now), []);
 }
@@ -524,7 +502,7 @@ fn conditions_filter_by_kind_room_channel_lead_time_and_language() {
     let now = "2026-06-01T00:00:00Z";
     let b = stay(date(2026, 6, 20), date(2026, 6, 22), now);
     let c = Contact {
-        language: Some("en-GB".into()),
+        language: Some("en-GB".parse().unwrap()),
         ..Contact::default()
     };
     let base = rule(Anchor::Start, Offset::days(-1), Some((10, 0)), DEFAULT);
@@ -571,12 +549,12 @@ fn send_time_check_suppresses_cancelled_and_reschedules_moved_bookings() {
         )
     };
     assert_eq!(check(&b), SendCheck::Go);
-    b.schedule = Schedule::Stay {
+    b.fields.schedule = Schedule::Stay {
         arrival: date(2026, 6, 20),
         departure: date(2026, 6, 21),
     };
     assert_eq!(check(&b), SendCheck::Reschedule(ts("2026-06-17T08:00:00Z")));
-    b.status = BookingStatus::Cancelled;
+    b.fields.status = BookingStatus::Cancelled;
     assert!(matches!(check(&b), SendCheck::Suppress(_)));
 }
 
@@ -680,8 +658,8 @@ mod properties {
             let arrival = date_in(day);
             let now = ts("2025-01-01T00:00:00Z").checked_add(SignedDuration::from_hours(created * 24)).unwrap();
             let mut b = stay(arrival, arrival.checked_add(jiff::Span::new().days(2)).unwrap(), &now.to_string());
-            b.status = BookingStatus::ALL[status];
-            b.option_until = Some(now.checked_add(SignedDuration::from_hours(48)).unwrap());
+            b.fields.status = BookingStatus::ALL[status];
+            b.fields.option_until = Some(now.checked_add(SignedDuration::from_hours(48)).unwrap());
             let all: Vec<_> = crate::presets::hotel().into_iter().chain(crate::presets::appointments()).collect();
             let (_, mut r) = all[preset].instantiate(Uuid::nil(), Uuid::nil());
             r.id = Uuid::from_u128(10);

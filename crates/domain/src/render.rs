@@ -523,7 +523,7 @@ fn guest_fields(contact: &Contact) -> Fields {
     put(&mut guest, "first_name", contact.first_name.clone());
     put(&mut guest, "last_name", contact.last_name.clone());
     put(&mut guest, "full_name", contact.full_name());
-    put(&mut guest, "email", contact.email.clone());
+    put(&mut guest, "email", contact.email.clone().map(String::from));
     put(&mut guest, "phone", contact.phone.clone());
     put(&mut guest, "city", contact.city.clone());
     put(&mut guest, "country", contact.country.clone());
@@ -567,14 +567,16 @@ pub fn context(property: &Property, booking: &Booking, contact: &Contact, lang: 
         "reference",
         Some(
             booking
+                .fields
+                .details
                 .external_id
                 .clone()
                 .unwrap_or_else(|| booking.id.to_string()[..8].to_uppercase()),
         ),
     );
     b.push(("kind", Value::from(booking.kind().as_str())));
-    b.push(("status", Value::from(booking.status.as_str())));
-    match booking.schedule {
+    b.push(("status", Value::from(booking.fields.status.as_str())));
+    match booking.fields.schedule {
         Schedule::Stay { arrival, departure } => {
             put(&mut b, "arrival", Some(format_date(lang, arrival)));
             put(&mut b, "departure", Some(format_date(lang, departure)));
@@ -605,19 +607,35 @@ pub fn context(property: &Property, booking: &Booking, contact: &Contact, lang: 
             format!("{} {}", format_date(lang, z.date()), z.strftime("%H:%M"))
         })
     };
-    put(&mut b, "option_until", local(booking.option_until));
-    put(&mut b, "hold_expires_at", local(booking.hold_expires_at));
-    put(&mut b, "room_category", booking.room_category.clone());
-    put(&mut b, "service", booking.service.clone());
-    put(&mut b, "staff", booking.staff.clone());
-    put(&mut b, "voucher", booking.voucher.clone());
-    put(&mut b, "source_channel", booking.source_channel.clone());
-    if let Some(guests) = booking.guests {
+    put(&mut b, "option_until", local(booking.fields.option_until));
+    put(
+        &mut b,
+        "hold_expires_at",
+        local(booking.fields.hold_expires_at),
+    );
+    put(
+        &mut b,
+        "room_category",
+        booking.fields.details.room_category.clone(),
+    );
+    put(&mut b, "service", booking.fields.details.service.clone());
+    put(&mut b, "staff", booking.fields.details.staff.clone());
+    put(&mut b, "voucher", booking.fields.details.voucher.clone());
+    put(
+        &mut b,
+        "source_channel",
+        booking.fields.details.source_channel.clone(),
+    );
+    if let Some(guests) = booking.fields.details.guests {
         b.push(("guests", Value::from(guests)));
     }
     let money = |cents: Option<i64>| cents.map(|c| format!("{}.{:02}", c / 100, (c % 100).abs()));
-    put(&mut b, "price", money(booking.price_cents));
-    put(&mut b, "deposit", money(booking.deposit_cents));
+    put(&mut b, "price", money(booking.fields.details.price_cents));
+    put(
+        &mut b,
+        "deposit",
+        money(booking.fields.details.deposit_cents),
+    );
 
     map(vec![
         ("guest", map(guest)),

@@ -1,7 +1,7 @@
 //! Rendering tests: strictness, sandbox limits, escaping, header safety, language fallback.
 
 use super::*;
-use crate::booking::BookingStatus;
+use crate::booking::{BookingDetails, BookingFields, BookingStatus};
 use crate::property::Sender;
 use crate::time::{LocalTime, parse_time_zone};
 use jiff::civil::date;
@@ -48,39 +48,23 @@ fn world(first_name: Option<&str>) -> (Property, Booking, Contact) {
         sms: Default::default(),
     };
     let now: jiff::Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
-    let booking = Booking {
-        id: Uuid::nil(),
-        account_id: Uuid::nil(),
-        property_id: Uuid::nil(),
-        contact_id: Uuid::nil(),
-        status: BookingStatus::Confirmed,
-        schedule: Schedule::Stay {
+    let mut fields = BookingFields::new(
+        Uuid::nil(),
+        Uuid::nil(),
+        BookingStatus::Confirmed,
+        Schedule::Stay {
             arrival: date(2026, 6, 20),
             departure: date(2026, 6, 23),
         },
-        option_until: None,
-        hold_expires_at: None,
+    );
+    fields.details = BookingDetails {
         room_category: Some("Suite <Deluxe>".into()),
-        service: None,
-        staff: None,
-        source_channel: None,
         external_id: Some("R-1".into()),
-        voucher: None,
         price_cents: Some(123_456),
-        deposit_cents: None,
-        paid_cents: None,
         guests: Some(2),
-        language: None,
-        notes: None,
-        sms_reminders: None,
-        created_at: now,
-        updated_at: now,
-        version: 1,
-        status_changed_at: now,
-        status_version: 1,
-        modified_at: None,
-        modified_version: None,
+        ..BookingDetails::default()
     };
+    let booking = Booking::created(Uuid::nil(), Uuid::nil(), fields, now);
     let contact = Contact {
         first_name: first_name.map(Into::into),
         last_name: Some("Müller".into()),

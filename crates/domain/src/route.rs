@@ -88,7 +88,7 @@ fn email(input: &RouteInput<'_>) -> Result<Route, String> {
 pub fn contact_number(
     contact: &Contact,
     property: &Property,
-) -> Result<(String, PhoneType), String> {
+) -> Result<(phone::E164, PhoneType), String> {
     if let (Some(e164), Some(kind)) = (&contact.phone_e164, contact.phone_type) {
         return Ok((e164.clone(), kind));
     }
@@ -110,7 +110,7 @@ fn sms(input: &RouteInput<'_>) -> Result<Route, String> {
         return Err("SMS are not set up for this property (no SMS sender)".into());
     }
     if let Some(b) = input.booking
-        && b.sms_reminders == Some(false)
+        && b.fields.details.sms_reminders == Some(false)
         && p.sms.reminders == ReminderChoice::Optional
     {
         return Err("the customer declined SMS reminders when booking".into());
@@ -120,8 +120,8 @@ fn sms(input: &RouteInput<'_>) -> Result<Route, String> {
         return Err(format!("{number} opted out of SMS (STOP)"));
     }
     match kind.sms_route() {
-        SmsRoute::Text => Ok(Route::Sms(number)),
-        SmsRoute::Landline if p.sms.landline_voice => Ok(Route::Voice(number)),
+        SmsRoute::Text => Ok(Route::Sms(number.into())),
+        SmsRoute::Landline if p.sms.landline_voice => Ok(Route::Voice(number.into())),
         SmsRoute::Landline => Err("landline".into()),
         SmsRoute::Unsuitable => Err(format!(
             "the number {number} is {kind}: it cannot receive SMS"
@@ -196,7 +196,7 @@ mod tests {
 
     fn contact(email: Option<&str>, phone: Option<&str>) -> Contact {
         Contact {
-            email: email.map(str::to_owned),
+            email: email.map(|e| e.parse().unwrap()),
             phone: phone.map(str::to_owned),
             ..Contact::default()
         }

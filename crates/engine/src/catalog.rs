@@ -228,7 +228,9 @@ impl Engine {
             .await?
         {
             impact.bookings += 1;
-            let contact = tx.contact(booking.account_id, booking.contact_id).await?;
+            let contact = tx
+                .contact(booking.account_id, booking.fields.contact_id)
+                .await?;
             let existing: Vec<_> = tx.existing_messages(booking.id).await?;
             let input = PlanInput {
                 property: &property,
@@ -320,8 +322,8 @@ impl Engine {
             .booking(account, booking_id)
             .await
             .map_err(|_| EngineError::invalid("booking_id", "no such booking"))?;
-        let property = tx.property(account, booking.property_id).await?;
-        let contact = tx.contact(account, booking.contact_id).await?;
+        let property = tx.property(account, booking.fields.property_id).await?;
+        let contact = tx.contact(account, booking.fields.contact_id).await?;
         drop(tx);
         let invalid = |e: render::RenderError| EngineError::invalid("template", e.to_string());
         let compiled = CompiledTemplate::compile(

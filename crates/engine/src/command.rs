@@ -139,7 +139,7 @@ impl Command<'_> {
     /// Creates a booking and plans its messages.
     pub async fn create_booking(
         &mut self,
-        draft: crate::BookingDraft,
+        draft: bellhop_domain::BookingFields,
         actor: &str,
     ) -> Result<(Booking, PlanSummary), EngineError> {
         self.engine

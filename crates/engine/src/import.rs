@@ -9,6 +9,8 @@
 use crate::EngineError;
 use crate::bookings::change_booking;
 use crate::service::Engine;
+use bellhop_domain::contact::EmailAddress;
+use bellhop_domain::phone::E164;
 use bellhop_domain::plan::{self, PlanInput};
 use bellhop_domain::{Booking, Contact, Property, Rule};
 use bellhop_store::{PlanSummary, Tx};
@@ -39,7 +41,7 @@ pub struct ImportItem {
     /// Its position in the request or file (0-based), for refusals.
     pub index: usize,
     /// The booking; its `contact_id` is set from `contact`.
-    pub draft: crate::BookingDraft,
+    pub draft: bellhop_domain::BookingFields,
     /// Its contact.
     pub contact: ImportContact,
 }
@@ -82,11 +84,11 @@ pub enum OnInvalid {
 
 type Reference = (Uuid, String, String);
 
-fn reference(draft: &crate::BookingDraft) -> Option<Reference> {
+fn reference(draft: &bellhop_domain::BookingFields) -> Option<Reference> {
     Some((
         draft.property_id,
-        draft.source_channel.clone()?,
-        draft.external_id.clone()?,
+        draft.details.source_channel.clone()?,
+        draft.details.external_id.clone()?,
     ))
 }
 
@@ -235,10 +237,10 @@ impl Engine {
         let mut valid = Vec::with_capacity(items.len());
         for mut item in items {
             let i = item.index;
-            if item.draft.source_channel.is_none() {
-                item.draft.source_channel = Some(DEFAULT_SOURCE.to_owned());
+            if item.draft.details.source_channel.is_none() {
+                item.draft.details.source_channel = Some(DEFAULT_SOURCE.to_owned());
             }
-            if let Err(e) = item.draft.validate() {
+            if let Err(e) = crate::bookings::validate(&item.draft) {
                 let (field, message) = match e {
                     EngineError::Invalid { field, message } => (field, message),
                     other => ("booking".to_owned(), other.to_string()),
@@ -251,7 +253,7 @@ impl Engine {
                 continue;
             };
             if let Err(EngineError::Invalid { field, message }) =
-                item.draft.check_sms_choice(property)
+                crate::bookings::check_sms_choice(&item.draft, property)
             {
                 refused.push(refusal(i, &field, message));
                 continue;
@@ -321,7 +323,7 @@ impl Engine {
         // sends of theirs before it takes the write lock (see `Store::begin_booking_change`).
         let references: Vec<String> = items
             .iter()
-            .filter_map(|i| i.draft.external_id.clone())
+            .filter_map(|i| i.draft.details.external_id.clone())
             .collect();
         let changing = self
             .store()
@@ -352,7 +354,7 @@ impl Engine {
         let now = self.now();
         let references: Vec<String> = chunk
             .iter()
-            .filter_map(|i| i.draft.external_id.clone())
+            .filter_map(|i| i.draft.details.external_id.clone())
             .collect();
         let mut imported: HashMap<Reference, Booking> = tx
             .bookings_by_references(account, &references)
@@ -380,7 +382,7 @@ impl Engine {
                 },
                 None => {
                     let property = &properties[&draft.property_id];
-                    let booking = draft.into_booking(account, Uuid::now_v7(), now);
+                    let booking = Booking::created(Uuid::now_v7(), account, draft, now);
                     planned.push(plan_new(
                         &booking,
                         property,
@@ -403,9 +405,9 @@ impl Engine {
 
 fn reference_of(b: &Booking) -> Option<Reference> {
     Some((
-        b.property_id,
-        b.source_channel.clone()?,
-        b.external_id.clone()?,
+        b.fields.property_id,
+        b.fields.details.source_channel.clone()?,
+        b.fields.details.external_id.clone()?,
     ))
 }
 
@@ -431,8 +433,8 @@ async fn resolve_contacts(
         }
     }
     let mut by_id: HashMap<Uuid, Contact> = HashMap::new();
-    let mut by_email: HashMap<String, Uuid> = HashMap::new();
-    let mut by_phone: HashMap<String, Uuid> = HashMap::new();
+    let mut by_email: HashMap<EmailAddress, Uuid> = HashMap::new();
+    let mut by_phone: HashMap<E164, Uuid> = HashMap::new();
     // Oldest first: where two contacts share an address, the first keeps getting the bookings.
     for c in tx.contacts_by_emails(account, &emails).await? {
         if let Some(e) = &c.email {

@@ -17,7 +17,6 @@ mod service;
 mod sms;
 pub mod telemetry;
 
-pub use bookings::BookingDraft;
 pub use catalog::{PlanImpact, Preview};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use command::{Answer, Command, IdempotencyKey};

@@ -250,7 +250,7 @@ pub(crate) fn ad_hoc_message(
             .contact
             .language
             .clone()
-            .unwrap_or_else(|| property.default_language.clone());
+            .map_or_else(|| property.default_language.clone(), String::from);
         (text, language, false)
     };
     let prepared = sms_or_call(c.id, property, routed.route, text, &language, now)?;
@@ -265,8 +265,10 @@ pub(crate) fn ad_hoc_message(
 }
 
 fn opted_out(ctx: &BatchContext, c: &Claimed, property: &Property) -> bool {
-    route::contact_number(&c.contact, property)
-        .is_ok_and(|(number, _)| ctx.opted_out.contains(&(c.account_id, number)))
+    route::contact_number(&c.contact, property).is_ok_and(|(number, _)| {
+        ctx.opted_out
+            .contains(&(c.account_id, String::from(number)))
+    })
 }
 
 /// SMS and calls wait for the end of quiet hours; a "before" message whose anchor comes
@@ -352,5 +354,5 @@ fn sms_or_call(
 pub(crate) fn number_of(contact: &Contact, property: &Property) -> Option<String> {
     route::contact_number(contact, property)
         .ok()
-        .map(|(n, _)| n)
+        .map(|(n, _)| n.into())
 }

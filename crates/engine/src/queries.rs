@@ -2,6 +2,7 @@
 //! writes. Changes go through the engine's commands; `Engine::query` is the only way to the
 //! store from outside the engine.
 
+use bellhop_domain::phone::E164;
 use bellhop_domain::{Booking, Contact, Property, Rule, render::Template};
 use bellhop_store::{
     ApiKeyRecord, BookingChange, BookingFilter, CampaignRecord, ConsentEvent, MessageEvent,
@@ -74,7 +75,7 @@ reads! {
     /// A contact's SMS opt-out events.
     fn sms_consent_events(account: Uuid, contact: Uuid, phone: Option<&str>) -> Vec<ConsentEvent>;
     /// Which of these numbers have opted out.
-    fn opted_out_numbers(account: Uuid, numbers: &[String]) -> HashSet<String>;
+    fn opted_out_numbers(account: Uuid, numbers: &[E164]) -> HashSet<String>;
     /// A property's SMS use in a local month.
     fn sms_usage(property: Uuid, month: &str) -> UsageRow;
     /// Messages by status and channel, all accounts (metrics).

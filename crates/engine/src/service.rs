@@ -28,9 +28,13 @@ pub(crate) async fn replan(
     booking: &Booking,
     now: Timestamp,
 ) -> Result<PlanSummary, EngineError> {
-    let property = tx.property(booking.account_id, booking.property_id).await?;
+    let property = tx
+        .property(booking.account_id, booking.fields.property_id)
+        .await?;
     let rules = tx.rules_of(property.id).await?;
-    let contact = tx.contact(booking.account_id, booking.contact_id).await?;
+    let contact = tx
+        .contact(booking.account_id, booking.fields.contact_id)
+        .await?;
     let existing = tx.existing_messages(booking.id).await?;
     let actions = plan::plan(&PlanInput {
         property: &property,

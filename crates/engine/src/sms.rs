@@ -55,7 +55,7 @@ pub struct TanRequest {
     /// Text with `{{ code }}`; a default per language otherwise.
     pub text: Option<String>,
     /// Language of the default text.
-    pub language: Option<String>,
+    pub language: Option<bellhop_domain::language::LanguageTag>,
     /// What the code is for (`login`, `booking`), for the record.
     pub purpose: Option<String>,
     /// How long the code holds.
@@ -186,10 +186,10 @@ impl Engine {
     pub async fn receive_sms(&self, sms: InboundSms) -> Result<InboundResult, EngineError> {
         let now = self.now();
         let sender = phone::normalize(&sms.from, None)
-            .map(|n| n.e164)
+            .map(|n| String::from(n.e164))
             .unwrap_or_else(|_| sms.from.trim().to_owned());
         let recipient = phone::normalize(&sms.to, None)
-            .map(|n| n.e164)
+            .map(|n| String::from(n.e164))
             .unwrap_or_else(|_| sms.to.trim().to_owned());
         let keyword = sms::keyword::classify(&sms.text);
         let accounts = self
@@ -365,7 +365,7 @@ impl Engine {
             .language
             .clone()
             .or(contact.language.clone())
-            .unwrap_or_else(|| property.default_language.clone());
+            .map_or_else(|| property.default_language.clone(), String::from);
         let source = request
             .text
             .clone()
@@ -504,7 +504,11 @@ impl Engine {
         }
         let numbers: Vec<String> = audience
             .iter()
-            .filter_map(|c| route::contact_number(c, &property).ok().map(|(n, _)| n))
+            .filter_map(|c| {
+                route::contact_number(c, &property)
+                    .ok()
+                    .map(|(n, _)| String::from(n))
+            })
             .collect();
         let opted_out = self.store().opted_out_numbers(account, &numbers).await?;
         let mut plan = CampaignPlan {
@@ -516,7 +520,7 @@ impl Engine {
         let mut messages = Vec::with_capacity(audience.len());
         for contact in &audience {
             let opted = route::contact_number(contact, &property)
-                .is_ok_and(|(n, _)| opted_out.contains(&n));
+                .is_ok_and(|(n, _)| opted_out.contains(n.as_str()));
             let routed = route::route(&RouteInput {
                 property: &property,
                 contact,

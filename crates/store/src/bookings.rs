@@ -3,7 +3,10 @@
 use crate::error::corrupt;
 use crate::value::{Day, Id, Ts, opt_id, opt_ts};
 use crate::{Conn, Store, StoreError, Tx};
-use bellhop_domain::{Booking, BookingKind, BookingStatus, Schedule};
+use bellhop_domain::language::LanguageTag;
+use bellhop_domain::{
+    Booking, BookingDetails, BookingFields, BookingKind, BookingStatus, Schedule,
+};
 use jiff::Timestamp;
 use serde::Serialize;
 use sqlx::types::Json;
@@ -97,28 +100,33 @@ impl TryFrom<BookingRow> for Booking {
                 end: r.ends_at.ok_or_else(|| corrupt("ends_at", "missing"))?.0,
             },
         };
-        Ok(Booking {
-            id: r.id.0,
-            account_id: r.account_id.0,
+        let fields = BookingFields {
             property_id: r.property_id.0,
             contact_id: r.contact_id.0,
             status: r.status.parse().map_err(|e| corrupt("status", e))?,
             schedule,
             option_until: r.option_until.map(|t| t.0),
             hold_expires_at: r.hold_expires_at.map(|t| t.0),
-            room_category: r.room_category,
-            service: r.service,
-            staff: r.staff,
-            source_channel: r.source_channel,
-            external_id: r.external_id,
-            voucher: r.voucher,
-            price_cents: r.price_cents,
-            deposit_cents: r.deposit_cents,
-            paid_cents: r.paid_cents,
-            guests: r.guests.map(|g| i32::try_from(g).unwrap_or(i32::MAX)),
-            language: r.language,
-            notes: r.notes,
-            sms_reminders: r.sms_reminders,
+            details: BookingDetails {
+                room_category: r.room_category,
+                service: r.service,
+                staff: r.staff,
+                source_channel: r.source_channel,
+                external_id: r.external_id,
+                voucher: r.voucher,
+                price_cents: r.price_cents,
+                deposit_cents: r.deposit_cents,
+                paid_cents: r.paid_cents,
+                guests: r.guests.map(|g| i32::try_from(g).unwrap_or(i32::MAX)),
+                language: r.language.map(LanguageTag::stored),
+                notes: r.notes,
+                sms_reminders: r.sms_reminders,
+            },
+        };
+        Ok(Booking {
+            id: r.id.0,
+            account_id: r.account_id.0,
+            fields,
             created_at: r.created_at.0,
             updated_at: r.updated_at.0,
             version: r.version,
@@ -152,7 +160,7 @@ struct Columns<'b> {
 
 impl<'b> Columns<'b> {
     fn of(b: &'b Booking) -> Self {
-        let (arrival, departure, starts, ends) = match b.schedule {
+        let (arrival, departure, starts, ends) = match b.fields.schedule {
             Schedule::Stay { arrival, departure } => {
                 (Some(Day(arrival)), Some(Day(departure)), None, None)
             }
@@ -174,33 +182,33 @@ macro_rules! bind_booking {
         let c = $cols;
         let b = c.b;
         $q.$method(b.kind().as_str())
-            .$method(b.status.as_str())
+            .$method(b.fields.status.as_str())
             .$method(c.arrival)
             .$method(c.departure)
             .$method(c.starts)
             .$method(c.ends)
-            .$method(opt_ts(b.option_until))
-            .$method(opt_ts(b.hold_expires_at))
-            .$method(b.room_category.as_deref())
-            .$method(b.service.as_deref())
-            .$method(b.staff.as_deref())
-            .$method(b.source_channel.as_deref())
-            .$method(b.external_id.as_deref())
-            .$method(b.voucher.as_deref())
-            .$method(b.price_cents)
-            .$method(b.deposit_cents)
-            .$method(b.paid_cents)
-            .$method(b.guests.map(i64::from))
-            .$method(b.language.as_deref())
-            .$method(b.notes.as_deref())
-            .$method(b.sms_reminders)
+            .$method(opt_ts(b.fields.option_until))
+            .$method(opt_ts(b.fields.hold_expires_at))
+            .$method(b.fields.details.room_category.as_deref())
+            .$method(b.fields.details.service.as_deref())
+            .$method(b.fields.details.staff.as_deref())
+            .$method(b.fields.details.source_channel.as_deref())
+            .$method(b.fields.details.external_id.as_deref())
+            .$method(b.fields.details.voucher.as_deref())
+            .$method(b.fields.details.price_cents)
+            .$method(b.fields.details.deposit_cents)
+            .$method(b.fields.details.paid_cents)
+            .$method(b.fields.details.guests.map(i64::from))
+            .$method(b.fields.details.language.as_deref())
+            .$method(b.fields.details.notes.as_deref())
+            .$method(b.fields.details.sms_reminders)
             .$method(b.version)
             .$method(Ts(b.status_changed_at))
             .$method(b.status_version)
             .$method(opt_ts(b.modified_at))
             .$method(b.modified_version)
             .$method(Ts(b.updated_at))
-            .$method(Id(b.contact_id))
+            .$method(Id(b.fields.contact_id))
     }};
 }
 
@@ -240,7 +248,7 @@ impl Tx {
             let q = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(Id(b.id))
                 .bind(Id(b.account_id))
-                .bind(Id(b.property_id))
+                .bind(Id(b.fields.property_id))
                 .bind(Ts(b.created_at));
             bind_booking!(q, bind, Columns::of(b)).execute(&mut *c).await?;
         });
@@ -539,7 +547,7 @@ impl Tx {
                 q.push_values(chunk, |mut row, b| {
                     row.push_bind(Id(b.id))
                         .push_bind(Id(b.account_id))
-                        .push_bind(Id(b.property_id))
+                        .push_bind(Id(b.fields.property_id))
                         .push_bind(Ts(b.created_at));
                     bind_booking!(row, push_bind, Columns::of(b));
                 });

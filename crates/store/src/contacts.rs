@@ -4,6 +4,9 @@ use crate::error::corrupt;
 use crate::value::{Day, Id, Ts};
 use crate::{Conn, Store, StoreError, Tx};
 use bellhop_domain::Contact;
+use bellhop_domain::contact::EmailAddress;
+use bellhop_domain::language::LanguageTag;
+use bellhop_domain::phone::E164;
 use jiff::Timestamp;
 use uuid::Uuid;
 
@@ -36,14 +39,14 @@ impl TryFrom<ContactRow> for Contact {
             account_id: r.account_id.0,
             first_name: r.first_name,
             last_name: r.last_name,
-            email: r.email,
+            email: r.email.map(EmailAddress::stored),
             phone: r.phone,
-            phone_e164: r.phone_e164,
+            phone_e164: r.phone_e164.map(E164::stored),
             phone_type: r
                 .phone_type
                 .map(|t| t.parse().map_err(|e| corrupt("phone_type", e)))
                 .transpose()?,
-            language: r.language,
+            language: r.language.map(LanguageTag::stored),
             address: r.address,
             postal_code: r.postal_code,
             city: r.city,
@@ -89,11 +92,11 @@ pub(crate) async fn contacts_by_id(
 }
 
 /// The account's contacts whose `column` (email or phone_e164) is one of `values`.
-async fn contacts_where(
+async fn contacts_where<S: AsRef<str>>(
     conn: Conn<'_>,
     account: Uuid,
     column: &'static str,
-    values: &[String],
+    values: &[S],
 ) -> Result<Vec<Contact>, StoreError> {
     if values.is_empty() {
         return Ok(Vec::new());
@@ -203,7 +206,7 @@ impl Tx {
     pub async fn contacts_by_emails(
         &mut self,
         account: Uuid,
-        emails: &[String],
+        emails: &[EmailAddress],
     ) -> Result<Vec<Contact>, StoreError> {
         contacts_where(self.conn(), account, "email", emails).await
     }
@@ -212,7 +215,7 @@ impl Tx {
     pub async fn contacts_by_phones(
         &mut self,
         account: Uuid,
-        numbers: &[String],
+        numbers: &[E164],
     ) -> Result<Vec<Contact>, StoreError> {
         contacts_where(self.conn(), account, "phone_e164", numbers).await
     }

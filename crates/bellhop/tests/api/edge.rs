@@ -211,6 +211,51 @@ async fn values_the_transport_or_the_planner_would_refuse_are_refused_on_arrival
 }
 
 #[tokio::test]
+async fn a_booking_is_refused_field_by_field_and_its_language_is_written_in_its_usual_case() {
+    let api = Api::new().await;
+    let hotel = api.hotel().await;
+    let booking = |extra: Value| {
+        let mut b = json!({
+            "property_id": hotel, "kind": "stay", "arrival": "2027-05-01", "departure": "2027-05-03",
+            "contact": {"first_name": "Ida", "email": "ida@example.com", "language": "EN-gb"}
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        b
+    };
+    for (extra, field) in [
+        (json!({"vouchr": "V-1"}), "vouchr"),
+        (json!({"language": "de_AT"}), "language"),
+        (json!({"guests": 0}), "guests"),
+        (json!({"voucher": "x".repeat(201)}), "voucher"),
+        (json!({"room_category": "DZ\nBcc: x"}), "room_category"),
+        (json!({"price_cents": -1}), "price_cents"),
+    ] {
+        let r = api.post("/api/v1/bookings", booking(extra.clone())).await;
+        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY, field);
+        let named = r.body["errors"].as_array().is_some_and(|errors| {
+            errors
+                .iter()
+                .any(|e| e["field"].as_str().is_some_and(|f| f.ends_with(field)))
+        }) || r.body["detail"].as_str().is_some_and(|d| d.contains(field));
+        assert!(named, "{extra}: {:?}", r.body);
+    }
+    let r = api
+        .post(
+            "/api/v1/bookings",
+            booking(json!({"language": "DE-at", "voucher": "V-7"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(r.body["booking"]["language"], "de-AT");
+    assert_eq!(r.body["booking"]["voucher"], "V-7");
+    let contact = r.body["booking"]["contact_id"].as_str().unwrap().to_owned();
+    let c = api.get(&format!("/api/v1/contacts/{contact}")).await;
+    assert_eq!(c.body["language"], "en-GB");
+}
+
+#[tokio::test]
 async fn a_stay_in_year_9999_is_refused_and_cannot_break_the_account() {
     let api = Api::new().await;
     let hotel = api.hotel().await;

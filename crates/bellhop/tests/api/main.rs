@@ -8,7 +8,7 @@ mod sms;
 
 use axum::http::StatusCode;
 use helpers::Api;
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn is_problem(r: &helpers::Reply) -> bool {
     r.content_type == "application/problem+json"
@@ -530,4 +530,30 @@ async fn every_schema_in_the_openapi_document_is_typed() {
     untyped_objects(&r.body, "", &mut found);
     // Every request and answer says what its fields are.
     assert!(found.is_empty(), "untyped objects: {found:#?}");
+    // And every schema it names is in the document.
+    let mut refs = Vec::new();
+    references(&r.body, &mut refs);
+    assert!(refs.iter().any(|r| r.ends_with("/BookingDetails")));
+    for reference in refs {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        assert!(
+            r.body["components"]["schemas"][name].is_object(),
+            "{reference} is named but not defined"
+        );
+    }
+}
+
+fn references(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                match (key.as_str(), v) {
+                    ("$ref", Value::String(r)) => out.push(r.clone()),
+                    _ => references(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| references(v, out)),
+        _ => {}
+    }
 }

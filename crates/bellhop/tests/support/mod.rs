@@ -9,8 +9,8 @@ use bellhop_domain::property::{Property, Sender};
 use bellhop_domain::render::{Category, EmailContent, Template};
 use bellhop_domain::rule::{Anchor, Channel, Conditions, LatePolicy, Offset, Rule};
 use bellhop_domain::time::{LocalTime, parse_time_zone};
-use bellhop_domain::{BookingStatus, Schedule};
-use bellhop_engine::{BookingDraft, Engine};
+use bellhop_domain::{BookingFields, BookingStatus, Schedule};
+use bellhop_engine::Engine;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -175,12 +175,12 @@ pub async fn confirmation(engine: &Engine, account: Uuid, property: Uuid) -> Uui
 }
 
 /// A confirmed two-night stay.
-pub fn stay(property: Uuid, contact: Uuid, arrival: jiff::civil::Date) -> BookingDraft {
+pub fn stay(property: Uuid, contact: Uuid, arrival: jiff::civil::Date) -> BookingFields {
     let schedule = Schedule::Stay {
         arrival,
         departure: arrival.checked_add(jiff::Span::new().days(2)).unwrap(),
     };
-    BookingDraft::new(property, contact, BookingStatus::Confirmed, schedule)
+    BookingFields::new(property, contact, BookingStatus::Confirmed, schedule)
 }
 
 /// A store holding `messages` confirmations, all due now, for one account; returns the account.
@@ -206,7 +206,7 @@ pub async fn seed_due_confirmations(store: &bellhop_store::Store, messages: usiz
                 id: Uuid::now_v7(),
                 account_id: account,
                 first_name: Some(format!("Gast {i}")),
-                email: Some(format!("g{i}@example.com")),
+                email: Some(format!("g{i}@example.com").parse().unwrap()),
                 ..Contact::default()
             };
             tx.upsert_contact(&c, now).await.unwrap();

@@ -4,8 +4,8 @@
 use bellhop_domain::presets;
 use bellhop_domain::property::{Property, Sender};
 use bellhop_domain::time::{LocalTime, parse_time_zone};
-use bellhop_domain::{BookingStatus, Contact, Schedule};
-use bellhop_engine::{BookingDraft, DispatchConfig, Dispatcher, Engine, ManualClock};
+use bellhop_domain::{BookingFields, BookingStatus, Contact, Schedule};
+use bellhop_engine::{DispatchConfig, Dispatcher, Engine, ManualClock};
 use bellhop_store::{MessageFilter, MessageRecord, Store, StoreOptions, scratch};
 use bellhop_transport::{EmailTransport, EmlFolder, SmtpConfig, SmtpTls, SmtpTransport};
 use jiff::Timestamp;
@@ -85,8 +85,8 @@ impl World {
             account_id: self.account,
             first_name: first.map(Into::into),
             last_name: Some("Gast".into()),
-            email: Some(email.into()),
-            language: Some("de".into()),
+            email: Some(email.parse().unwrap()),
+            language: Some("de".parse().unwrap()),
             ..Contact::default()
         };
         self.engine.upsert_contact(&contact).await.unwrap();
@@ -99,8 +99,8 @@ impl World {
             account_id: self.account,
             first_name: Some("Anna".into()),
             last_name: Some("Gast".into()),
-            email: Some(email.into()),
-            language: language.map(Into::into),
+            email: Some(email.parse().unwrap()),
+            language: language.map(|l| l.parse().unwrap()),
             ..Contact::default()
         };
         self.engine.upsert_contact(&contact).await.unwrap();
@@ -118,12 +118,11 @@ impl World {
         contact.id
     }
 
-    fn draft(&self, contact: Uuid, status: BookingStatus, schedule: Schedule) -> BookingDraft {
-        BookingDraft {
-            room_category: Some("DZ".into()),
-            guests: Some(2),
-            ..BookingDraft::new(self.property, contact, status, schedule)
-        }
+    fn draft(&self, contact: Uuid, status: BookingStatus, schedule: Schedule) -> BookingFields {
+        let mut fields = BookingFields::new(self.property, contact, status, schedule);
+        fields.details.room_category = Some("DZ".into());
+        fields.details.guests = Some(2);
+        fields
     }
 
     pub async fn stay(&self, contact: Uuid, arrival: Date, departure: Date) -> Uuid {
@@ -187,9 +186,9 @@ impl World {
         assert!(wrong.is_empty(), "dispatch queue out of step: {wrong:?}");
     }
 
-    pub async fn edit(&self, booking: Uuid, f: impl FnOnce(&mut BookingDraft)) {
+    pub async fn edit(&self, booking: Uuid, f: impl FnOnce(&mut BookingFields)) {
         let current = self.store.booking(self.account, booking).await.unwrap();
-        let mut draft = BookingDraft::of(&current);
+        let mut draft = current.fields.clone();
         f(&mut draft);
         self.engine
             .update_booking(self.account, booking, draft, None, "test")

@@ -271,7 +271,7 @@ async fn options_get_a_reminder_before_and_a_notice_after_they_expire() {
         MessageStatus::Cancelled
     );
     let expired = w.store.booking(w.account, booking).await.unwrap();
-    assert_eq!(expired.status, BookingStatus::Expired);
+    assert_eq!(expired.fields.status, BookingStatus::Expired);
     w.assert_queue_matches_messages().await;
 }
 

@@ -100,7 +100,7 @@ async fn a_slow_smtp_peer_holds_only_the_booking_it_sends_for() {
     for (i, booking) in others.iter().enumerate() {
         tokio::time::timeout(
             Duration::from_secs(20),
-            w.edit(*booking, |d| d.guests = Some(3 + i as i32)),
+            w.edit(*booking, |d| d.details.guests = Some(3 + i as i32)),
         )
         .await
         .expect("a change of another booking hung");
@@ -115,7 +115,7 @@ async fn a_slow_smtp_peer_holds_only_the_booking_it_sends_for() {
     let edit = {
         let world = world.clone();
         tokio::spawn(async move {
-            world.edit(in_flight, |d| d.guests = Some(1)).await;
+            world.edit(in_flight, |d| d.details.guests = Some(1)).await;
         })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;

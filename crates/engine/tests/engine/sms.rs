@@ -287,7 +287,7 @@ async fn the_monthly_limit_reached_by_two_concurrent_dispatchers_is_never_exceed
         let booking = w.appointment_at(&s, c, &start).await;
         if i % 3 == 0 {
             let long = "Balayage & Pflege ".repeat(9);
-            w.edit(booking, |d| d.service = Some(long)).await;
+            w.edit(booking, |d| d.details.service = Some(long)).await;
         }
     }
     w.clock.set(ts("2026-03-09T12:00:00Z"));
@@ -508,7 +508,7 @@ async fn a_tan_goes_first_and_its_code_is_never_kept_in_plain_text() {
                 contact_id: None,
                 phone: Some("0699 7654321".into()),
                 text: None,
-                language: Some("de".into()),
+                language: Some("de".parse().unwrap()),
                 purpose: Some("login".into()),
                 ttl: SignedDuration::from_mins(10),
             },

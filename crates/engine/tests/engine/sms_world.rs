@@ -8,8 +8,8 @@ use bellhop_domain::render::{Category, SmsContent, Template, Variants};
 use bellhop_domain::rule::{Anchor, Channel, Conditions, LatePolicy, Offset, Rule};
 use bellhop_domain::sms::SenderId;
 use bellhop_domain::time::{LocalTime, parse_time_zone};
-use bellhop_domain::{BookingStatus, Contact, Schedule};
-use bellhop_engine::{BookingDraft, DispatchConfig, Dispatcher, Transports};
+use bellhop_domain::{BookingFields, BookingStatus, Contact, Schedule};
+use bellhop_engine::{DispatchConfig, Dispatcher, Transports};
 use bellhop_store::{MessageFilter, MessageRecord, Store, StoreOptions};
 use bellhop_transport::sms::{SmsFolder, SmsGateway, VoiceGateway};
 use bellhop_transport::{EmailTransport, EmlFolder};
@@ -119,9 +119,9 @@ impl World {
             account_id: self.account,
             first_name: Some("Eva".into()),
             last_name: Some("Berger".into()),
-            email: email.map(Into::into),
+            email: email.map(|e| e.parse().unwrap()),
             phone: phone.map(Into::into),
-            language: Some("de".into()),
+            language: Some("de".parse().unwrap()),
             ..Contact::default()
         };
         self.engine.upsert_contact(&contact).await.unwrap();
@@ -148,11 +148,10 @@ impl World {
             start,
             end: start.checked_add(SignedDuration::from_hours(1)).unwrap(),
         };
-        let draft = BookingDraft {
-            service: Some("Haarschnitt".into()),
-            sms_reminders: sms,
-            ..BookingDraft::new(salon.property, contact, BookingStatus::Confirmed, schedule)
-        };
+        let mut draft =
+            BookingFields::new(salon.property, contact, BookingStatus::Confirmed, schedule);
+        draft.details.service = Some("Haarschnitt".into());
+        draft.details.sms_reminders = sms;
         Ok(self
             .engine
             .create_booking(self.account, draft, "test")

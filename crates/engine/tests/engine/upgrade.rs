@@ -74,14 +74,14 @@ async fn a_database_of_the_previous_release_keeps_its_bookings_and_sends_its_pla
 
     let b = store.booking(account, booking).await.unwrap();
     assert_eq!(
-        b.schedule,
+        b.fields.schedule,
         bellhop_domain::Schedule::Stay {
             arrival: jiff::civil::date(2026, 4, 1),
             departure: jiff::civil::date(2026, 4, 3)
         }
     );
     assert_eq!(
-        (b.created_at, b.sms_reminders),
+        (b.created_at, b.fields.details.sms_reminders),
         (ts("2026-03-01T08:00:00Z"), Some(true))
     );
     let c = store.contact(account, contact).await.unwrap();

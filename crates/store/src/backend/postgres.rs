@@ -111,6 +111,6 @@ pub(crate) fn id_list(ids: &[uuid::Uuid]) -> Vec<crate::value::Id> {
 }
 
 /// A list of texts for `in_list`.
-pub(crate) fn text_list(texts: &[String]) -> Vec<String> {
-    texts.to_vec()
+pub(crate) fn text_list<S: AsRef<str>>(texts: &[S]) -> Vec<String> {
+    texts.iter().map(|t| t.as_ref().to_owned()).collect()
 }

@@ -169,6 +169,7 @@ pub(crate) fn id_list(ids: &[uuid::Uuid]) -> String {
 }
 
 /// A list of texts for `in_list`.
-pub(crate) fn text_list(texts: &[String]) -> String {
-    serde_json::to_string(texts).unwrap_or_else(|_| "[]".to_owned())
+pub(crate) fn text_list<S: AsRef<str>>(texts: &[S]) -> String {
+    let texts: Vec<&str> = texts.iter().map(AsRef::as_ref).collect();
+    serde_json::to_string(&texts).unwrap_or_else(|_| "[]".to_owned())
 }

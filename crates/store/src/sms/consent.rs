@@ -45,10 +45,10 @@ struct ConsentRow {
 
 impl Store {
     /// Of `numbers`, those whose latest SMS consent event in the account is an opt-out.
-    pub async fn opted_out_numbers(
+    pub async fn opted_out_numbers<S: AsRef<str>>(
         &self,
         account: Uuid,
-        numbers: &[String],
+        numbers: &[S],
     ) -> Result<HashSet<String>, StoreError> {
         let mut out = HashSet::new();
         let mut pooled = self.acquire().await?;

@@ -13,8 +13,9 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
-use bellhop_domain::{Booking, BookingKind, BookingStatus, Schedule};
-use bellhop_engine::BookingDraft;
+use bellhop_domain::{
+    Booking, BookingDetails, BookingFields, BookingKind, BookingStatus, Schedule,
+};
 use bellhop_store::{BookingChange, BookingFilter, PlanSummary};
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -26,7 +27,6 @@ use uuid::Uuid;
 /// give `start` and `end` (instants). Give `contact_id`, or `contact` to create or reuse a
 /// contact by email.
 #[derive(Deserialize, Serialize, ToSchema, Clone)]
-#[serde(deny_unknown_fields)]
 pub struct BookingIn {
     /// Property.
     pub property_id: Uuid,
@@ -67,46 +67,12 @@ pub struct BookingIn {
     #[serde(default)]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub hold_expires_at: Option<Timestamp>,
-    /// Room category.
-    #[serde(default)]
-    pub room_category: Option<String>,
-    /// Service.
-    #[serde(default)]
-    pub service: Option<String>,
-    /// Staff member.
-    #[serde(default)]
-    pub staff: Option<String>,
-    /// Booking channel.
-    #[serde(default)]
-    pub source_channel: Option<String>,
-    /// Channel's id.
-    #[serde(default)]
-    pub external_id: Option<String>,
-    /// Voucher number.
-    #[serde(default)]
-    pub voucher: Option<String>,
-    /// Price in cents.
-    #[serde(default)]
-    pub price_cents: Option<i64>,
-    /// Deposit in cents.
-    #[serde(default)]
-    pub deposit_cents: Option<i64>,
-    /// Paid in cents.
-    #[serde(default)]
-    pub paid_cents: Option<i64>,
-    /// Number of guests.
-    #[serde(default)]
-    pub guests: Option<i32>,
-    /// Message language for this booking.
-    #[serde(default)]
-    pub language: Option<String>,
-    /// Internal notes.
-    #[serde(default)]
-    pub notes: Option<String>,
-    /// The customer's choice of SMS reminders when booking online (`false`: declined; not
-    /// allowed where the property makes them mandatory).
-    #[serde(default)]
-    pub sms_reminders: Option<bool>,
+    /// Room, service, prices, language and the other details ([`BookingDetails`]), under
+    /// their own names. Kept as JSON until checked: a flattened struct would lose the name of
+    /// the field a bad value came in, and any key that is not a detail is refused there.
+    #[serde(flatten)]
+    #[schema(value_type = BookingDetails)]
+    pub details: serde_json::Map<String, serde_json::Value>,
 }
 
 fn confirmed() -> BookingStatus {
@@ -144,35 +110,26 @@ pub struct BookingResult {
 }
 
 fn fields_of(b: &Booking) -> BookingIn {
-    let (arrival, departure, start, end) = match b.schedule {
+    let (arrival, departure, start, end) = match b.fields.schedule {
         Schedule::Stay { arrival, departure } => (Some(arrival), Some(departure), None, None),
         Schedule::Appointment { start, end } => (None, None, Some(start), Some(end)),
     };
     BookingIn {
-        property_id: b.property_id,
-        contact_id: Some(b.contact_id),
+        property_id: b.fields.property_id,
+        contact_id: Some(b.fields.contact_id),
         contact: None,
         kind: b.kind(),
-        status: b.status,
+        status: b.fields.status,
         arrival,
         departure,
         start,
         end,
-        option_until: b.option_until,
-        hold_expires_at: b.hold_expires_at,
-        room_category: b.room_category.clone(),
-        service: b.service.clone(),
-        staff: b.staff.clone(),
-        source_channel: b.source_channel.clone(),
-        external_id: b.external_id.clone(),
-        voucher: b.voucher.clone(),
-        price_cents: b.price_cents,
-        deposit_cents: b.deposit_cents,
-        paid_cents: b.paid_cents,
-        guests: b.guests,
-        language: b.language.clone(),
-        notes: b.notes.clone(),
-        sms_reminders: b.sms_reminders,
+        option_until: b.fields.option_until,
+        hold_expires_at: b.fields.hold_expires_at,
+        details: match serde_json::to_value(&b.fields.details) {
+            Ok(serde_json::Value::Object(details)) => details,
+            _ => serde_json::Map::new(),
+        },
     }
 }
 
@@ -186,7 +143,7 @@ fn out(b: &Booking) -> BookingOut {
     }
 }
 
-pub(crate) fn to_draft(input: &BookingIn, contact_id: Uuid) -> Result<BookingDraft, ApiError> {
+pub(crate) fn to_draft(input: &BookingIn, contact_id: Uuid) -> Result<BookingFields, ApiError> {
     let mut check = Check::default();
     let schedule = match input.kind {
         BookingKind::Stay => match (input.arrival, input.departure, input.start.or(input.end)) {
@@ -238,46 +195,58 @@ pub(crate) fn to_draft(input: &BookingIn, contact_id: Uuid) -> Result<BookingDra
             m,
         );
     }
-    for (field, value) in [
-        ("room_category", &input.room_category),
-        ("service", &input.service),
-        ("staff", &input.staff),
-        ("source_channel", &input.source_channel),
-        ("external_id", &input.external_id),
-        ("voucher", &input.voucher),
-    ] {
-        check.opt_line(field, value, 200);
-    }
-    if let Some(n) = &input.notes {
-        check.text("notes", n, 0, 10_000);
-    }
-    if let Some(l) = &input.language {
-        check.language("language", l);
+    let details = details_of(&input.details, &mut check);
+    if let Some(details) = &details {
+        for problem in details.problems() {
+            check.fail(problem.field, problem.message);
+        }
     }
     check.done()?;
-    let schedule = schedule
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("schedule missing after validation")))?;
-    Ok(BookingDraft {
+    let (Some(schedule), Some(details)) = (schedule, details) else {
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "booking fields missing after validation"
+        )));
+    };
+    Ok(BookingFields {
         property_id: input.property_id,
         contact_id,
         status: input.status,
         schedule,
         option_until: input.option_until,
         hold_expires_at: input.hold_expires_at,
-        room_category: input.room_category.clone(),
-        service: input.service.clone(),
-        staff: input.staff.clone(),
-        source_channel: input.source_channel.clone(),
-        external_id: input.external_id.clone(),
-        voucher: input.voucher.clone(),
-        price_cents: input.price_cents,
-        deposit_cents: input.deposit_cents,
-        paid_cents: input.paid_cents,
-        guests: input.guests,
-        language: input.language.clone(),
-        notes: input.notes.clone(),
-        sms_reminders: input.sms_reminders,
+        details,
     })
+}
+
+/// The details of a booking, each bad value or unknown key named by its field.
+fn details_of(
+    given: &serde_json::Map<String, serde_json::Value>,
+    check: &mut Check,
+) -> Option<BookingDetails> {
+    let known = match serde_json::to_value(BookingDetails::default()) {
+        Ok(serde_json::Value::Object(known)) => known,
+        _ => serde_json::Map::new(),
+    };
+    let mut ok = true;
+    for (key, value) in given {
+        if !known.contains_key(key) {
+            check.fail(key, "unknown field");
+            ok = false;
+            continue;
+        }
+        let mut one = serde_json::Map::new();
+        one.insert(key.clone(), value.clone());
+        if let Err(e) = serde_json::from_value::<BookingDetails>(serde_json::Value::Object(one)) {
+            check.fail(key, e.to_string());
+            ok = false;
+        }
+    }
+    if !ok {
+        return None;
+    }
+    serde_json::from_value(serde_json::Value::Object(given.clone()))
+        .map_err(|e| check.fail("body", e.to_string()))
+        .ok()
 }
 
 /// What staff should know about a booking's contact.
@@ -530,7 +499,7 @@ pub async fn patch(
     let warnings = warnings(
         &s.engine
             .query()
-            .contact(tenant.account_id, booking.contact_id)
+            .contact(tenant.account_id, booking.fields.contact_id)
             .await?,
     );
     Ok(Json(BookingResult {

@@ -84,10 +84,10 @@ impl From<&Contact> for ContactOut {
             fields: ContactIn {
                 first_name: c.first_name.clone(),
                 last_name: c.last_name.clone(),
-                email: c.email.clone(),
+                email: c.email.clone().map(String::from),
                 phone: c.phone.clone(),
                 phone_country: None,
-                language: c.language.clone(),
+                language: c.language.clone().map(String::from),
                 address: c.address.clone(),
                 postal_code: c.postal_code.clone(),
                 city: c.city.clone(),
@@ -95,7 +95,7 @@ impl From<&Contact> for ContactOut {
                 nationality: c.nationality.clone(),
                 birth_date: c.birth_date,
             },
-            phone_e164: c.phone_e164.clone(),
+            phone_e164: c.phone_e164.clone().map(String::from),
             phone_type: c.phone_type,
         }
     }
@@ -121,12 +121,13 @@ pub fn to_contact(
     }
     check.opt_line(&f("postal_code"), &input.postal_code, 20);
     check.opt_line(&f("phone"), &input.phone, 40);
-    if let Some(e) = &input.email {
-        check.email(&f("email"), e);
-    }
-    if let Some(l) = &input.language {
-        check.language(&f("language"), l);
-    }
+    let given = |v: &Option<String>| {
+        v.as_ref()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+    };
+    let email = given(&input.email).and_then(|e| check.email(&f("email"), &e.to_lowercase()));
+    let language = given(&input.language).and_then(|l| check.language(&f("language"), &l));
     for (name, value) in [
         ("country", &input.country),
         ("nationality", &input.nationality),
@@ -149,11 +150,11 @@ pub fn to_contact(
         account_id,
         first_name: blank(input.first_name),
         last_name: blank(input.last_name),
-        email: blank(input.email).map(|e| e.to_lowercase()),
+        email,
         phone: blank(input.phone),
         phone_e164: None,
         phone_type: None,
-        language: blank(input.language),
+        language,
         address: blank(input.address),
         postal_code: blank(input.postal_code),
         city: blank(input.city),

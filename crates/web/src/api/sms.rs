@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use bellhop_domain::language::LanguageTag;
 use bellhop_domain::sms::{self, SmsAnalysis};
 use bellhop_engine::{CampaignDraft, CampaignPlan, SmsOverview, TanCheck, TanCreated, TanRequest};
 use bellhop_store::{AudienceFilter, CampaignRecord, ConsentEvent, MessageFilter};
@@ -160,7 +161,12 @@ pub async fn create_tan(
         contact_id: input.contact_id,
         phone: input.phone,
         text: input.text,
-        language: input.language,
+        language: input
+            .language
+            .as_deref()
+            .map(LanguageTag::parse)
+            .transpose()
+            .map_err(|e| ApiError::invalid("language", e.to_string()))?,
         purpose: input.purpose,
         ttl: SignedDuration::from_secs(input.ttl_secs.unwrap_or(600)),
     };
@@ -336,7 +342,7 @@ pub async fn contact_sms(
     }
     messages.sort_by(|a, b| b["sent_at"].to_string().cmp(&a["sent_at"].to_string()));
     Ok(Json(ContactSms {
-        phone_e164: contact.phone_e164,
+        phone_e164: contact.phone_e164.map(String::from),
         phone_type: contact.phone_type.map(|t| t.as_str().to_owned()),
         opted_out,
         consent_events: events,

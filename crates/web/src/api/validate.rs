@@ -1,6 +1,8 @@
 //! Field checks shared by the resources.
 
 use crate::error::{ApiError, FieldError};
+use bellhop_domain::contact::EmailAddress;
+use bellhop_domain::language::LanguageTag;
 
 /// Collects field errors so a client sees all of them at once.
 #[derive(Default)]
@@ -40,23 +42,11 @@ impl Check {
         }
     }
 
-    /// A BCP 47 language tag such as `de` or `de-AT`.
-    pub fn language(&mut self, field: &str, value: &str) {
-        let ok = value.len() <= 35
-            && value.split('-').enumerate().all(|(i, part)| {
-                let len_ok = if i == 0 {
-                    (2..=3).contains(&part.len())
-                } else {
-                    (2..=8).contains(&part.len())
-                };
-                len_ok && part.chars().all(|c| c.is_ascii_alphanumeric())
-            });
-        if !ok {
-            self.fail(
-                field,
-                format!("{value:?} is not a language tag such as \"de\" or \"de-AT\""),
-            );
-        }
+    /// A BCP 47 language tag such as `de` or `de-AT`, in its usual case.
+    pub fn language(&mut self, field: &str, value: &str) -> Option<LanguageTag> {
+        LanguageTag::parse(value.trim())
+            .map_err(|e| self.fail(field, e.to_string()))
+            .ok()
     }
 
     /// An ISO 3166-1 alpha-2 country code.
@@ -79,11 +69,11 @@ impl Check {
         }
     }
 
-    /// An email address.
-    pub fn email(&mut self, field: &str, value: &str) {
-        if let Err(m) = bellhop_domain::contact::validate_email(value) {
-            self.fail(field, m);
-        }
+    /// An email address, its domain in lower case.
+    pub fn email(&mut self, field: &str, value: &str) -> Option<EmailAddress> {
+        EmailAddress::parse(value)
+            .map_err(|m| self.fail(field, m))
+            .ok()
     }
 
     /// Ok when nothing failed.
