@@ -269,6 +269,7 @@ async fn a_generic_http_provider_gets_the_templated_body_and_its_failures_are_re
     )
     .await;
     assert!(deferred["status_reason"].as_str().unwrap().contains("503"));
+    assert_eq!(deferred["status_code"], "transport_error");
     // The retry time comes; the provider now fails with a 400 (a bad request is final).
     live.clock.set("2026-03-09T10:00:00Z".parse().unwrap());
     let failed = eventually(
@@ -281,6 +282,7 @@ async fn a_generic_http_provider_gets_the_templated_body_and_its_failures_are_re
     )
     .await;
     assert!(failed["status_reason"].as_str().unwrap().contains("400"));
+    assert_eq!(failed["status_code"], "send_failed");
 
     let (_, _, second) = live
         .appointment(&property, "0664 7654321", "2026-03-11T09:00:00Z")

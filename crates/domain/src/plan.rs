@@ -15,6 +15,7 @@ use crate::contact::Contact;
 use crate::language;
 use crate::message::MessageStatus;
 use crate::property::Property;
+use crate::reason::{Condition, Reason};
 use crate::rule::{Anchor, LatePolicy, OffsetUnit, Rule};
 use crate::time;
 use jiff::{SignedDuration, Timestamp};
@@ -87,7 +88,7 @@ pub enum PlanAction {
         /// `Planned`, or `Skipped` when booked too late.
         status: MessageStatus,
         /// Why it is skipped.
-        reason: Option<String>,
+        reason: Option<Reason>,
     },
     /// A planned message moves.
     Move {
@@ -107,15 +108,15 @@ pub enum PlanAction {
     Cancel {
         /// Message.
         message_id: Uuid,
-        /// Why, for staff.
-        reason: String,
+        /// Why.
+        reason: Reason,
     },
     /// A planned message moved to a time that has already passed, and the late policy says no.
     Skip {
         /// Message.
         message_id: Uuid,
-        /// Why, for staff.
-        reason: String,
+        /// Why.
+        reason: Reason,
     },
 }
 
@@ -132,14 +133,14 @@ pub enum Want {
         anchor_at: Timestamp,
     },
     /// No message, for this reason.
-    Not(String),
+    Not(Reason),
 }
 
 /// The instant a rule's anchor falls on for this booking, with its occurrence key.
-fn anchor_instant(rule: &Rule, input: &PlanInput<'_>) -> Result<(Timestamp, String), String> {
+fn anchor_instant(rule: &Rule, input: &PlanInput<'_>) -> Result<(Timestamp, String), Reason> {
     let b = input.booking;
     let p = input.property;
-    let fixed = |ts: Timestamp| Ok((ts, String::new()));
+    let fixed = |ts: Timestamp| -> Result<(Timestamp, String), Reason> { Ok((ts, String::new())) };
     match rule.anchor {
         Anchor::BookingCreated | Anchor::OfferCreated => fixed(b.created_at),
         Anchor::Start => fixed(start_instant(p, b)),
@@ -147,26 +148,29 @@ fn anchor_instant(rule: &Rule, input: &PlanInput<'_>) -> Result<(Timestamp, Stri
         Anchor::OptionUntil => b
             .fields
             .option_until
-            .map_or_else(|| Err("the booking has no option_until".to_owned()), fixed),
-        Anchor::HoldExpiresAt => b.fields.hold_expires_at.map_or_else(
-            || Err("the booking has no hold_expires_at".to_owned()),
-            fixed,
-        ),
+            .map_or_else(|| Err(Reason::AnchorMissing("option_until")), fixed),
+        Anchor::HoldExpiresAt => b
+            .fields
+            .hold_expires_at
+            .map_or_else(|| Err(Reason::AnchorMissing("hold_expires_at")), fixed),
         Anchor::StatusChangedTo(status) => status_occurrence(b, status),
         Anchor::Cancelled => status_occurrence(b, BookingStatus::Cancelled),
         Anchor::Modified => match (b.modified_at, b.modified_version) {
             (Some(at), Some(version)) => Ok((at, format!("m{version}"))),
-            _ => Err("the booking has not been modified".to_owned()),
+            _ => Err(Reason::NotModified),
         },
-        Anchor::Enrolled => Err("sequences are not run by this version".to_owned()),
+        Anchor::Enrolled => Err(Reason::SequencesNotRun),
     }
 }
 
-fn status_occurrence(b: &Booking, status: BookingStatus) -> Result<(Timestamp, String), String> {
+fn status_occurrence(b: &Booking, status: BookingStatus) -> Result<(Timestamp, String), Reason> {
     if b.fields.status == status {
         Ok((b.status_changed_at, format!("s{}", b.status_version)))
     } else {
-        Err(format!("the booking is {}, not {status}", b.fields.status))
+        Err(Reason::NotInStatus {
+            is: b.fields.status,
+            wanted: status,
+        })
     }
 }
 
@@ -247,34 +251,33 @@ pub fn default_statuses(rule: &Rule) -> Vec<BookingStatus> {
 }
 
 /// Checks a rule's conditions against the booking and contact as they are now.
-pub fn check_conditions(rule: &Rule, input: &PlanInput<'_>) -> Result<(), String> {
+pub fn check_conditions(rule: &Rule, input: &PlanInput<'_>) -> Result<(), Reason> {
     let b = input.booking;
     let c = &rule.conditions;
     let statuses = c.statuses.clone().unwrap_or_else(|| default_statuses(rule));
     if !statuses.contains(&b.fields.status) {
-        return Err(format!("the booking is {}", b.fields.status));
+        return Err(Reason::BookingStatus(b.fields.status));
     }
     if let Some(kinds) = &c.kinds
         && !kinds.contains(&b.kind())
     {
-        return Err(format!(
-            "the rule is not for {} bookings",
-            b.kind().as_str()
-        ));
+        return Err(Reason::BookingKind(b.kind()));
     }
-    let within = |list: &Option<Vec<String>>, value: &Option<String>, what: &str| match list {
-        Some(list) if !value.as_ref().is_some_and(|v| list.iter().any(|x| x == v)) => Err(format!(
-            "{what} {} is not one of the rule's",
-            value.as_deref().unwrap_or("(none)")
-        )),
+    let within = |list: &Option<Vec<String>>, value: &Option<String>, condition| match list {
+        Some(list) if !value.as_ref().is_some_and(|v| list.iter().any(|x| x == v)) => {
+            Err(Reason::NotAmongRule {
+                condition,
+                value: value.clone(),
+            })
+        }
         _ => Ok(()),
     };
     within(
         &c.room_categories,
         &b.fields.details.room_category,
-        "room category",
+        Condition::RoomCategory,
     )?;
-    within(&c.services, &b.fields.details.service, "service")?;
+    within(&c.services, &b.fields.details.service, Condition::Service)?;
     let channel = Some(
         b.fields
             .details
@@ -282,32 +285,28 @@ pub fn check_conditions(rule: &Rule, input: &PlanInput<'_>) -> Result<(), String
             .clone()
             .unwrap_or_else(|| "direct".to_owned()),
     );
-    within(&c.source_channels, &channel, "source channel")?;
+    within(&c.source_channels, &channel, Condition::SourceChannel)?;
     if c.min_lead_hours.is_some() || c.max_lead_hours.is_some() {
         let lead = start_instant(input.property, b)
             .duration_since(b.created_at)
             .as_hours();
         if c.min_lead_hours.is_some_and(|min| lead < min) {
-            return Err(format!(
-                "booked {lead} h ahead, less than the rule's minimum"
-            ));
+            return Err(Reason::LeadTooShort(lead));
         }
         if c.max_lead_hours.is_some_and(|max| lead > max) {
-            return Err(format!(
-                "booked {lead} h ahead, more than the rule's maximum"
-            ));
+            return Err(Reason::LeadTooLong(lead));
         }
     }
     if let Some(languages) = &c.languages {
         let wanted = language::wanted(input.property, b, input.contact);
         if !languages.iter().any(|l| language::same_primary(l, &wanted)) {
-            return Err(format!("language {wanted} is not one of the rule's"));
+            return Err(Reason::LanguageNotAmongRule(wanted));
         }
     }
     if let Some(fields) = &c.missing_any
         && fields.iter().all(|f| input.contact.has(*f))
     {
-        return Err("the guest data the rule asks for is complete".to_owned());
+        return Err(Reason::GuestDataComplete);
     }
     Ok(())
 }
@@ -315,10 +314,10 @@ pub fn check_conditions(rule: &Rule, input: &PlanInput<'_>) -> Result<(), String
 /// What one rule wants for the booking, before the late policy.
 pub fn want(rule: &Rule, input: &PlanInput<'_>) -> Want {
     if !rule.enabled {
-        return Want::Not("the rule is disabled".to_owned());
+        return Want::Not(Reason::RuleDisabled);
     }
     if rule.property_id != input.booking.fields.property_id {
-        return Want::Not("the rule belongs to another property".to_owned());
+        return Want::Not(Reason::RuleOfAnotherProperty);
     }
     if let Err(reason) = check_conditions(rule, input) {
         return Want::Not(reason);
@@ -344,19 +343,21 @@ pub fn apply_late_policy(
     due_at: Timestamp,
     anchor_at: Timestamp,
     now: Timestamp,
-) -> Result<Timestamp, String> {
+) -> Result<Timestamp, Reason> {
     if due_at >= now {
         return Ok(due_at);
     }
     match policy {
         LatePolicy::SendNow => Ok(now),
         LatePolicy::SendIfBeforeAnchor if now < anchor_at => Ok(now),
-        LatePolicy::SendIfBeforeAnchor => Err(format!(
-            "late: the send time {due_at} and the anchor {anchor_at} had passed when planned"
-        )),
-        LatePolicy::Skip => Err(format!(
-            "late: the send time {due_at} had passed when planned"
-        )),
+        LatePolicy::SendIfBeforeAnchor => Err(Reason::LateWhenPlanned {
+            due_at,
+            anchor_at: Some(anchor_at),
+        }),
+        LatePolicy::Skip => Err(Reason::LateWhenPlanned {
+            due_at,
+            anchor_at: None,
+        }),
     }
 }
 
@@ -410,7 +411,7 @@ fn plan_rule(
     {
         actions.push(PlanAction::Cancel {
             message_id: row.id,
-            reason: "superseded by a later change of the booking".to_owned(),
+            reason: Reason::Superseded,
         });
     }
     match rows.iter().find(|r| r.occurrence == occurrence) {
@@ -469,14 +470,14 @@ pub fn late_at_send(
     due_at: Timestamp,
     anchor_at: Timestamp,
     now: Timestamp,
-) -> Option<String> {
+) -> Option<Reason> {
     match rule.late_policy {
-        LatePolicy::SendIfBeforeAnchor if rule.is_before_anchor() && now >= anchor_at => Some(
-            format!("late: the anchor {anchor_at} passed before the message could be sent"),
-        ),
-        LatePolicy::Skip if now.duration_since(due_at) > SKIP_GRACE => Some(format!(
-            "late: more than an hour past its send time {due_at}"
-        )),
+        LatePolicy::SendIfBeforeAnchor if rule.is_before_anchor() && now >= anchor_at => {
+            Some(Reason::AnchorPassed(anchor_at))
+        }
+        LatePolicy::Skip if now.duration_since(due_at) > SKIP_GRACE => {
+            Some(Reason::TooLate(due_at))
+        }
         _ => None,
     }
 }
@@ -487,7 +488,7 @@ pub enum SendCheck {
     /// Still wanted now.
     Go,
     /// No longer wanted: suppress with this reason.
-    Suppress(String),
+    Suppress(Reason),
     /// Wanted, but later than claimed (the booking moved): put back with this due time.
     Reschedule(Timestamp),
 }
@@ -495,14 +496,14 @@ pub enum SendCheck {
 /// Belt and braces: checks a claimed message against the booking as it is at send time.
 pub fn check_at_send(rule: &Rule, input: &PlanInput<'_>, occurrence: &str) -> SendCheck {
     match want(rule, input) {
-        Want::Not(reason) => SendCheck::Suppress(format!("condition no longer true: {reason}")),
+        Want::Not(reason) => SendCheck::Suppress(Reason::NoLongerWanted(Box::new(reason))),
         Want::Send {
             occurrence: wanted,
             due_at,
             ..
         } => {
             if rule.anchor != Anchor::Modified && wanted != occurrence {
-                SendCheck::Suppress("superseded by a later change of the booking".to_owned())
+                SendCheck::Suppress(Reason::Superseded)
             } else if due_at > input.now && rule.anchor != Anchor::Modified {
                 SendCheck::Reschedule(due_at)
             } else {

@@ -344,7 +344,7 @@ fn reminder_moves_with_the_arrival_date_and_is_cancelled_with_the_booking() {
     cancelled.fields.status = BookingStatus::Cancelled;
     assert!(matches!(
         run(&p, &cancelled, &c, &r, &planned, now).as_slice(),
-        [PlanAction::Cancel { reason, .. }] if reason.contains("cancelled")
+        [PlanAction::Cancel { reason, .. }] if reason.to_string().contains("cancelled")
     ));
     // Reinstated: the planner's own cancellation is undone; a staff cancellation is not.
     let reinstated = stay(date(2026, 6, 13), date(2026, 6, 14), now);

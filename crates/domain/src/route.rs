@@ -10,6 +10,7 @@ use crate::booking::Booking;
 use crate::contact::Contact;
 use crate::phone::{self, PhoneType, SmsRoute};
 use crate::property::{Property, ReminderChoice, StopScope};
+use crate::reason::Reason;
 use crate::rule::Channel;
 
 /// A destination.
@@ -72,7 +73,7 @@ pub struct Routed {
     pub fallback: bool,
 }
 
-fn email(input: &RouteInput<'_>) -> Result<Route, String> {
+fn email(input: &RouteInput<'_>) -> Result<Route, Reason> {
     input
         .contact
         .email
@@ -80,7 +81,7 @@ fn email(input: &RouteInput<'_>) -> Result<Route, String> {
         .map(str::trim)
         .filter(|e| !e.is_empty())
         .map(|e| Route::Email(e.to_owned()))
-        .ok_or_else(|| "guest email missing".to_owned())
+        .ok_or(Reason::GuestEmailMissing)
 }
 
 /// The contact's number in E.164 with its type: as stored, or read now in the property's
@@ -88,7 +89,7 @@ fn email(input: &RouteInput<'_>) -> Result<Route, String> {
 pub fn contact_number(
     contact: &Contact,
     property: &Property,
-) -> Result<(phone::E164, PhoneType), String> {
+) -> Result<(phone::E164, PhoneType), Reason> {
     if let (Some(e164), Some(kind)) = (&contact.phone_e164, contact.phone_type) {
         return Ok((e164.clone(), kind));
     }
@@ -98,39 +99,37 @@ pub fn contact_number(
         .or(contact.phone.as_deref())
         .map(str::trim)
         .filter(|p| !p.is_empty())
-        .ok_or_else(|| "guest phone missing".to_owned())?;
+        .ok_or(Reason::GuestPhoneMissing)?;
     phone::normalize(raw, Some(&property.country))
         .map(|n| (n.e164, n.kind))
-        .map_err(|e| format!("guest phone unusable: {e}"))
+        .map_err(|e| Reason::GuestPhoneUnusable(e.to_string()))
 }
 
-fn sms(input: &RouteInput<'_>) -> Result<Route, String> {
+fn sms(input: &RouteInput<'_>) -> Result<Route, Reason> {
     let p = input.property;
     if p.sms.sender.is_none() {
-        return Err("SMS are not set up for this property (no SMS sender)".into());
+        return Err(Reason::SmsNotSetUp);
     }
     if let Some(b) = input.booking
         && b.fields.details.sms_reminders == Some(false)
         && p.sms.reminders == ReminderChoice::Optional
     {
-        return Err("the customer declined SMS reminders when booking".into());
+        return Err(Reason::SmsDeclined);
     }
     let (number, kind) = contact_number(input.contact, p)?;
     if input.opted_out && (input.marketing || p.sms.stop_applies_to == StopScope::All) {
-        return Err(format!("{number} opted out of SMS (STOP)"));
+        return Err(Reason::OptedOut(number));
     }
     match kind.sms_route() {
         SmsRoute::Text => Ok(Route::Sms(number.into())),
         SmsRoute::Landline if p.sms.landline_voice => Ok(Route::Voice(number.into())),
-        SmsRoute::Landline => Err("landline".into()),
-        SmsRoute::Unsuitable => Err(format!(
-            "the number {number} is {kind}: it cannot receive SMS"
-        )),
+        SmsRoute::Landline => Err(Reason::Landline),
+        SmsRoute::Unsuitable => Err(Reason::CannotReceiveSms(number, kind)),
     }
 }
 
 /// Chooses the destination, or says why there is none.
-pub fn route(input: &RouteInput<'_>) -> Result<Routed, String> {
+pub fn route(input: &RouteInput<'_>) -> Result<Routed, Reason> {
     let first = |route| Routed {
         route,
         fallback: false,
@@ -144,15 +143,21 @@ pub fn route(input: &RouteInput<'_>) -> Result<Routed, String> {
         Channel::Sms => sms(input).map(first),
         Channel::EmailOrSms => match email(input) {
             Ok(r) => Ok(first(r)),
-            Err(no_email) => sms(input)
-                .map(second)
-                .map_err(|no_sms| format!("{no_email}; no SMS either: {no_sms}")),
+            Err(no_email) => sms(input).map(second).map_err(|no_sms| Reason::NoRoute {
+                first: Box::new(no_email),
+                second: Box::new(no_sms),
+                sms_first: false,
+            }),
         },
         Channel::SmsOrEmail => match sms(input) {
             Ok(r) => Ok(first(r)),
             Err(no_sms) => email(input)
                 .map(second)
-                .map_err(|no_email| format!("no SMS: {no_sms}; {no_email}")),
+                .map_err(|no_email| Reason::NoRoute {
+                    first: Box::new(no_sms),
+                    second: Box::new(no_email),
+                    sms_first: true,
+                }),
         },
     }
 }
@@ -217,6 +222,7 @@ mod tests {
             marketing,
             opted_out,
         })
+        .map_err(|reason| reason.to_string())
     }
 
     #[test]
@@ -334,7 +340,7 @@ mod tests {
             marketing: false,
             opted_out: false,
         };
-        assert!(route(&input(&p)).unwrap_err().contains("declined"));
+        assert_eq!(route(&input(&p)).unwrap_err(), Reason::SmsDeclined);
         let mandatory = property(SmsSettings {
             reminders: ReminderChoice::Mandatory,
             ..with_sender()

@@ -264,7 +264,7 @@ impl Engine {
                     }
                     PlanAction::Cancel { reason, .. } | PlanAction::Skip { reason, .. } => {
                         impact.cancel += 1;
-                        ("cancel", reason.clone())
+                        ("cancel", reason.to_string())
                     }
                 };
                 if impact.examples.len() < 20 {

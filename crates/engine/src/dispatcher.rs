@@ -455,16 +455,16 @@ impl Dispatcher {
                     if let Some(due) = due.get(&o.id) {
                         telemetry::due_to_sent(recorded_at.duration_since(*due).as_secs_f64());
                     }
-                    ("sent", *channel, "")
+                    ("sent", *channel, String::new())
                 }
-                OutcomeKind::Suppressed { reason } => ("suppressed", "none", reason.as_str()),
-                OutcomeKind::Deferred { error, .. } => ("deferred", "none", error.as_str()),
-                OutcomeKind::Failed { error } => ("failed", "none", error.as_str()),
-                OutcomeKind::Rescheduled { .. } => ("rescheduled", "none", ""),
-                OutcomeKind::Rejected { reason, .. } => ("rejected", "sms", reason.as_str()),
+                OutcomeKind::Suppressed { reason } => ("suppressed", "none", reason.to_string()),
+                OutcomeKind::Deferred { error, .. } => ("deferred", "none", error.clone()),
+                OutcomeKind::Failed { error } => ("failed", "none", error.clone()),
+                OutcomeKind::Rescheduled { .. } => ("rescheduled", "none", String::new()),
+                OutcomeKind::Rejected { reason, .. } => ("rejected", "sms", reason.clone()),
             };
             telemetry::dispatched(outcome, channel, 1);
-            telemetry::settled(o, outcome, channel, why);
+            telemetry::settled(o, outcome, channel, &why);
         }
         if stale > 0 {
             telemetry::dispatched("stale", "none", stale);

@@ -2,6 +2,7 @@
 //! against the booking, the late policy, the route (email, SMS, voice or none, and why), quiet
 //! hours, rendering, and — for SMS — encoding and the parts it will cost.
 
+use bellhop_domain::Reason;
 use bellhop_domain::billing::Month;
 use bellhop_domain::plan::{self, PlanInput, SendCheck};
 use bellhop_domain::render::{self, Category, CompiledTemplate};
@@ -19,7 +20,7 @@ use uuid::Uuid;
 
 /// Why a claimed message does not reach a transport.
 pub(crate) enum NotSent {
-    Suppress(String),
+    Suppress(Reason),
     Reschedule(Timestamp),
     Fail(String),
 }
@@ -215,9 +216,7 @@ pub(crate) fn ad_hoc_message(
     })
     .map_err(NotSent::Suppress)?;
     if bulk && matches!(routed.route, Route::Voice(_)) {
-        return Err(NotSent::Suppress(
-            "landline: bulk SMS are not read out as calls".into(),
-        ));
+        return Err(NotSent::Suppress(Reason::LandlineBulk));
     }
     let (text, language, keep_text) = if bulk {
         quiet_hours(property, now, None)?;
@@ -286,10 +285,10 @@ fn quiet_hours(
         return Ok(());
     }
     match before {
-        Some(anchor) if next >= anchor => Err(NotSent::Suppress(format!(
-            "quiet hours until {} and the anchor {anchor} comes first",
-            bellhop_domain::time::format_local(&property.time_zone, next)
-        ))),
+        Some(anchor) if next >= anchor => Err(NotSent::Suppress(Reason::QuietHoursUntilAnchor {
+            until: bellhop_domain::time::format_local(&property.time_zone, next),
+            anchor_at: anchor,
+        })),
         _ => Err(NotSent::Reschedule(next)),
     }
 }

@@ -8,7 +8,7 @@ use bellhop_domain::phone;
 use bellhop_domain::route::{self, Route, RouteInput};
 use bellhop_domain::rule::Channel;
 use bellhop_domain::sms::{self, Keyword};
-use bellhop_domain::{Contact, Delivery, MessageKind, MessageStatus};
+use bellhop_domain::{Contact, Delivery, MessageKind, MessageStatus, Reason};
 use bellhop_store::{
     AdHocMessage, AudienceFilter, CampaignRecord, DeliveryApplied, InboundRecord, MonthCounts,
     TanRecord, Tx,
@@ -549,19 +549,17 @@ impl Engine {
                             }
                             Ok(())
                         }
-                        Err(e) => Err(format!("not rendered: {e}")),
+                        Err(e) => Err(Reason::NotRendered(e)),
                     }
                 }
-                Ok(_) => Err("landline: bulk SMS are not read out as calls".to_owned()),
+                Ok(_) => Err(Reason::LandlineBulk),
                 Err(why) => Err(why),
             };
             if let Err(why) = &status {
-                let key = if why.contains("opted out") {
-                    "opted out (STOP)".to_owned()
-                } else if why.starts_with("the number") {
-                    "number cannot receive SMS".to_owned()
-                } else {
-                    why.clone()
+                let key = match why {
+                    Reason::OptedOut(_) => "opted out (STOP)".to_owned(),
+                    Reason::CannotReceiveSms(..) => "number cannot receive SMS".to_owned(),
+                    _ => why.to_string(),
                 };
                 *plan.excluded.entry(key).or_default() += 1;
             }

@@ -586,7 +586,7 @@ impl Tx {
                         occurrence,
                         due_at: *due_at,
                         status: *status,
-                        reason: reason.as_deref(),
+                        reason: reason.as_ref(),
                     });
                     if *status == bellhop_domain::MessageStatus::Planned {
                         summary.planned += 1

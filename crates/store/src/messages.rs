@@ -3,7 +3,7 @@
 use crate::error::corrupt;
 use crate::value::{Id, Ts, opt_id};
 use crate::{Conn, Store, StoreError, Tx};
-use bellhop_domain::{Booking, ExistingMessage, MessageStatus, PlanAction};
+use bellhop_domain::{Booking, ExistingMessage, MessageStatus, PlanAction, Reason};
 use jiff::Timestamp;
 use serde::Serialize;
 use uuid::Uuid;
@@ -33,6 +33,8 @@ pub struct MessageRecord {
     pub status: MessageStatus,
     /// Why it is skipped, cancelled, suppressed, deferred or failed.
     pub status_reason: Option<String>,
+    /// The same as a stable code (`guest_email_missing`, see `bellhop_domain::Reason`).
+    pub status_code: Option<String>,
     /// When it is (or was) due.
     pub due_at: Timestamp,
     /// Attempts made.
@@ -134,7 +136,7 @@ pub struct TimelineRow {
 
 /// The columns of a `messages` row that `MessageRecord` shows.
 const RECORD_COLUMNS: &str = "id, property_id, booking_id, rule_id, contact_id, kind, campaign_id, occurrence, \
-    channel, status, status_reason, due_at, attempt, recipient, subject, language, provider_ref, sent_at, \
+    channel, status, status_reason, status_code, due_at, attempt, recipient, subject, language, provider_ref, sent_at, \
     delivered_at, parts, encoding, billing_month, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
@@ -150,6 +152,7 @@ struct RecordRow {
     channel: String,
     status: String,
     status_reason: Option<String>,
+    status_code: Option<String>,
     due_at: Ts,
     attempt: i64,
     recipient: Option<String>,
@@ -181,6 +184,7 @@ impl TryFrom<RecordRow> for MessageRecord {
             channel: r.channel,
             status: r.status.parse().map_err(|e| corrupt("status", e))?,
             status_reason: r.status_reason,
+            status_code: r.status_code,
             due_at: r.due_at.0,
             attempt: r.attempt,
             recipient: r.recipient,
@@ -209,7 +213,7 @@ pub(crate) struct NewMessage<'a> {
     pub occurrence: &'a str,
     pub due_at: Timestamp,
     pub status: MessageStatus,
-    pub reason: Option<&'a str>,
+    pub reason: Option<&'a Reason>,
 }
 
 /// One entry of the status history to append.
@@ -230,22 +234,28 @@ pub(crate) async fn insert_planned(
     if rows.is_empty() {
         return Ok(());
     }
+    let texts: Vec<Option<String>> = rows
+        .iter()
+        .map(|m| m.reason.map(ToString::to_string))
+        .collect();
+    let codes: Vec<Option<&str>> = rows.iter().map(|m| m.reason.map(Reason::code)).collect();
     let events: Vec<NewEvent<'_>> = rows
         .iter()
-        .map(|m| NewEvent {
+        .zip(&texts)
+        .map(|(m, text)| NewEvent {
             message_id: m.id,
             status: m.status.as_str(),
-            detail: m.reason,
+            detail: text.as_deref(),
         })
         .collect();
     match conn {
         Conn::Sqlite(c) => {
-            for chunk in rows.chunks(500) {
+            for (start, chunk) in (0..).step_by(500).zip(rows.chunks(500)) {
                 let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                     "INSERT INTO messages (id, account_id, property_id, booking_id, rule_id, contact_id, occurrence,
-                       channel, status, status_reason, due_at, run_at, created_at, updated_at) ",
+                       channel, status, status_reason, status_code, due_at, run_at, created_at, updated_at) ",
                 );
-                q.push_values(chunk, |mut row, m| {
+                q.push_values(chunk.iter().enumerate(), |mut row, (i, m)| {
                     row.push_bind(Id(m.id))
                         .push_bind(Id(m.booking.account_id))
                         .push_bind(Id(m.booking.fields.property_id))
@@ -255,7 +265,8 @@ pub(crate) async fn insert_planned(
                         .push_bind(m.occurrence)
                         .push_bind(m.channel)
                         .push_bind(m.status.as_str())
-                        .push_bind(m.reason)
+                        .push_bind(texts[start + i].as_deref())
+                        .push_bind(codes[start + i])
                         .push_bind(Ts(m.due_at))
                         .push_bind(Ts(m.due_at))
                         .push_bind(Ts(now))
@@ -271,13 +282,13 @@ pub(crate) async fn insert_planned(
                 |f: fn(&NewMessage<'_>) -> Uuid| rows.iter().map(|m| Id(f(m))).collect::<Vec<_>>();
             sqlx::query(
                 "INSERT INTO messages (id, account_id, property_id, booking_id, rule_id, contact_id, occurrence,
-                   channel, status, status_reason, due_at, run_at, created_at, updated_at)
+                   channel, status, status_reason, status_code, due_at, run_at, created_at, updated_at)
                  SELECT id, account_id, property_id, booking_id, rule_id, contact_id, occurrence, channel, status,
-                   status_reason, due_at, due_at, $11, $11
+                   status_reason, status_code, due_at, due_at, $11, $11
                  FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[],
-                   $8::text[], $9::text[], $10::text[], $12::timestamptz[])
+                   $8::text[], $9::text[], $10::text[], $12::timestamptz[], $13::text[])
                    AS v (id, account_id, property_id, booking_id, rule_id, contact_id, occurrence, channel, status,
-                     status_reason, due_at)",
+                     status_reason, due_at, status_code)",
             )
             .bind(col(|m| m.id))
             .bind(col(|m| m.booking.account_id))
@@ -288,9 +299,10 @@ pub(crate) async fn insert_planned(
             .bind(rows.iter().map(|m| m.occurrence).collect::<Vec<_>>())
             .bind(rows.iter().map(|m| m.channel).collect::<Vec<_>>())
             .bind(rows.iter().map(|m| m.status.as_str()).collect::<Vec<_>>())
-            .bind(rows.iter().map(|m| m.reason).collect::<Vec<_>>())
+            .bind(&texts)
             .bind(Ts(now))
             .bind(rows.iter().map(|m| Ts(m.due_at)).collect::<Vec<_>>())
+            .bind(&codes)
             .execute(&mut *c)
             .await?;
             insert_events(Conn::Postgres(&mut *c), &events, now).await?;
@@ -412,13 +424,14 @@ struct ExistingRow {
 /// it expects, so a message a dispatcher has claimed meanwhile is left alone.
 const MOVE: &str = "UPDATE messages SET due_at = $1, run_at = $1, updated_at = $2 WHERE id = $3 AND status = 'planned'";
 const REOPEN: &str =
-    "UPDATE messages SET status = 'planned', status_reason = NULL, cancelled_by = NULL,
+    "UPDATE messages SET status = 'planned', status_reason = NULL, status_code = NULL, cancelled_by = NULL,
        due_at = $1, run_at = $1, updated_at = $2
      WHERE id = $3 AND (status = 'skipped' OR (status = 'cancelled' AND cancelled_by = 'planner'))";
 const CANCEL: &str =
     "UPDATE messages SET status = 'cancelled', cancelled_by = 'planner', status_reason = $1,
-       updated_at = $2 WHERE id = $3 AND status IN ('planned', 'deferred')";
-const SKIP: &str = "UPDATE messages SET status = 'skipped', status_reason = $1, updated_at = $2
+       status_code = $4, updated_at = $2 WHERE id = $3 AND status IN ('planned', 'deferred')";
+const SKIP: &str =
+    "UPDATE messages SET status = 'skipped', status_reason = $1, status_code = $4, updated_at = $2
      WHERE id = $3 AND status = 'planned'";
 
 impl Tx {
@@ -469,11 +482,13 @@ impl Tx {
                     reason,
                 } => {
                     let id = Uuid::now_v7();
+                    let text = reason.as_ref().map(ToString::to_string);
                     let inserted = on!(self.conn(), c, _db => {
                         sqlx::query(
                             "INSERT INTO messages (id, account_id, property_id, booking_id, rule_id, contact_id,
-                               occurrence, channel, status, status_reason, due_at, run_at, created_at, updated_at)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $12)
+                               occurrence, channel, status, status_reason, due_at, run_at, created_at, updated_at,
+                               status_code)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $12, $13)
                              ON CONFLICT (booking_id, rule_id, occurrence) DO NOTHING",
                         )
                         .bind(Id(id))
@@ -485,15 +500,16 @@ impl Tx {
                         .bind(occurrence.as_str())
                         .bind(channel.as_str())
                         .bind(status.as_str())
-                        .bind(reason.as_deref())
+                        .bind(text.as_deref())
                         .bind(Ts(*due_at))
                         .bind(Ts(now))
+                        .bind(reason.as_ref().map(Reason::code))
                         .execute(&mut *c)
                         .await?
                         .rows_affected()
                     });
                     if inserted == 1 {
-                        insert_event(self.conn(), id, status.as_str(), reason.as_deref(), now)
+                        insert_event(self.conn(), id, status.as_str(), text.as_deref(), now)
                             .await?;
                         if *status == MessageStatus::Planned {
                             crate::queue::requeue(self.conn(), id, *due_at).await?;
@@ -527,30 +543,53 @@ impl Tx {
                     }
                 }
                 PlanAction::Cancel { message_id, reason } => {
+                    let text = reason.to_string();
                     if self
-                        .transition(CANCEL, *message_id, reason.as_str(), now)
+                        .stop_with_reason(CANCEL, *message_id, &text, reason.code(), now)
                         .await?
                     {
                         crate::queue::dequeue(self.conn(), *message_id).await?;
-                        insert_event(self.conn(), *message_id, "cancelled", Some(reason), now)
+                        insert_event(self.conn(), *message_id, "cancelled", Some(&text), now)
                             .await?;
                         summary.cancelled += 1;
                     }
                 }
                 PlanAction::Skip { message_id, reason } => {
+                    let text = reason.to_string();
                     if self
-                        .transition(SKIP, *message_id, reason.as_str(), now)
+                        .stop_with_reason(SKIP, *message_id, &text, reason.code(), now)
                         .await?
                     {
                         crate::queue::dequeue(self.conn(), *message_id).await?;
-                        insert_event(self.conn(), *message_id, "skipped", Some(reason), now)
-                            .await?;
+                        insert_event(self.conn(), *message_id, "skipped", Some(&text), now).await?;
                         summary.cancelled += 1;
                     }
                 }
             }
         }
         Ok(summary)
+    }
+
+    /// Runs `CANCEL` or `SKIP`: the reason's text and code.
+    async fn stop_with_reason(
+        &mut self,
+        sql: &'static str,
+        message_id: Uuid,
+        text: &str,
+        code: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = on!(self.conn(), c, _db => {
+            sqlx::query(sql)
+                .bind(text)
+                .bind(Ts(now))
+                .bind(Id(message_id))
+                .bind(code)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
     }
 
     /// Runs one of the guarded transitions: `$1` is its value (a due time or a reason), `$2`
@@ -595,13 +634,15 @@ impl Tx {
     ) -> Result<bool, StoreError> {
         let (sql, status, detail) = match action {
             StaffAction::Cancel => (
-                "UPDATE messages SET status = 'cancelled', cancelled_by = 'staff', status_reason = $1, updated_at = $2
+                "UPDATE messages SET status = 'cancelled', cancelled_by = 'staff', status_reason = $1,
+                   status_code = 'cancelled_by_staff', updated_at = $2
                  WHERE id = $3 AND account_id = $4 AND status IN ('planned', 'deferred', 'skipped')",
                 "cancelled",
                 format!("cancelled by {actor}"),
             ),
             StaffAction::SendNow => (
-                "UPDATE messages SET status = 'planned', status_reason = $1, run_at = $2, due_at = $2, forced = TRUE,
+                "UPDATE messages SET status = 'planned', status_reason = $1, status_code = NULL, run_at = $2,
+                   due_at = $2, forced = TRUE,
                    updated_at = $2
                  WHERE id = $3 AND account_id = $4 AND status IN ('planned', 'deferred', 'skipped')",
                 "planned",

@@ -76,7 +76,7 @@ pub enum OutcomeKind {
     /// Not sent: no longer wanted, no address, render error.
     Suppressed {
         /// Why.
-        reason: String,
+        reason: bellhop_domain::Reason,
     },
     /// The booking moved: back to planned with a new due time.
     Rescheduled {
@@ -400,6 +400,7 @@ const EARLY_REPORT: &str = "delivery report received while the send was being re
 /// The caller provides `v` (one row per message), `$owner` and `$now`.
 const SENT_SET: &str = "status = COALESCE(m.early_report, 'sent'),
        status_reason = CASE WHEN m.early_report IN ('failed', 'expired') THEN m.early_report_detail END,
+       status_code = CASE WHEN m.early_report IN ('failed', 'expired') THEN 'not_delivered' END,
        delivered_at = CASE WHEN m.early_report = 'delivered' THEN m.early_report_at END,
        early_report = NULL, early_report_at = NULL, early_report_detail = NULL,
        channel = v.channel, recipient = v.recipient, subject = v.subject, language = v.language,
@@ -605,7 +606,7 @@ async fn record_other(
     now: Timestamp,
 ) -> Result<bool, StoreError> {
     // Every final status erases a one-time code's text. `$1` is the outcome's text, `$2` the
-    // time, `$3..$5` the fencing token, `$6` a new instant, `$7` a month.
+    // time, `$3..$5` the fencing token, `$6` a new instant, `$7` a month, `$8` the code.
     const ERASE: &str = ", sms_text = CASE WHEN kind = 'tan' THEN NULL ELSE sms_text END";
     const FENCE: &str =
         " WHERE id = $3 AND status = 'sending' AND lease_owner = $4 AND attempt = $5";
@@ -613,8 +614,8 @@ async fn record_other(
         OutcomeKind::Sent { .. } => return Ok(false),
         OutcomeKind::Suppressed { reason } => (
             "suppressed",
-            reason.clone(),
-            format!("UPDATE messages SET status = 'suppressed', status_reason = $1, updated_at = $2, lease_until = NULL{ERASE}"),
+            reason.to_string(),
+            format!("UPDATE messages SET status = 'suppressed', status_reason = $1, status_code = $8, updated_at = $2, lease_until = NULL{ERASE}"),
             None,
             None,
         ),
@@ -629,24 +630,31 @@ async fn record_other(
         OutcomeKind::Deferred { error, retry_at } => (
             "deferred",
             format!("{error}; next attempt at {retry_at}"),
-            "UPDATE messages SET status = 'deferred', status_reason = $1, run_at = $6, updated_at = $2, lease_until = NULL".to_owned(),
+            "UPDATE messages SET status = 'deferred', status_reason = $1, status_code = $8, run_at = $6, updated_at = $2, lease_until = NULL".to_owned(),
             Some(*retry_at),
             None,
         ),
         OutcomeKind::Failed { error } => (
             "failed",
             error.clone(),
-            format!("UPDATE messages SET status = 'failed', status_reason = $1, updated_at = $2, lease_until = NULL{ERASE}"),
+            format!("UPDATE messages SET status = 'failed', status_reason = $1, status_code = $8, updated_at = $2, lease_until = NULL{ERASE}"),
             None,
             None,
         ),
         OutcomeKind::Rejected { reason, month } => (
             "rejected",
             reason.clone(),
-            format!("UPDATE messages SET status = 'rejected', status_reason = $1, billing_month = $7, parts = NULL, updated_at = $2, lease_until = NULL{ERASE}"),
+            format!("UPDATE messages SET status = 'rejected', status_reason = $1, status_code = $8, billing_month = $7, parts = NULL, updated_at = $2, lease_until = NULL{ERASE}"),
             None,
             Some(month.as_str()),
         ),
+    };
+    let code = match &o.kind {
+        OutcomeKind::Suppressed { reason } => Some(reason.code()),
+        OutcomeKind::Deferred { .. } => Some("transport_error"),
+        OutcomeKind::Failed { .. } => Some("send_failed"),
+        OutcomeKind::Rejected { .. } => Some("sms_limit_reached"),
+        OutcomeKind::Sent { .. } | OutcomeKind::Rescheduled { .. } => None,
     };
     // The deferred reason is the transport's error alone; the history says when it retries.
     let reason = match &o.kind {
@@ -669,6 +677,7 @@ async fn record_other(
             .bind(o.attempt)
             .bind(at.map(Ts))
             .bind(month)
+            .bind(code)
             .execute(&mut *c)
             .await?
             .rows_affected()

@@ -96,8 +96,16 @@ async fn a_guest_without_email_is_suppressed_with_a_reason() {
     w.dispatcher("a").drain().await.unwrap();
     let m = w.message_of(booking, "Before arrival").await;
     assert_eq!(
-        (m.status, m.status_reason.as_deref()),
-        (MessageStatus::Suppressed, Some("guest email missing"))
+        (
+            m.status,
+            m.status_reason.as_deref(),
+            m.status_code.as_deref()
+        ),
+        (
+            MessageStatus::Suppressed,
+            Some("guest email missing"),
+            Some("guest_email_missing")
+        )
     );
 }
 
@@ -223,6 +231,7 @@ async fn a_template_with_a_missing_variable_fails_the_message_and_sends_nothing(
     w.dispatcher("a").drain().await.unwrap();
     let m = w.message_of(booking, "Appointment confirmation").await;
     assert_eq!(m.status, MessageStatus::Failed);
+    assert_eq!(m.status_code.as_deref(), Some("send_failed"));
     assert!(
         m.status_reason
             .as_deref()
@@ -312,6 +321,7 @@ async fn a_reminder_held_up_until_after_arrival_is_suppressed_not_sent_late() {
     w.dispatcher("a").drain().await.unwrap();
     let m = w.message_of(booking, "Before arrival").await;
     assert_eq!(m.status, MessageStatus::Suppressed);
+    assert_eq!(m.status_code.as_deref(), Some("anchor_passed"));
     assert!(m.status_reason.unwrap().starts_with("late: the anchor"));
     assert_eq!(w.eml_count(), 0);
 }

@@ -658,6 +658,7 @@ async fn customers_may_decline_sms_reminders_unless_the_property_makes_them_mand
     w.sms_dispatcher("a").drain().await.unwrap();
     let m = w.only_message(declined).await;
     assert_eq!(m.status, MessageStatus::Suppressed);
+    assert_eq!(m.status_code.as_deref(), Some("sms_declined"));
     assert!(m.status_reason.unwrap().contains("declined SMS reminders"));
 
     let mandatory = w

@@ -41,6 +41,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "booking references",
         include_str!("../../migrations/sqlite/0005_booking_references.sql"),
     ),
+    (
+        6,
+        "reason codes",
+        include_str!("../../migrations/sqlite/0006_reason_codes.sql"),
+    ),
 ];
 
 pub(crate) fn migrator() -> sqlx::migrate::Migrator {

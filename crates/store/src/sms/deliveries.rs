@@ -70,7 +70,8 @@ async fn apply_one_delivery(
         Some(next) => {
             let done = on!(tx.conn(), c, _db => {
                 sqlx::query(
-                    "UPDATE messages SET status = $1, status_reason = $2, delivered_at = $3, updated_at = $4
+                    "UPDATE messages SET status = $1, status_reason = $2, delivered_at = $3, updated_at = $4,
+                       status_code = CASE WHEN $2 IS NULL THEN NULL ELSE 'not_delivered' END
                      WHERE id = $5 AND status = 'sent'",
                 )
                 .bind(next.as_str())

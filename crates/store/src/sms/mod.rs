@@ -50,7 +50,7 @@ pub struct AdHocMessage {
     /// `planned`, or `suppressed` with `reason` (known not to be sendable).
     pub status: MessageStatus,
     /// Why it is suppressed.
-    pub reason: Option<String>,
+    pub reason: Option<bellhop_domain::Reason>,
 }
 
 impl Store {
@@ -127,12 +127,17 @@ impl Tx {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         for chunk in messages.chunks(300) {
+            let texts: Vec<Option<String>> = chunk
+                .iter()
+                .map(|m| m.reason.as_ref().map(ToString::to_string))
+                .collect();
             on!(self.conn(), c, db => {
                 let mut q = sqlx::QueryBuilder::<db::Db>::new(
                     "INSERT INTO messages (id, account_id, property_id, contact_id, kind, campaign_id, occurrence,
-                       channel, status, status_reason, due_at, run_at, priority, sms_text, created_at, updated_at) ",
+                       channel, status, status_reason, status_code, due_at, run_at, priority, sms_text, created_at,
+                       updated_at) ",
                 );
-                q.push_values(chunk, |mut row, m| {
+                q.push_values(chunk.iter().zip(&texts), |mut row, (m, text)| {
                     row.push_bind(Id(m.id))
                         .push_bind(Id(m.account_id))
                         .push_bind(Id(m.property_id))
@@ -142,7 +147,8 @@ impl Tx {
                         .push_bind("")
                         .push_bind("sms")
                         .push_bind(m.status.as_str())
-                        .push_bind(m.reason.as_deref())
+                        .push_bind(text.as_deref())
+                        .push_bind(m.reason.as_ref().map(bellhop_domain::Reason::code))
                         .push_bind(Ts(m.due_at))
                         .push_bind(Ts(m.due_at))
                         .push_bind(m.priority)
@@ -154,10 +160,11 @@ impl Tx {
             });
             let events: Vec<crate::messages::NewEvent<'_>> = chunk
                 .iter()
-                .map(|m| crate::messages::NewEvent {
+                .zip(&texts)
+                .map(|(m, text)| crate::messages::NewEvent {
                     message_id: m.id,
                     status: m.status.as_str(),
-                    detail: m.reason.as_deref(),
+                    detail: text.as_deref(),
                 })
                 .collect();
             crate::messages::insert_events(self.conn(), &events, now).await?;

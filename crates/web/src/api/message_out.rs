@@ -32,8 +32,13 @@ pub struct MessageOut {
     /// `skipped`, `cancelled`, `rejected`, `expired`.
     #[schema(value_type = String, example = "planned")]
     pub status: bellhop_domain::MessageStatus,
-    /// Why it has its status (suppressed, skipped, failed, ...).
+    /// Why it has its status (suppressed, skipped, failed, ...), for people.
     pub status_reason: Option<String>,
+    /// The same as a stable code for programs: `guest_email_missing`, `opted_out`,
+    /// `booking_status`, `late_when_planned`, `send_failed`, `not_delivered`, ... (absent on
+    /// messages recorded before codes existed).
+    #[schema(example = "guest_email_missing")]
+    pub status_code: Option<String>,
     /// When it is (or was) due.
     #[schema(value_type = String, format = DateTime)]
     pub due_at: Timestamp,
@@ -87,6 +92,7 @@ impl From<MessageRecord> for MessageOut {
             channel: m.channel,
             status: m.status,
             status_reason: m.status_reason,
+            status_code: m.status_code,
             due_at: m.due_at,
             attempt: m.attempt,
             recipient: m.recipient,

@@ -313,6 +313,8 @@ pub struct ContactSmsMessageSchema {
     pub encoding: Option<String>,
     /// Why it has its status.
     pub status_reason: Option<String>,
+    /// The same as a stable code.
+    pub status_code: Option<String>,
 }
 
 /// How SMS are paid for: `{"plan": "package", "size": 500, "price_cents": 4900}` or

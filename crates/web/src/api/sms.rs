@@ -337,6 +337,7 @@ pub async fn contact_sms(
                 "id": m.id, "channel": m.channel, "status": m.status, "kind": m.kind,
                 "recipient": m.recipient, "sent_at": m.sent_at, "delivered_at": m.delivered_at,
                 "parts": m.parts, "encoding": m.encoding, "status_reason": m.status_reason,
+                "status_code": m.status_code,
             }));
         }
     }
