@@ -189,7 +189,9 @@ async fn an_address_the_transport_refuses_fails_permanently_and_staff_are_notifi
     assert_eq!((stats.sent, stats.failed), (0, 1));
     let notes = store.notifications(account, 10).await.unwrap();
     assert!(
-        notes[0].text.contains("invalid recipient address"),
+        notes[0]
+            .rendered_text()
+            .contains("invalid recipient address"),
         "{notes:?}"
     );
     assert_eq!(sink.count(), 0);

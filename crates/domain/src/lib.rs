@@ -9,6 +9,7 @@ pub mod booking;
 pub mod contact;
 pub mod language;
 pub mod message;
+pub mod notice;
 pub mod phone;
 pub mod plan;
 pub mod presets;

@@ -2,8 +2,10 @@
 
 use crate::value::{Id, Ts, opt_id};
 use crate::{Conn, Store, StoreError, Tx};
+use bellhop_domain::notice::Notice;
 use jiff::Timestamp;
 use serde::Serialize;
+use sqlx::types::Json;
 use uuid::Uuid;
 
 /// An API key as stored: never the secret itself.
@@ -30,12 +32,27 @@ pub struct NotificationRecord {
     pub message_id: Option<Uuid>,
     /// `message_failed`, ...
     pub kind: String,
-    /// Text for people.
+    /// The text of a notice stored before notices kept their facts (empty since).
     pub text: String,
+    /// What happened, for `bellhop_domain::notice::Notice::read`.
+    pub facts: Option<serde_json::Value>,
     /// When it happened.
     pub created_at: Timestamp,
     /// When staff marked it read.
     pub read_at: Option<Timestamp>,
+}
+
+impl NotificationRecord {
+    /// What happened, read from the stored facts (`None` for rows stored as text only).
+    pub fn notice(&self) -> Option<Notice> {
+        Notice::read(&self.kind, self.facts.as_ref()?)
+    }
+
+    /// The text staff read: the notice's, or the stored text of an older row.
+    pub fn rendered_text(&self) -> String {
+        self.notice()
+            .map_or_else(|| self.text.clone(), |n| n.text(self.message_id))
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -53,6 +70,7 @@ struct NotificationRow {
     message_id: Option<Id>,
     kind: String,
     text: String,
+    facts: Option<Json<serde_json::Value>>,
     created_at: Ts,
     read_at: Option<Ts>,
 }
@@ -110,21 +128,20 @@ pub(crate) async fn insert_notification(
     account_id: Uuid,
     property_id: Option<Uuid>,
     message_id: Option<Uuid>,
-    kind: &str,
-    text: &str,
+    notice: &Notice,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     on!(conn, c, _db => {
         sqlx::query(
-            "INSERT INTO notifications (id, account_id, property_id, message_id, kind, text, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            "INSERT INTO notifications (id, account_id, property_id, message_id, kind, text, facts, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, '', $6, $7, $7)",
         )
         .bind(Id(Uuid::now_v7()))
         .bind(Id(account_id))
         .bind(opt_id(property_id))
         .bind(opt_id(message_id))
-        .bind(kind)
-        .bind(text)
+        .bind(notice.kind())
+        .bind(Json(notice.facts()))
         .bind(Ts(now))
         .execute(&mut *c)
         .await?;
@@ -170,7 +187,7 @@ impl Store {
         let mut pooled = self.acquire().await?;
         let rows: Vec<NotificationRow> = on!(pooled.conn(), c, _db => {
             sqlx::query_as(
-                "SELECT id, property_id, message_id, kind, text, created_at, read_at FROM notifications
+                "SELECT id, property_id, message_id, kind, text, facts, created_at, read_at FROM notifications
                  WHERE account_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
             )
             .bind(Id(account_id))
@@ -186,6 +203,7 @@ impl Store {
                 message_id: r.message_id.map(|m| m.0),
                 kind: r.kind,
                 text: r.text,
+                facts: r.facts.map(|f| f.0),
                 created_at: r.created_at.0,
                 read_at: r.read_at.map(|t| t.0),
             })

@@ -11,6 +11,7 @@ use crate::error::corrupt;
 use crate::messages::{NewEvent, insert_events, pack};
 use crate::value::{Id, Ts};
 use crate::{Conn, Store, StoreError, Tx};
+use bellhop_domain::notice::Notice;
 use bellhop_domain::{Booking, Contact, MessageKind};
 use jiff::Timestamp;
 use std::collections::HashMap;
@@ -444,9 +445,9 @@ async fn record_sent_postgres(
              || CASE WHEN attempt > 1 THEN ' (attempt ' || attempt || ' by ' || $11 || ')' ELSE '' END, $12
            FROM done),
          notice AS (
-           INSERT INTO notifications (id, account_id, property_id, message_id, kind, text, created_at, updated_at)
-           SELECT gen_random_uuid(), account_id, property_id, id, 'sms_not_delivered',
-             'SMS ' || id || ' did not reach the phone: ' || COALESCE(status_reason, ''), $12, $12
+           INSERT INTO notifications (id, account_id, property_id, message_id, kind, text, facts, created_at, updated_at)
+           SELECT gen_random_uuid(), account_id, property_id, id, 'sms_not_delivered', '',
+             jsonb_build_object('reason', COALESCE(status_reason, '')), $12, $12
            FROM done WHERE status IN ('failed', 'expired')),
          bodies AS (
            INSERT INTO message_bodies (message_id, body_html, body_text, created_at)
@@ -559,18 +560,15 @@ async fn record_sent_sqlite(
             .iter()
             .filter(|d| matches!(d.status.as_str(), "failed" | "expired"))
         {
-            let text = format!(
-                "SMS {} did not reach the phone: {}",
-                d.id.0,
-                d.status_reason.as_deref().unwrap_or_default()
-            );
+            let notice = Notice::SmsNotDelivered {
+                reason: d.status_reason.clone().unwrap_or_default(),
+            };
             crate::accounts::insert_notification(
                 Conn::Sqlite(&mut *c),
                 d.account_id.0,
                 Some(d.property_id.0),
                 Some(d.id.0),
-                "sms_not_delivered",
-                &text,
+                &notice,
                 now,
             )
             .await?;
@@ -692,14 +690,15 @@ async fn record_other(
         _ => crate::queue::dequeue(tx.conn(), o.id).await?,
     }
     if let OutcomeKind::Failed { error } = &o.kind {
-        let text = format!("Message {} could not be sent: {error}", o.id);
+        let notice = Notice::MessageFailed {
+            error: error.clone(),
+        };
         crate::accounts::insert_notification(
             tx.conn(),
             o.account_id,
             Some(o.property_id),
             Some(o.id),
-            "message_failed",
-            &text,
+            &notice,
             now,
         )
         .await?;

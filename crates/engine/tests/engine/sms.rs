@@ -7,7 +7,7 @@ use bellhop_domain::property::{ReminderChoice, SmsSettings};
 use bellhop_domain::rule::Channel;
 use bellhop_domain::{Delivery, MessageStatus};
 use bellhop_engine::{CampaignDraft, InboundSms, TanCheck, TanRequest};
-use bellhop_store::AudienceFilter;
+use bellhop_store::{AudienceFilter, Outcome, OutcomeKind};
 use jiff::SignedDuration;
 
 const REMINDER: &str = "Hallo {{ guest.first_name }}, morgen {{ booking.start_time }} Uhr: {{ booking.service }} im {{ property.name }}. Absagen: 01 234";
@@ -577,6 +577,66 @@ async fn a_tan_goes_first_and_its_code_is_never_kept_in_plain_text() {
 }
 
 #[tokio::test]
+async fn a_failure_report_that_overtakes_the_record_of_the_send_fails_the_sms_and_tells_staff() {
+    let w = World::new().await;
+    let s = salon(&w, Channel::Sms).await;
+    let eva = w.customer(Some("0664 1234567"), None).await;
+    let booking = w.appointment_at(&s, eva, "2026-03-10T09:00:00Z").await;
+    let now = ts("2026-03-09T10:00:00Z");
+    w.clock.set(now);
+    // The gateway's callback arrives between the send and the record of it.
+    let claimed = w
+        .store
+        .claim_due("a", now, now + SignedDuration::from_mins(5), 10)
+        .await
+        .unwrap();
+    let c = claimed
+        .iter()
+        .find(|c| c.booking_id == Some(booking))
+        .unwrap();
+    w.store
+        .apply_delivery(c.id, Delivery::Failed, "err:30008 unknown subscriber", now)
+        .await
+        .unwrap();
+    let sent = Outcome {
+        id: c.id,
+        account_id: c.account_id,
+        property_id: c.property_id,
+        attempt: c.attempt,
+        kind: OutcomeKind::Sent {
+            channel: "sms",
+            recipient: "+436641234567".into(),
+            subject: None,
+            sms: Some((1, "GSM-7")),
+            language: "de".into(),
+            body_html: None,
+            body_text: None,
+            provider_ref: "gw-1".into(),
+            detail: String::new(),
+        },
+    };
+    w.store.record_outcomes("a", &[sent], now).await.unwrap();
+    let m = w.only_message(booking).await;
+    assert_eq!(
+        (m.status, m.status_code.as_deref()),
+        (MessageStatus::Failed, Some("not_delivered"))
+    );
+    let notes = w.engine.query().notifications(w.account, 10).await.unwrap();
+    let note = notes
+        .iter()
+        .find(|n| n.message_id == Some(m.id))
+        .expect("staff are told");
+    assert_eq!(note.kind, "sms_not_delivered");
+    assert_eq!(
+        note.rendered_text(),
+        format!(
+            "SMS {} did not reach the phone: err:30008 unknown subscriber",
+            m.id
+        )
+    );
+}
+
+#[tokio::test]
 async fn delivery_reports_move_an_sms_forward_only_and_a_failure_notifies_staff() {
     let w = World::new().await;
     let s = salon(&w, Channel::Sms).await;
@@ -627,10 +687,16 @@ async fn delivery_reports_move_an_sms_forward_only_and_a_failure_notifies_staff(
         MessageStatus::Expired
     );
     let notes = engine.query().notifications(w.account, 10).await.unwrap();
-    assert!(
-        notes
-            .iter()
-            .any(|n| n.kind == "sms_not_delivered" && n.message_id == Some(b))
+    let note = notes
+        .iter()
+        .find(|n| n.kind == "sms_not_delivered" && n.message_id == Some(b))
+        .expect("staff are told");
+    assert_eq!(
+        note.rendered_text(),
+        format!(
+            "SMS {b} did not reach the phone: {}",
+            note.facts.as_ref().unwrap()["reason"].as_str().unwrap()
+        )
     );
     let overview = engine
         .sms_overview(w.account, s.property, Some("2026-03"))

@@ -2,3 +2,7 @@
 -- (`guest_email_missing` beside "guest email missing"). Rows from before keep their text and
 -- no code.
 ALTER TABLE messages ADD COLUMN status_code TEXT;
+
+-- A notice keeps its facts beside its kind; the text staff read is written when it is read.
+-- `text` stays for the rows from before, and is empty in new ones.
+ALTER TABLE notifications ADD COLUMN facts jsonb;

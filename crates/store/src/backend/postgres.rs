@@ -43,7 +43,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         6,
-        "reason codes",
+        "reason codes and notice facts",
         include_str!("../../migrations/postgres/0006_reason_codes.sql"),
     ),
 ];

@@ -5,6 +5,7 @@ use crate::error::corrupt;
 use crate::value::{Id, Ts};
 use crate::{Conn, Store, StoreError, Tx};
 use bellhop_domain::MessageStatus;
+use bellhop_domain::notice::Notice;
 use jiff::Timestamp;
 use serde::Serialize;
 use uuid::Uuid;
@@ -223,19 +224,16 @@ async fn reserve_one(
                 == 1
         });
         if first {
-            let text = format!(
-                "The monthly SMS limit of {} for {} is reached: further SMS this month are \
-                 rejected (not sent, not billed) until the limit is raised.",
-                r.limit.unwrap_or_default(),
-                r.month
-            );
+            let notice = Notice::SmsLimitReached {
+                limit: r.limit.unwrap_or_default() as i64,
+                month: r.month.to_string(),
+            };
             crate::accounts::insert_notification(
                 tx.conn(),
                 r.account_id,
                 Some(r.property_id),
                 Some(r.message_id),
-                "sms_limit_reached",
-                &text,
+                &notice,
                 now,
             )
             .await?;

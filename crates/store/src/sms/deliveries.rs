@@ -3,6 +3,7 @@
 use crate::error::corrupt;
 use crate::value::{Id, Ts};
 use crate::{Store, StoreError, Tx};
+use bellhop_domain::notice::Notice;
 use bellhop_domain::{Delivery, MessageStatus};
 use jiff::Timestamp;
 use uuid::Uuid;
@@ -99,8 +100,9 @@ async fn apply_one_delivery(
             row.account_id.0,
             Some(row.property_id.0),
             Some(message_id),
-            "sms_not_delivered",
-            &format!("SMS {message_id} did not reach the phone: {detail}"),
+            &Notice::SmsNotDelivered {
+                reason: detail.to_owned(),
+            },
             at,
         )
         .await?;

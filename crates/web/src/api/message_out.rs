@@ -158,11 +158,11 @@ pub struct NotificationOut {
 impl From<NotificationRecord> for NotificationOut {
     fn from(n: NotificationRecord) -> Self {
         NotificationOut {
+            text: n.rendered_text(),
             id: n.id,
             property_id: n.property_id,
             message_id: n.message_id,
             kind: n.kind,
-            text: n.text,
             created_at: n.created_at,
             read_at: n.read_at,
         }
