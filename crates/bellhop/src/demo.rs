@@ -826,9 +826,11 @@ pub async fn run(out: &Path) -> anyhow::Result<()> {
         db.display()
     );
     println!(
-        "Look at one: ls {} | head; or run `bellhop timeline` with BELLHOP_DATABASE={}",
+        "Look at one: ls {} | head; or see the demo's month again: BELLHOP_DATABASE={} bellhop timeline --from {} --to {}",
         mail.display(),
-        db.display()
+        db.display(),
+        timeline_date(begin),
+        timeline_date(end)
     );
     let _ = Clock::now(&clock);
     store.close().await;

@@ -99,8 +99,8 @@ pub fn format_of(path: &Path) -> Option<Format> {
     }
 }
 
-/// The account to import into: the one given, or the only one there is.
-async fn account(store: &Store, given: Option<Uuid>) -> anyhow::Result<Uuid> {
+/// The account to work in: the one given, or the only one there is.
+pub(crate) async fn account(store: &Store, given: Option<Uuid>) -> anyhow::Result<Uuid> {
     let accounts = store.accounts().await?;
     match given {
         Some(id) if accounts.iter().any(|(a, _)| *a == id) => Ok(id),

@@ -9,4 +9,5 @@ pub mod demo;
 pub mod diagnose;
 pub mod http;
 pub mod import;
+pub mod presets;
 pub mod timeline;

@@ -1,7 +1,7 @@
 //! The `bellhop` command: parses the command line and hands over to the library.
 
 use anyhow::Context;
-use bellhop::{app, bench, config::Config, demo, diagnose, import, timeline};
+use bellhop::{app, bench, config::Config, demo, diagnose, import, presets, timeline};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,6 +64,11 @@ enum Command {
         #[command(subcommand)]
         action: PhoneAction,
     },
+    /// Ready-made rules and templates for a hotel or a salon.
+    Presets {
+        #[command(subcommand)]
+        action: PresetsAction,
+    },
     /// Benchmarks (see bench/ for the scripts that start the SMTP sink).
     Bench {
         #[command(subcommand)]
@@ -96,6 +101,26 @@ enum ImportWhat {
         /// The file's format, when its name does not tell.
         #[arg(long, value_enum)]
         format: Option<import::Format>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PresetsAction {
+    /// Every preset: key, set (hotel or salon), name, languages.
+    List,
+    /// Install presets on a property with their templates (repeating it changes nothing).
+    Install {
+        /// Preset keys (see `bellhop presets list`).
+        keys: Vec<String>,
+        /// Every preset of a set: `hotel` or `salon`.
+        #[arg(long)]
+        set: Option<String>,
+        /// The property (needed when the account has more than one).
+        #[arg(long)]
+        property: Option<uuid::Uuid>,
+        /// The account (needed when there is more than one).
+        #[arg(long)]
+        account: Option<uuid::Uuid>,
     },
 }
 
@@ -202,6 +227,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 config.role = role;
             }
             app::serve(&config).await
+        }
+        Command::Presets {
+            action: PresetsAction::List,
+        } => {
+            print!("{}", presets::list());
+            Ok(())
+        }
+        Command::Presets {
+            action:
+                PresetsAction::Install {
+                    keys,
+                    set,
+                    property,
+                    account,
+                },
+        } => {
+            let store = app::open_store(&config()?).await?;
+            let report = presets::install(store, account, property, keys, set).await?;
+            print!("{}", presets::describe(&report));
+            Ok(())
         }
         Command::Migrate => {
             let config = config()?;

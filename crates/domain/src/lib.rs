@@ -20,6 +20,7 @@ pub mod render;
 pub mod retry;
 pub mod route;
 pub mod rule;
+pub mod sample;
 pub mod sms;
 pub mod text;
 pub mod time;

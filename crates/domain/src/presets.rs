@@ -33,10 +33,22 @@ pub struct Preset {
 }
 
 impl Preset {
-    /// The template and rule for a property.
+    /// The template and rule for a property, with new ids.
     pub fn instantiate(&self, account_id: Uuid, property_id: Uuid) -> (Template, Rule) {
+        self.instantiate_as(account_id, property_id, Uuid::now_v7(), Uuid::now_v7())
+    }
+
+    /// The template and rule for a property, with the ids given (an installation that is
+    /// repeated finds them).
+    pub fn instantiate_as(
+        &self,
+        account_id: Uuid,
+        property_id: Uuid,
+        template_id: Uuid,
+        rule_id: Uuid,
+    ) -> (Template, Rule) {
         let template = Template {
-            id: Uuid::now_v7(),
+            id: template_id,
             account_id,
             property_id,
             name: self.name.to_owned(),
@@ -57,7 +69,7 @@ impl Preset {
             version: 1,
         };
         let rule = Rule {
-            id: Uuid::now_v7(),
+            id: rule_id,
             account_id,
             property_id,
             name: self.name.to_owned(),
@@ -73,6 +85,31 @@ impl Preset {
         };
         (template, rule)
     }
+}
+
+/// A set of presets: its name and its presets.
+type Set = (&'static str, fn() -> Vec<Preset>);
+
+/// The sets of presets, by the business they are for.
+pub const SETS: [Set; 2] = [("hotel", hotel), ("salon", appointments)];
+
+/// Every preset with the set it belongs to.
+pub fn catalog() -> Vec<(&'static str, Preset)> {
+    SETS.iter()
+        .flat_map(|(set, presets)| presets().into_iter().map(move |p| (*set, p)))
+        .collect()
+}
+
+/// The preset with this key.
+pub fn find(key: &str) -> Option<Preset> {
+    catalog().into_iter().map(|(_, p)| p).find(|p| p.key == key)
+}
+
+/// The keys of a set (`hotel`, `salon`), or `None` for a set that does not exist.
+pub fn keys_of_set(set: &str) -> Option<Vec<&'static str>> {
+    SETS.iter()
+        .find(|(name, _)| *name == set)
+        .map(|(_, presets)| presets().iter().map(|p| p.key).collect())
 }
 
 fn only(kind: BookingKind) -> Conditions {
@@ -100,12 +137,12 @@ pub fn hotel() -> Vec<Preset> {
                 (
                     "de",
                     "Ihr Angebot im {{ property.name }}",
-                    "<p>Liebe(r) {{ guest.full_name }},</p><p>vielen Dank für Ihre Anfrage. Ihr Angebot für {{ booking.arrival }} bis {{ booking.departure }} ({{ booking.nights }} Nächte) liegt für Sie bereit.</p>",
+                    "<p>{% if guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>vielen Dank für Ihre Anfrage. Ihr Angebot für {{ booking.nights }} Nächte vom {{ booking.arrival }} bis {{ booking.departure }} liegt für Sie bereit. Haben Sie Fragen dazu? Antworten Sie einfach auf diese E-Mail.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "Your offer from {{ property.name }}",
-                    "<p>Dear {{ guest.full_name }},</p><p>thank you for your enquiry. Your offer for {{ booking.arrival }} to {{ booking.departure }} ({{ booking.nights }} nights) is ready for you.</p>",
+                    "<p>{% if guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>thank you for your enquiry. Your offer for {{ booking.nights }} nights from {{ booking.arrival }} to {{ booking.departure }} is ready for you. Any questions? Simply reply to this email.</p><p>Kind regards,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -122,12 +159,12 @@ pub fn hotel() -> Vec<Preset> {
                 (
                     "de",
                     "Bald ist es soweit: Ihre Anreise am {{ booking.arrival }}",
-                    "<p>Liebe(r) {{ guest.full_name }},</p><p>wir freuen uns auf Ihre Anreise am {{ booking.arrival }}. Ihr Zimmer ist ab {{ booking.check_in_time }} Uhr bereit.</p>",
+                    "<p>{% if guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>wir freuen uns auf Ihre Anreise am {{ booking.arrival }}. Ihr Zimmer ist ab {{ booking.check_in_time }} Uhr für Sie bereit. Kommen Sie später an oder haben Sie einen Wunsch? Antworten Sie einfach auf diese E-Mail.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "See you soon: your arrival on {{ booking.arrival }}",
-                    "<p>Dear {{ guest.full_name }},</p><p>we look forward to welcoming you on {{ booking.arrival }}. Your room is ready from {{ booking.check_in_time }}.</p>",
+                    "<p>{% if guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>we look forward to welcoming you on {{ booking.arrival }}. Your room will be ready from {{ booking.check_in_time }}. Arriving late, or anything we can prepare? Simply reply to this email.</p><p>Kind regards,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -153,12 +190,12 @@ pub fn hotel() -> Vec<Preset> {
                 (
                     "de",
                     "Bitte ergänzen Sie Ihre Gästedaten",
-                    "<p>Liebe(r) {{ guest.full_name }},</p><p>für die Anmeldung zu Ihrem Aufenthalt ab {{ booking.arrival }} fehlen uns noch einige Angaben (Adresse, Geburtsdatum, Staatsangehörigkeit). Antworten Sie einfach auf diese E-Mail.</p>",
+                    "<p>{% if guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>für die Gästeanmeldung zu Ihrem Aufenthalt ab {{ booking.arrival }} fehlen uns noch einige Angaben: Adresse, Geburtsdatum und Staatsangehörigkeit. Antworten Sie einfach auf diese E-Mail, dann geht es bei der Anreise schneller.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "Please complete your guest details",
-                    "<p>Dear {{ guest.full_name }},</p><p>for the registration of your stay from {{ booking.arrival }} we still need a few details (address, date of birth, nationality). Simply reply to this email.</p>",
+                    "<p>{% if guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>to register your stay from {{ booking.arrival }} we still need a few details: your address, date of birth and nationality. Simply reply to this email and check-in will be quicker.</p><p>Kind regards,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -175,12 +212,12 @@ pub fn hotel() -> Vec<Preset> {
                 (
                     "de",
                     "Willkommen im {{ property.name }}",
-                    "<p>Liebe(r) {{ guest.full_name }},</p><p>herzlich willkommen! Wir wünschen Ihnen einen schönen Aufenthalt.</p>",
+                    "<p>{% if guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>herzlich willkommen im {{ property.name }}! Wir wünschen Ihnen einen schönen Aufenthalt. Brauchen Sie etwas, antworten Sie einfach auf diese E-Mail oder kommen Sie zur Rezeption.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "Welcome to {{ property.name }}",
-                    "<p>Dear {{ guest.full_name }},</p><p>welcome! We wish you a wonderful stay.</p>",
+                    "<p>{% if guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>welcome to {{ property.name }}! We wish you a wonderful stay. If you need anything, simply reply to this email or see us at reception.</p><p>Kind regards,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -197,12 +234,12 @@ pub fn hotel() -> Vec<Preset> {
                 (
                     "de",
                     "Ihre Abreise am {{ booking.departure }}",
-                    "<p>Liebe(r) {{ guest.full_name }},</p><p>bitte geben Sie Ihr Zimmer am {{ booking.departure }} bis {{ booking.check_out_time }} Uhr frei. Möchten Sie verlängern? Antworten Sie einfach.</p>",
+                    "<p>{% if guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>Ihre Abreise ist am {{ booking.departure }}; bitte geben Sie Ihr Zimmer bis {{ booking.check_out_time }} Uhr frei. Möchten Sie länger bleiben? Antworten Sie einfach auf diese E-Mail.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "Your departure on {{ booking.departure }}",
-                    "<p>Dear {{ guest.full_name }},</p><p>check-out on {{ booking.departure }} is until {{ booking.check_out_time }}. Would you like to stay longer? Just reply.</p>",
+                    "<p>{% if guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>your departure is on {{ booking.departure }}; check-out is until {{ booking.check_out_time }}. Would you like to stay longer? Simply reply to this email.</p><p>Kind regards,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -219,12 +256,12 @@ pub fn hotel() -> Vec<Preset> {
                 (
                     "de",
                     "Danke für Ihren Besuch im {{ property.name }}",
-                    "<p>Liebe(r) {{ guest.full_name }},</p><p>vielen Dank für Ihren Aufenthalt. Wir hoffen, Sie bald wieder begrüßen zu dürfen.</p>",
+                    "<p>{% if guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>vielen Dank für Ihren Aufenthalt bei uns. Wir hoffen, Sie bald wieder begrüßen zu dürfen.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "Thank you for staying at {{ property.name }}",
-                    "<p>Dear {{ guest.full_name }},</p><p>thank you for your stay. We hope to welcome you again soon.</p>",
+                    "<p>{% if guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>thank you for staying with us. We hope to welcome you again soon.</p><p>Kind regards,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -241,12 +278,12 @@ pub fn hotel() -> Vec<Preset> {
                 (
                     "de",
                     "Ihre Option läuft am {{ booking.option_until }} ab",
-                    "<p>Liebe(r) {{ guest.full_name }},</p><p>wir halten Ihr Zimmer für {{ booking.arrival }} bis {{ booking.option_until }} für Sie frei. Bitte bestätigen Sie bis dahin.</p>",
+                    "<p>{% if guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>Ihr Zimmer vom {{ booking.arrival }} bis {{ booking.departure }} ist noch bis {{ booking.option_until }} Uhr unverbindlich für Sie reserviert. Möchten Sie fest buchen? Antworten Sie einfach auf diese E-Mail.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "Your option expires on {{ booking.option_until }}",
-                    "<p>Dear {{ guest.full_name }},</p><p>we are holding your room for {{ booking.arrival }} until {{ booking.option_until }}. Please confirm by then.</p>",
+                    "<p>{% if guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>we are holding your room from {{ booking.arrival }} to {{ booking.departure }} for you until {{ booking.option_until }}. Would you like to confirm? Simply reply to this email.</p><p>Kind regards,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -263,12 +300,12 @@ pub fn hotel() -> Vec<Preset> {
                 (
                     "de",
                     "Ihre Option ist abgelaufen",
-                    "<p>Liebe(r) {{ guest.full_name }},</p><p>leider ist Ihre Option für {{ booking.arrival }} abgelaufen. Gerne erstellen wir Ihnen ein neues Angebot.</p>",
+                    "<p>{% if guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>die Reservierung Ihres Zimmers vom {{ booking.arrival }} bis {{ booking.departure }} ist abgelaufen. Möchten Sie trotzdem kommen? Antworten Sie auf diese E-Mail, und wir schicken Ihnen gerne ein neues Angebot.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "Your option has expired",
-                    "<p>Dear {{ guest.full_name }},</p><p>unfortunately your option for {{ booking.arrival }} has expired. We are happy to make you a new offer.</p>",
+                    "<p>{% if guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>the room we were holding for you from {{ booking.arrival }} to {{ booking.departure }} has been released. Would you still like to come? Reply to this email and we will gladly send you a new offer.</p><p>Kind regards,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -285,12 +322,12 @@ pub fn hotel() -> Vec<Preset> {
                 (
                     "de",
                     "Ihre Buchung wurde geändert",
-                    "<p>Liebe(r) {{ guest.full_name }},</p><p>Ihre Buchung lautet jetzt: {{ booking.arrival }} bis {{ booking.departure }}{% if booking.room_category %}, {{ booking.room_category }}{% endif %}.</p>",
+                    "<p>{% if guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>wir haben Ihre Buchung geändert. Sie lautet jetzt: {{ booking.arrival }} bis {{ booking.departure }} ({{ booking.nights }} Nächte){% if booking.room_category %}, {{ booking.room_category }}{% endif %}{% if booking.guests %}, {{ booking.guests }} Personen{% endif %}. Stimmt etwas nicht? Antworten Sie einfach auf diese E-Mail.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "Your booking has changed",
-                    "<p>Dear {{ guest.full_name }},</p><p>your booking is now: {{ booking.arrival }} to {{ booking.departure }}{% if booking.room_category %}, {{ booking.room_category }}{% endif %}.</p>",
+                    "<p>{% if guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>we have changed your booking. It is now: {{ booking.arrival }} to {{ booking.departure }} ({{ booking.nights }} nights){% if booking.room_category %}, {{ booking.room_category }}{% endif %}{% if booking.guests %}, {{ booking.guests }} guests{% endif %}. Anything not right? Simply reply to this email.</p><p>Kind regards,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -317,12 +354,12 @@ pub fn appointments() -> Vec<Preset> {
                 (
                     "de",
                     "Terminbestätigung: {{ booking.start_date }} um {{ booking.start_time }}",
-                    "<p>Hallo {{ guest.first_name }},</p><p>Ihr Termin{% if booking.service %} für {{ booking.service }}{% endif %} am {{ booking.start_date }} um {{ booking.start_time }} Uhr ist bestätigt.</p>",
+                    "<p>{% if guest.first_name %}Hallo {{ guest.first_name }},{% else %}Guten Tag,{% endif %}</p><p>Ihr Termin{% if booking.service %} für {{ booking.service }}{% endif %} am {{ booking.start_date }} um {{ booking.start_time }} Uhr{% if booking.staff %} bei {{ booking.staff }}{% endif %} ist bestätigt. Falls Sie nicht kommen können, sagen Sie bitte rechtzeitig ab: Antworten Sie einfach auf diese E-Mail.</p><p>Bis bald<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "Appointment confirmed: {{ booking.start_date }} at {{ booking.start_time }}",
-                    "<p>Hello {{ guest.first_name }},</p><p>your appointment{% if booking.service %} for {{ booking.service }}{% endif %} on {{ booking.start_date }} at {{ booking.start_time }} is confirmed.</p>",
+                    "<p>{% if guest.first_name %}Hello {{ guest.first_name }},{% else %}Hello,{% endif %}</p><p>your appointment{% if booking.service %} for {{ booking.service }}{% endif %} on {{ booking.start_date }} at {{ booking.start_time }}{% if booking.staff %} with {{ booking.staff }}{% endif %} is confirmed. If you cannot make it, please let us know in time by replying to this email.</p><p>See you soon,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -338,13 +375,13 @@ pub fn appointments() -> Vec<Preset> {
             variants: [
                 (
                     "de",
-                    "Erinnerung: morgen um {{ booking.start_time }}",
-                    "<p>Hallo {{ guest.first_name }},</p><p>wir erinnern Sie an Ihren Termin am {{ booking.start_date }} um {{ booking.start_time }} Uhr.</p>",
+                    "Erinnerung an Ihren Termin am {{ booking.start_date }} um {{ booking.start_time }} Uhr",
+                    "<p>{% if guest.first_name %}Hallo {{ guest.first_name }},{% else %}Guten Tag,{% endif %}</p><p>wir erinnern Sie an Ihren Termin{% if booking.service %} für {{ booking.service }}{% endif %} am {{ booking.start_date }} um {{ booking.start_time }} Uhr. Falls Sie nicht kommen können, antworten Sie bitte auf diese E-Mail.</p><p>Bis bald<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
-                    "Reminder: tomorrow at {{ booking.start_time }}",
-                    "<p>Hello {{ guest.first_name }},</p><p>a reminder of your appointment on {{ booking.start_date }} at {{ booking.start_time }}.</p>",
+                    "Reminder: your appointment on {{ booking.start_date }} at {{ booking.start_time }}",
+                    "<p>{% if guest.first_name %}Hello {{ guest.first_name }},{% else %}Hello,{% endif %}</p><p>a reminder of your appointment{% if booking.service %} for {{ booking.service }}{% endif %} on {{ booking.start_date }} at {{ booking.start_time }}. If you cannot make it, please reply to this email.</p><p>See you soon,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -361,12 +398,12 @@ pub fn appointments() -> Vec<Preset> {
                 (
                     "de",
                     "Ihr Termin am {{ booking.start_date }} wurde storniert",
-                    "<p>Hallo {{ guest.first_name }},</p><p>Ihr Termin am {{ booking.start_date }} um {{ booking.start_time }} Uhr wurde storniert.</p>",
+                    "<p>{% if guest.first_name %}Hallo {{ guest.first_name }},{% else %}Guten Tag,{% endif %}</p><p>Ihr Termin am {{ booking.start_date }} um {{ booking.start_time }} Uhr ist abgesagt. Möchten Sie einen neuen Termin? Antworten Sie einfach auf diese E-Mail.</p><p>Bis bald<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "Your appointment on {{ booking.start_date }} was cancelled",
-                    "<p>Hello {{ guest.first_name }},</p><p>your appointment on {{ booking.start_date }} at {{ booking.start_time }} has been cancelled.</p>",
+                    "<p>{% if guest.first_name %}Hello {{ guest.first_name }},{% else %}Hello,{% endif %}</p><p>your appointment on {{ booking.start_date }} at {{ booking.start_time }} has been cancelled. Would you like a new one? Simply reply to this email.</p><p>See you soon,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -383,12 +420,12 @@ pub fn appointments() -> Vec<Preset> {
                 (
                     "de",
                     "Wie war Ihr Besuch?",
-                    "<p>Hallo {{ guest.first_name }},</p><p>danke für Ihren Besuch. Wir freuen uns auf das nächste Mal.</p>",
+                    "<p>{% if guest.first_name %}Hallo {{ guest.first_name }},{% else %}Guten Tag,{% endif %}</p><p>danke für Ihren Besuch. Wir freuen uns auf das nächste Mal!</p><p>Bis bald<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "How was your visit?",
-                    "<p>Hello {{ guest.first_name }},</p><p>thank you for your visit. We look forward to seeing you again.</p>",
+                    "<p>{% if guest.first_name %}Hello {{ guest.first_name }},{% else %}Hello,{% endif %}</p><p>thank you for your visit. We look forward to seeing you again!</p><p>See you soon,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -401,11 +438,11 @@ pub fn appointment_sms_reminder(account_id: Uuid, property_id: Uuid) -> (Templat
     let variants = [
         (
             "de",
-            "Hallo {{ guest.first_name }}, Ihr Termin ({{ booking.service }}) ist heute um {{ booking.start_time }} Uhr. Absagen: Antwort auf diese SMS. {{ property.name }}",
+            "Hallo {{ guest.first_name }}, Ihr Termin{% if booking.service %} ({{ booking.service }}){% endif %} ist heute um {{ booking.start_time }} Uhr. Bis gleich! {{ property.name }}",
         ),
         (
             "en",
-            "Hi {{ guest.first_name }}, your appointment ({{ booking.service }}) is today at {{ booking.start_time }}. {{ property.name }}",
+            "Hi {{ guest.first_name }}, your appointment{% if booking.service %} ({{ booking.service }}){% endif %} is today at {{ booking.start_time }}. See you soon! {{ property.name }}",
         ),
     ];
     let template = Template {

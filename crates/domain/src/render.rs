@@ -12,7 +12,7 @@ use crate::rule::TemplateChannel;
 use crate::text::single_line;
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 /// Whether a template needs marketing consent (enforced by the consent issue) or is service.
@@ -320,6 +320,44 @@ impl CompiledTemplate {
         })
     }
 
+    /// The variables the template's parts use that no message offers (`guest.frist_name`),
+    /// each with the part it is in and the nearest name that exists. Checked when a template
+    /// is saved, so a typo is refused then rather than failing every message at send time.
+    pub fn unknown_variables(&self) -> Vec<UnknownVariable> {
+        let known = known_variables();
+        let globals: BTreeSet<&str> = self.env.globals().map(|(name, _)| name).collect();
+        let mut unknown = Vec::new();
+        for (part, template) in self.env.templates() {
+            if part.starts_with("layout/") {
+                continue;
+            }
+            let mut names: Vec<String> = template.undeclared_variables(true).into_iter().collect();
+            names.sort();
+            for name in names {
+                let root = name.split('.').next().unwrap_or(&name);
+                if known.contains(name.as_str()) || globals.contains(root) {
+                    continue;
+                }
+                // `{{ booking }}` or `booking.x.y`: whatever the object offers at its depth.
+                if !name.contains('.') && known.iter().any(|k| k.starts_with(&format!("{name}."))) {
+                    continue;
+                }
+                let suggestion = known
+                    .iter()
+                    .map(|k| (strsim::jaro_winkler(k, &name), k))
+                    .filter(|(score, _)| *score >= 0.85)
+                    .max_by(|a, b| a.0.total_cmp(&b.0))
+                    .map(|(_, k)| k.clone());
+                unknown.push(UnknownVariable {
+                    part: part.to_owned(),
+                    name,
+                    suggestion,
+                });
+            }
+        }
+        unknown
+    }
+
     /// The channel the template is for.
     pub fn channel(&self) -> TemplateChannel {
         self.channel
@@ -536,6 +574,63 @@ fn property_fields(property: &Property) -> Fields {
     put(&mut p, "name", Some(property.name.clone()));
     put(&mut p, "email", Some(property.sender.email.clone()));
     p
+}
+
+/// A variable a template uses that no message offers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownVariable {
+    /// The part it is in (`de/html`, `en/subject`, `de/sms`).
+    pub part: String,
+    /// The name as written (`guest.frist_name`).
+    pub name: String,
+    /// The nearest name that exists.
+    pub suggestion: Option<String>,
+}
+
+impl std::fmt::Display for UnknownVariable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: no variable {}", self.part, self.name)?;
+        match &self.suggestion {
+            Some(s) => write!(f, " (did you mean {s}?)"),
+            None => write!(f, " (see the template variables in docs/templates.md)"),
+        }
+    }
+}
+
+/// Every variable a message can offer, as dotted names (`guest.first_name`, `booking.nights`,
+/// `code`): read off the contexts of a stay and an appointment with every value present, so
+/// this list cannot drift from what rendering offers.
+pub fn known_variables() -> &'static BTreeSet<String> {
+    static KNOWN: std::sync::OnceLock<BTreeSet<String>> = std::sync::OnceLock::new();
+    KNOWN.get_or_init(|| {
+        let property = crate::sample::property();
+        let contact = crate::sample::contact();
+        let mut names = BTreeSet::new();
+        for booking in [crate::sample::stay(), crate::sample::appointment()] {
+            let value = context(&property, &booking, &contact, "en");
+            for (root, fields) in value_fields(&value) {
+                for (field, _) in value_fields(&fields) {
+                    names.insert(format!("{root}.{field}"));
+                }
+            }
+        }
+        names.extend(["code".to_owned(), "content".to_owned()]);
+        names
+    })
+}
+
+fn value_fields(value: &Value) -> Vec<(String, Value)> {
+    value
+        .try_iter()
+        .map(|keys| {
+            keys.filter_map(|k| {
+                let name = k.as_str()?.to_owned();
+                let v = value.get_attr(&name).ok()?;
+                Some((name, v))
+            })
+            .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The variables of a message that belongs to no booking (bulk SMS, one-time codes):

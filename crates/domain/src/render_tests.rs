@@ -206,3 +206,66 @@ fn a_layout_must_place_the_body_where_it_is_always_rendered() {
         assert!(check_layout(bad, limits).is_err(), "{bad}");
     }
 }
+
+fn unknown_in(subject: &str, html: &str) -> Vec<(String, Option<String>)> {
+    CompiledTemplate::compile(
+        &template(subject, html),
+        None,
+        None,
+        RenderLimits::default(),
+    )
+    .unwrap()
+    .unknown_variables()
+    .into_iter()
+    .map(|u| (u.name, u.suggestion))
+    .collect()
+}
+
+#[test]
+fn a_misspelled_variable_is_named_with_the_nearest_one_that_exists() {
+    type Case<'a> = (&'a str, &'a str, Vec<(&'a str, Option<&'a str>)>);
+    let cases: [Case<'_>; 6] = [
+        (
+            "Hi",
+            "{{ guest.frist_name }}",
+            vec![("guest.frist_name", Some("guest.first_name"))],
+        ),
+        (
+            "{{ booking.arival }}",
+            "x",
+            vec![("booking.arival", Some("booking.arrival"))],
+        ),
+        (
+            "Hi",
+            "{{ gast.first_name }}",
+            vec![("gast.first_name", Some("guest.first_name"))],
+        ),
+        ("Hi", "{{ weather.today }}", vec![("weather.today", None)]),
+        (
+            "Hi",
+            "{% if booking.service %}{{ booking.service }}{% endif %}{% for i in range(2) %}{{ i }}{% endfor %}{% set x = guest.full_name %}{{ x | upper }}",
+            vec![],
+        ),
+        (
+            "Hi",
+            "{{ booking.nights }} {{ property.name }} {{ guest.email }}",
+            vec![],
+        ),
+    ];
+    for (subject, html, expected) in cases {
+        let expected: Vec<(String, Option<String>)> = expected
+            .into_iter()
+            .map(|(n, s)| (n.to_owned(), s.map(str::to_owned)))
+            .collect();
+        assert_eq!(unknown_in(subject, html), expected, "{html}");
+    }
+}
+
+#[test]
+fn every_preset_uses_only_variables_that_exist() {
+    for (_, preset) in crate::presets::catalog() {
+        let (t, _) = preset.instantiate(Uuid::nil(), Uuid::nil());
+        let compiled = CompiledTemplate::compile(&t, None, None, RenderLimits::default()).unwrap();
+        assert_eq!(compiled.unknown_variables(), vec![], "{}", preset.key);
+    }
+}

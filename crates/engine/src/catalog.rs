@@ -112,8 +112,13 @@ impl Engine {
         template: &Template,
         create: bool,
     ) -> Result<Template, EngineError> {
-        CompiledTemplate::compile(template, None, None, RenderLimits::default())
+        let compiled = CompiledTemplate::compile(template, None, None, RenderLimits::default())
             .map_err(|e| EngineError::invalid("variants", e.to_string()))?;
+        let unknown = compiled.unknown_variables();
+        if !unknown.is_empty() {
+            let each: Vec<String> = unknown.iter().map(ToString::to_string).collect();
+            return Err(EngineError::invalid("variants", each.join("; ")));
+        }
         let now = self.now();
         tx.property(template.account_id, template.property_id)
             .await

@@ -12,6 +12,7 @@ mod error;
 mod import;
 mod messages;
 mod prepare;
+mod presets;
 mod queries;
 mod service;
 mod sms;
@@ -25,6 +26,7 @@ pub use error::EngineError;
 pub use import::{
     DEFAULT_SOURCE, IMPORT_CHUNK, ImportContact, ImportItem, ImportReport, OnInvalid, Refusal,
 };
+pub use presets::{InstalledPreset, PresetInstall, preset_ids};
 pub use queries::Queries;
 pub use service::Engine;
 pub use sms::{

@@ -4,6 +4,7 @@ mod concurrency;
 mod edge;
 mod helpers;
 mod imports;
+mod presets;
 mod sms;
 
 use axum::http::StatusCode;

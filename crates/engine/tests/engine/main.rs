@@ -7,6 +7,7 @@ mod sms;
 mod sms_world;
 mod upgrade;
 
+use bellhop_domain::render::Variants;
 use bellhop_domain::{BookingStatus, MessageStatus, Schedule};
 use bellhop_store::MessageFilter;
 use helpers::{World, ts};
@@ -226,6 +227,22 @@ async fn transient_failures_retry_with_backoff_then_fail_with_a_staff_notificati
 #[tokio::test]
 async fn a_template_with_a_missing_variable_fails_the_message_and_sends_nothing() {
     let w = World::new().await;
+    // The preset greets a guest without a first name politely; this template does not.
+    let rule = w
+        .store
+        .rules_of(w.property)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.name == "Appointment confirmation")
+        .unwrap();
+    let mut template = w.store.template(w.account, rule.template_id).await.unwrap();
+    if let Variants::Email(variants) = &mut template.variants {
+        for content in variants.values_mut() {
+            content.html = "<p>Hallo {{ guest.first_name }}</p>".into();
+        }
+    }
+    w.engine.save_template(&template, false).await.unwrap();
     let guest = w.guest_named(None, "x@example.com").await;
     let booking = w.appointment(guest, ts("2026-03-20T09:00:00Z"), 0).await;
     w.dispatcher("a").drain().await.unwrap();

@@ -6,6 +6,7 @@ pub mod imports;
 mod message_out;
 mod messages;
 mod openapi;
+mod presets;
 mod properties;
 mod rules;
 mod schemas;
@@ -28,5 +29,6 @@ pub fn router() -> Router<AppState> {
         .merge(rules::router())
         .merge(messages::router())
         .merge(sms::router())
+        .merge(presets::router())
         .merge(openapi::router())
 }

@@ -1,6 +1,6 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations.
 
-use super::{bookings, contacts, imports, messages, properties, rules, sms, templates};
+use super::{bookings, contacts, imports, messages, presets, properties, rules, sms, templates};
 use crate::AppState;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -22,6 +22,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         messages::timeline, messages::notifications,
         sms::inspect, sms::usage, sms::create_tan, sms::verify_tan, sms::create_campaign, sms::campaigns,
         sms::contact_sms, sms::set_consent,
+        presets::list, presets::install,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerAuth),

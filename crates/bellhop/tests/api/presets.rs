@@ -1,0 +1,119 @@
+//! Presets as a product: listed, installed on a property with one call, idempotent, planned
+//! for current bookings; and templates checked for variables that do not exist.
+
+use crate::helpers::Api;
+use axum::http::StatusCode;
+use serde_json::json;
+
+#[tokio::test]
+async fn a_hotel_installs_its_presets_once_and_they_plan_its_bookings() {
+    let api = Api::new().await;
+    let listed = api.get("/api/v1/presets").await;
+    assert_eq!(listed.status, StatusCode::OK);
+    let keys: Vec<(&str, &str)> = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["key"].as_str().unwrap(), p["set"].as_str().unwrap()))
+        .collect();
+    assert!(keys.contains(&("pre_arrival", "hotel")));
+    assert!(keys.contains(&("appointment_reminder", "salon")));
+    let hotel = api.hotel().await;
+    let booking = api
+        .post(
+            "/api/v1/bookings",
+            json!({
+                "property_id": hotel, "kind": "stay", "arrival": "2026-04-10", "departure": "2026-04-12",
+                "contact": {"first_name": "Anna", "last_name": "Berger", "email": "anna@example.com"}
+            }),
+        )
+        .await;
+    assert_eq!(booking.status, StatusCode::CREATED, "{:?}", booking.body);
+    assert_eq!(booking.body["plan"]["planned"], 0, "no rules yet");
+
+    let path = format!("/api/v1/properties/{hotel}/presets");
+    let first = api.post(&path, json!({"set": "hotel"})).await;
+    assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
+    let installed = first.body["installed"].as_array().unwrap().len();
+    assert_eq!(
+        installed,
+        keys.iter().filter(|(_, set)| *set == "hotel").count()
+    );
+    assert!(
+        first.body["plan"]["planned"].as_u64().unwrap() >= 3,
+        "the existing booking gets its messages: {:?}",
+        first.body
+    );
+    let rules = api.get(&format!("/api/v1/rules?property_id={hotel}")).await;
+    assert_eq!(rules.body.as_array().unwrap().len(), installed);
+
+    // Again, and with one key named twice: nothing new, nothing lost.
+    let again = api
+        .post(
+            &path,
+            json!({"set": "hotel", "presets": ["pre_arrival", "pre_arrival"]}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{:?}", again.body);
+    assert_eq!(again.body["installed"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        again.body["already_installed"].as_array().unwrap().len(),
+        installed
+    );
+    let rules = api.get(&format!("/api/v1/rules?property_id={hotel}")).await;
+    assert_eq!(rules.body.as_array().unwrap().len(), installed);
+}
+
+#[tokio::test]
+async fn installing_presets_refuses_unknown_names_and_other_accounts_properties() {
+    let api = Api::new().await;
+    let hotel = api.hotel().await;
+    let path = format!("/api/v1/properties/{hotel}/presets");
+    for body in [
+        json!({"presets": ["pre_arival"]}),
+        json!({"set": "spa"}),
+        json!({}),
+    ] {
+        let r = api.post(&path, body.clone()).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {:?}",
+            r.body
+        );
+    }
+    let theirs = api
+        .call(
+            "POST",
+            &path,
+            Some(&api.other_key),
+            Some(&json!({"set": "hotel"}).to_string()),
+            &[],
+        )
+        .await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND, "{:?}", theirs.body);
+    let rules = api.get(&format!("/api/v1/rules?property_id={hotel}")).await;
+    assert_eq!(rules.body.as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn a_template_with_a_misspelled_variable_is_refused_when_saved() {
+    let api = Api::new().await;
+    let hotel = api.hotel().await;
+    let r = api
+        .post(
+            "/api/v1/templates",
+            json!({
+                "property_id": hotel, "name": "Typo",
+                "variants": {"de": {"subject": "Hallo", "html": "<p>Hallo {{ guest.frist_name }}</p>"}}
+            }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    let message = r.body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("guest.frist_name") && message.contains("guest.first_name"),
+        "{message}"
+    );
+}
