@@ -277,12 +277,12 @@ pub fn hotel() -> Vec<Preset> {
             variants: [
                 (
                     "de",
-                    "Ihre Option läuft am {{ booking.option_until }} ab",
+                    "Ihr Zimmer ist bis {{ booking.option_until }} Uhr für Sie reserviert",
                     "<p>{% if guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>Ihr Zimmer vom {{ booking.arrival }} bis {{ booking.departure }} ist noch bis {{ booking.option_until }} Uhr unverbindlich für Sie reserviert. Möchten Sie fest buchen? Antworten Sie einfach auf diese E-Mail.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
-                    "Your option expires on {{ booking.option_until }}",
+                    "Your room is held for you until {{ booking.option_until }}",
                     "<p>{% if guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>we are holding your room from {{ booking.arrival }} to {{ booking.departure }} for you until {{ booking.option_until }}. Would you like to confirm? Simply reply to this email.</p><p>Kind regards,<br>{{ property.name }}</p>",
                 ),
             ],

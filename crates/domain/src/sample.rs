@@ -10,7 +10,8 @@ use jiff::civil::date;
 use jiff::{SignedDuration, Timestamp, tz::TimeZone};
 use uuid::Uuid;
 
-const NOW: Timestamp = Timestamp::constant(1_773_000_000, 0);
+/// 2026-03-08 10:00 in Vienna.
+const NOW: Timestamp = Timestamp::constant(1_772_960_400, 0);
 
 /// A hotel in Vienna.
 pub fn property() -> Property {
