@@ -269,3 +269,20 @@ fn every_preset_uses_only_variables_that_exist() {
         assert_eq!(compiled.unknown_variables(), vec![], "{}", preset.key);
     }
 }
+
+#[test]
+fn the_template_guide_lists_every_variable_a_message_offers() {
+    let guide = include_str!("../../../docs/templates.md");
+    let missing: Vec<&String> = known_variables()
+        .iter()
+        .filter(|name| !guide.contains(&format!("`{name}`")))
+        .collect();
+    assert!(missing.is_empty(), "docs/templates.md lacks {missing:?}");
+    for (_, preset) in crate::presets::catalog() {
+        assert!(
+            guide.contains(&format!("`{}`", preset.key)),
+            "docs/templates.md lacks the preset {}",
+            preset.key
+        );
+    }
+}
