@@ -8,7 +8,7 @@ use anyhow::Context;
 use bellhop_domain::contact::EmailAddress;
 use bellhop_domain::language::LanguageTag;
 use bellhop_domain::presets;
-use bellhop_domain::property::{Property, Sender};
+use bellhop_domain::property::{Brand, Property, Sender};
 use bellhop_domain::time::{LocalTime, parse_time_zone, resolve_local};
 use bellhop_domain::{BookingFields, BookingStatus, Contact, Schedule};
 use bellhop_engine::{Clock, DispatchConfig, Dispatcher, Engine, ManualClock};
@@ -518,13 +518,22 @@ fn property(account: Uuid, name: &str, email: &str, layout: bool) -> anyhow::Res
         default_language: "de".into(),
         check_in_time: LocalTime::hm(15, 0),
         check_out_time: LocalTime::hm(10, 0),
-        sender: Sender { email: email.into(), name: name.into(), reply_to: None },
-        layout_html: layout.then(|| {
-            "<html><body style=\"font-family:sans-serif\"><h2>{{ property.name }}</h2>{{ content }}\
-             <hr><small>{{ property.name }} · Alpenstraße 1 · 6020 Innsbruck · {{ property.email }}</small></body></html>"
-                .into()
-        }),
-        layout_text: layout.then(|| "{{ content }}\n\n-- \n{{ property.name }} · Alpenstraße 1 · 6020 Innsbruck".into()),
+        sender: Sender {
+            email: email.into(),
+            name: name.into(),
+            reply_to: None,
+        },
+        layout_html: None,
+        layout_text: None,
+        brand: Brand {
+            color: Some(if layout { "#1f4e79" } else { "#7a2e3a" }.into()),
+            address: Some("Alpenstraße 1, 6020 Innsbruck".into()),
+            phone: Some("+43 512 123456".into()),
+            website: Some("https://alpenblick.example".into()),
+            map_url: layout.then(|| "https://maps.example/alpenblick".into()),
+            booking_url: layout.then(|| "https://alpenblick.example/buchen".into()),
+            ..Brand::default()
+        },
         sms: Default::default(),
     })
 }

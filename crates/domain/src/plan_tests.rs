@@ -26,6 +26,7 @@ fn property(zone: &str) -> Property {
         },
         layout_html: None,
         layout_text: None,
+        brand: Default::default(),
         sms: Default::default(),
     }
 }

@@ -35,8 +35,91 @@ pub struct Property {
     pub layout_html: Option<String>,
     /// Text layout around every text body.
     pub layout_text: Option<String>,
+    /// Logo, colour, address, phone and links for the built-in layout and for templates.
+    pub brand: Brand,
     /// SMS: sender, plan, limit and the rules SMS follow here.
     pub sms: SmsSettings,
+}
+
+impl Property {
+    /// The HTML layout its mails are wrapped in: its own, or the built-in one.
+    pub fn html_layout(&self) -> &str {
+        self.layout_html
+            .as_deref()
+            .unwrap_or(crate::render::DEFAULT_LAYOUT_HTML)
+    }
+
+    /// The text layout its mails are wrapped in: its own, or the built-in one.
+    pub fn text_layout(&self) -> &str {
+        self.layout_text
+            .as_deref()
+            .unwrap_or(crate::render::DEFAULT_LAYOUT_TEXT)
+    }
+}
+
+/// How a property presents itself in its mails. Every part is optional; the built-in layout
+/// shows what is there and leaves out what is not.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Brand {
+    /// Logo image (`https://…`, about 200 × 60 px); the name is shown as text without one.
+    pub logo_url: Option<String>,
+    /// Brand colour `#RRGGBB` for the header line and buttons (default a dark blue).
+    pub color: Option<String>,
+    /// Postal address on one line ("Alpenstraße 1, 6020 Innsbruck").
+    pub address: Option<String>,
+    /// Phone number as guests should dial it.
+    pub phone: Option<String>,
+    /// Website (`https://…`).
+    pub website: Option<String>,
+    /// A map of the way there (`https://…`).
+    pub map_url: Option<String>,
+    /// Where to book again (`https://…`).
+    pub booking_url: Option<String>,
+}
+
+impl Brand {
+    /// Every broken rule, as (field, message): `#RRGGBB` colours, `https://` (or `http://`)
+    /// links of at most 500 characters, one-line address and phone.
+    pub fn problems(&self) -> Vec<(&'static str, &'static str)> {
+        let mut problems = Vec::new();
+        if let Some(c) = &self.color {
+            let hex = c.strip_prefix('#').unwrap_or("");
+            if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                problems.push(("color", "must be a colour such as #1f4e79"));
+            }
+        }
+        for (field, url) in [
+            ("logo_url", &self.logo_url),
+            ("website", &self.website),
+            ("map_url", &self.map_url),
+            ("booking_url", &self.booking_url),
+        ] {
+            if let Some(url) = url {
+                let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+                if !scheme_ok
+                    || url.len() > 500
+                    || url
+                        .chars()
+                        .any(|c| c.is_whitespace() || c.is_control() || c == '"')
+                {
+                    problems.push((
+                        field,
+                        "must be an https:// address without spaces or quotes",
+                    ));
+                }
+            }
+        }
+        for (field, line) in [("address", &self.address), ("phone", &self.phone)] {
+            if let Some(line) = line
+                && (line.chars().count() > 200 || line.chars().any(char::is_control))
+            {
+                problems.push((field, "must be one line of at most 200 characters"));
+            }
+        }
+        problems
+    }
 }
 
 /// A property's SMS settings. SMS are off until a sender is set.

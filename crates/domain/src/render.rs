@@ -570,11 +570,28 @@ fn guest_fields(contact: &Contact) -> Fields {
 }
 
 fn property_fields(property: &Property) -> Fields {
-    let mut p: Fields = Vec::with_capacity(2);
+    let brand = &property.brand;
+    let mut p: Fields = Vec::with_capacity(9);
     put(&mut p, "name", Some(property.name.clone()));
     put(&mut p, "email", Some(property.sender.email.clone()));
+    put(&mut p, "logo_url", brand.logo_url.clone());
+    put(&mut p, "color", brand.color.clone());
+    put(&mut p, "address", brand.address.clone());
+    put(&mut p, "phone", brand.phone.clone());
+    put(&mut p, "website", brand.website.clone());
+    put(&mut p, "map_url", brand.map_url.clone());
+    put(&mut p, "booking_url", brand.booking_url.clone());
     p
 }
+
+/// The HTML layout of a property that has none of its own: a card on a grey page with the
+/// logo (or the name) and the brand colour, the body, an optional booking button, and a footer
+/// with address, phone, email and links. Tables and inline styles for the mail clients that
+/// need them; a dark scheme for those that honour `prefers-color-scheme`.
+pub const DEFAULT_LAYOUT_HTML: &str = include_str!("layout.html");
+
+/// The text layout of a property that has none of its own: the body, then a signature.
+pub const DEFAULT_LAYOUT_TEXT: &str = include_str!("layout.txt");
 
 /// A variable a template uses that no message offers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -643,6 +660,13 @@ pub fn contact_context(
     let mut fields: Fields = vec![
         ("guest", map(guest_fields(contact))),
         ("property", map(property_fields(property))),
+        (
+            "message",
+            map(vec![(
+                "language",
+                Value::from(property.default_language.as_str()),
+            )]),
+        ),
     ];
     fields.extend(extra.iter().cloned());
     map(fields)
@@ -736,6 +760,7 @@ pub fn context(property: &Property, booking: &Booking, contact: &Contact, lang: 
         ("guest", map(guest)),
         ("booking", map(b)),
         ("property", map(property_fields(property))),
+        ("message", map(vec![("language", Value::from(lang))])),
     ])
 }
 

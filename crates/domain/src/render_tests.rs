@@ -45,6 +45,7 @@ fn world(first_name: Option<&str>) -> (Property, Booking, Contact) {
         },
         layout_html: None,
         layout_text: None,
+        brand: Default::default(),
         sms: Default::default(),
     };
     let now: jiff::Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
@@ -285,4 +286,62 @@ fn the_template_guide_lists_every_variable_a_message_offers() {
             preset.key
         );
     }
+}
+
+#[test]
+fn the_built_in_layout_shows_what_the_property_has_and_leaves_out_the_rest() {
+    assert_eq!(
+        check_layout(DEFAULT_LAYOUT_HTML, RenderLimits::default()),
+        Ok(())
+    );
+    assert_eq!(
+        check_layout(DEFAULT_LAYOUT_TEXT, RenderLimits::default()),
+        Ok(())
+    );
+    let t = template("Hallo", "<p>Body</p>");
+    let compiled = CompiledTemplate::compile(
+        &t,
+        Some(DEFAULT_LAYOUT_HTML),
+        Some(DEFAULT_LAYOUT_TEXT),
+        RenderLimits::default(),
+    )
+    .unwrap();
+    let booking = crate::sample::stay();
+    let guest = crate::sample::contact();
+    let branded = crate::sample::property();
+    let mut plain = branded.clone();
+    plain.brand = Default::default();
+    let full = compiled
+        .render(&["de"], &context(&branded, &booking, &guest, "de"))
+        .unwrap();
+    for shown in [
+        "#7a2e3a",
+        "Hauptstraße 12, 6020 Innsbruck",
+        "tel:+43512123456",
+        "Online buchen",
+        "Anfahrt",
+        "<p>Body</p>",
+        "prefers-color-scheme: dark",
+    ] {
+        assert!(full.html.contains(shown), "{shown}");
+    }
+    assert!(
+        full.text
+            .contains("Body\n\n-- \nHotel Gruber\nHauptstraße 12"),
+        "{}",
+        full.text
+    );
+    let bare = compiled
+        .render(&["de"], &context(&plain, &booking, &guest, "de"))
+        .unwrap();
+    for absent in ["Online buchen", "Anfahrt", "tel:", "<img"] {
+        assert!(!bare.html.contains(absent), "{absent}");
+    }
+    assert!(bare.html.contains("#1f4e79"), "the default colour");
+    assert!(
+        bare.text
+            .ends_with("-- \nHotel Gruber\ninfo@hotel-gruber.example"),
+        "{:?}",
+        bare.text
+    );
 }

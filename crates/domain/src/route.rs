@@ -188,6 +188,7 @@ mod tests {
             },
             layout_html: None,
             layout_text: None,
+            brand: Default::default(),
             sms,
         }
     }

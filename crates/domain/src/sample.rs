@@ -4,7 +4,7 @@
 
 use crate::booking::{Booking, BookingDetails, BookingFields, BookingStatus, Schedule};
 use crate::contact::{Contact, EmailAddress};
-use crate::property::{Property, Sender};
+use crate::property::{Brand, Property, Sender};
 use crate::time::{LocalTime, parse_time_zone};
 use jiff::civil::date;
 use jiff::{SignedDuration, Timestamp, tz::TimeZone};
@@ -32,6 +32,15 @@ pub fn property() -> Property {
         },
         layout_html: None,
         layout_text: None,
+        brand: Brand {
+            logo_url: None,
+            color: Some("#7a2e3a".into()),
+            address: Some("Hauptstraße 12, 6020 Innsbruck".into()),
+            phone: Some("+43 512 123456".into()),
+            website: Some("https://hotel-gruber.example".into()),
+            map_url: Some("https://maps.example/hotel-gruber".into()),
+            booking_url: Some("https://hotel-gruber.example/buchen".into()),
+        },
         sms: Default::default(),
     }
 }

@@ -333,8 +333,8 @@ impl Engine {
         let invalid = |e: render::RenderError| EngineError::invalid("template", e.to_string());
         let compiled = CompiledTemplate::compile(
             &template,
-            property.layout_html.as_deref(),
-            property.layout_text.as_deref(),
+            Some(property.html_layout()),
+            Some(property.text_layout()),
             RenderLimits::default(),
         )
         .map_err(invalid)?;

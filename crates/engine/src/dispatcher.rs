@@ -198,8 +198,8 @@ impl Dispatcher {
         }
         CompiledTemplate::compile(
             template,
-            property.layout_html.as_deref(),
-            property.layout_text.as_deref(),
+            Some(property.html_layout()),
+            Some(property.text_layout()),
             self.config.limits,
         )
         .map(Arc::new)

@@ -171,6 +171,16 @@ async fn values_the_transport_or_the_planner_would_refuse_are_refused_on_arrival
             "layout_html",
         ),
         (
+            "/api/v1/properties",
+            property(json!({"brand": {"color": "red"}})),
+            "brand.color",
+        ),
+        (
+            "/api/v1/properties",
+            property(json!({"brand": {"booking_url": "javascript:alert(1)"}})),
+            "brand.booking_url",
+        ),
+        (
             "/api/v1/contacts",
             json!({"email": "😀@example.com"}),
             "email",

@@ -130,6 +130,7 @@ pub fn property(account: Uuid) -> Property {
             "<html><body>{{ content }}<footer>{{ property.name }}</footer></body></html>".into(),
         ),
         layout_text: None,
+        brand: Default::default(),
         sms: Default::default(),
     }
 }

@@ -59,6 +59,7 @@ impl World {
             },
             layout_html: None,
             layout_text: None,
+            brand: Default::default(),
             sms,
         };
         self.engine.create_property(&property).await.unwrap();

@@ -43,8 +43,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         6,
-        "reason codes and notice facts",
-        include_str!("../../migrations/postgres/0006_reason_codes.sql"),
+        "reason codes, notice facts, brand",
+        include_str!("../../migrations/postgres/0006_codes_facts_brand.sql"),
     ),
 ];
 

@@ -12,7 +12,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use bellhop_domain::Property;
-use bellhop_domain::property::{Sender, SmsSettings};
+use bellhop_domain::property::{Brand, Sender, SmsSettings};
 use bellhop_domain::time::{LocalTime, parse_time_zone};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -50,6 +50,11 @@ pub struct PropertyIn {
     /// Text layout.
     #[serde(default)]
     pub layout_text: Option<String>,
+    /// How the property presents itself in the built-in layout and to templates
+    /// (`property.logo_url`, ...): `logo_url`, `color` (`#RRGGBB`), `address`, `phone`,
+    /// `website`, `map_url`, `booking_url`, each optional.
+    #[serde(default)]
+    pub brand: Brand,
     /// SMS: `sender` (1–11 letters, digits, spaces, or an E.164 number; none: no SMS),
     /// `plan` (`{"plan": "package", "size": 150, "price_cents": 1200}` or
     /// `{"plan": "per_sms", "price_cents": 8}`), `monthly_limit` (SMS per month),
@@ -98,6 +103,8 @@ pub struct PropertyOut {
     pub layout_html: Option<String>,
     /// Text layout.
     pub layout_text: Option<String>,
+    /// Logo, colour, address, phone, links.
+    pub brand: Brand,
     /// SMS settings.
     #[schema(value_type = super::schemas::SmsSettingsSchema)]
     pub sms: SmsSettings,
@@ -121,6 +128,7 @@ impl From<&Property> for PropertyOut {
             reply_to: p.sender.reply_to.clone(),
             layout_html: p.layout_html.clone(),
             layout_text: p.layout_text.clone(),
+            brand: p.brand.clone(),
             sms: p.sms.clone(),
             sms_replies_possible: p
                 .sms
@@ -150,6 +158,9 @@ fn to_property(input: PropertyIn, account_id: Uuid, id: Uuid) -> Result<Property
         {
             check.fail(field, why);
         }
+    }
+    for (field, message) in input.brand.problems() {
+        check.fail(&format!("brand.{field}"), message);
     }
     if let Err(e) = input.sms.plan.validate() {
         check.fail("sms.plan", e);
@@ -193,6 +204,7 @@ fn to_property(input: PropertyIn, account_id: Uuid, id: Uuid) -> Result<Property
         },
         layout_html: input.layout_html,
         layout_text: input.layout_text,
+        brand: input.brand,
         sms: input.sms,
     })
 }

@@ -6,3 +6,6 @@ ALTER TABLE messages ADD COLUMN status_code TEXT;
 -- A notice keeps its facts beside its kind; the text staff read is written when it is read.
 -- `text` stays for the rows from before, and is empty in new ones.
 ALTER TABLE notifications ADD COLUMN facts jsonb;
+
+-- How a property presents itself in its mails (logo, colour, address, phone, links).
+ALTER TABLE properties ADD COLUMN brand jsonb NOT NULL DEFAULT '{}';
