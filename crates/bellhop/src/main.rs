@@ -108,6 +108,18 @@ enum ImportWhat {
 enum PresetsAction {
     /// Every preset: key, set (hotel or salon), name, languages.
     List,
+    /// A preset as a guest would receive it (sample hotel, booking and guest): the HTML mail,
+    /// or with --text its subject and text part.
+    Preview {
+        /// The preset's key.
+        key: String,
+        /// Language of the variant.
+        #[arg(long, default_value = "de")]
+        language: String,
+        /// Subject and text part instead of the HTML.
+        #[arg(long)]
+        text: bool,
+    },
     /// Install presets on a property with their templates (repeating it changes nothing).
     Install {
         /// Preset keys (see `bellhop presets list`).
@@ -232,6 +244,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             action: PresetsAction::List,
         } => {
             print!("{}", presets::list());
+            Ok(())
+        }
+        Command::Presets {
+            action:
+                PresetsAction::Preview {
+                    key,
+                    language,
+                    text,
+                },
+        } => {
+            print!("{}", presets::preview(&key, &language, text)?);
             Ok(())
         }
         Command::Presets {

@@ -26,6 +26,20 @@ pub fn list() -> String {
     out
 }
 
+/// A preset rendered for the sample hotel, booking and guest: its HTML, or (`text`) its
+/// subject and text part.
+pub fn preview(key: &str, language: &str, text: bool) -> anyhow::Result<String> {
+    let preset = presets::find(key)
+        .ok_or_else(|| anyhow::anyhow!("no preset {key:?}: see `bellhop presets list`"))?;
+    let language = bellhop_domain::language::LanguageTag::parse(language)?;
+    let mail = presets::preview(&preset, &bellhop_domain::sample::property(), &language)?;
+    Ok(if text {
+        format!("Subject: {}\n\n{}\n", mail.subject, mail.text)
+    } else {
+        format!("{}\n", mail.html)
+    })
+}
+
 /// Installs the presets `keys` (and every preset of `set`) on a property: the one given, or
 /// the account's only one.
 pub async fn install(

@@ -105,6 +105,47 @@ pub fn find(key: &str) -> Option<Preset> {
     catalog().into_iter().map(|(_, p)| p).find(|p| p.key == key)
 }
 
+/// A preset as a guest would receive it from `property` (its layout and brand), for a sample
+/// booking of the preset's kind and a sample guest, in `language` (or the nearest variant).
+pub fn preview(
+    preset: &Preset,
+    property: &crate::property::Property,
+    language: &str,
+) -> Result<crate::render::RenderedEmail, crate::render::RenderError> {
+    use crate::render::{CompiledTemplate, RenderLimits, context};
+    let (template, rule) = preset.instantiate(property.account_id, property.id);
+    let compiled = CompiledTemplate::compile(
+        &template,
+        Some(property.html_layout()),
+        Some(property.text_layout()),
+        RenderLimits::default(),
+    )?;
+    let appointment = rule
+        .conditions
+        .kinds
+        .as_deref()
+        .is_some_and(|k| k.contains(&BookingKind::Appointment));
+    let mut booking = if appointment {
+        crate::sample::appointment()
+    } else {
+        crate::sample::stay()
+    };
+    booking.fields.status = rule
+        .conditions
+        .statuses
+        .as_ref()
+        .and_then(|s| s.first().copied())
+        .unwrap_or(match rule.anchor {
+            Anchor::OptionUntil => BookingStatus::Option,
+            _ => BookingStatus::Confirmed,
+        });
+    let guest = crate::sample::contact();
+    compiled.render(
+        &[language, property.default_language.as_str()],
+        &context(property, &booking, &guest, language),
+    )
+}
+
 /// The keys of a set (`hotel`, `salon`), or `None` for a set that does not exist.
 pub fn keys_of_set(set: &str) -> Option<Vec<&'static str>> {
     SETS.iter()

@@ -117,3 +117,51 @@ async fn a_template_with_a_misspelled_variable_is_refused_when_saved() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn a_preset_is_previewed_in_the_propertys_brand_before_it_is_installed() {
+    let api = Api::new().await;
+    let hotel = api.hotel().await;
+    let r = api
+        .get(&format!(
+            "/api/v1/presets/pre_arrival/preview?property_id={hotel}&language=en"
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["language"], "en");
+    assert!(
+        r.body["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("See you soon")
+    );
+    let html = r.body["html"].as_str().unwrap();
+    assert!(html.contains("Hotel Schöne Aussicht") && html.contains("Dear Anna Berger"));
+    let sample = api.get("/api/v1/presets/option_reminder/preview").await;
+    assert_eq!(sample.status, StatusCode::OK, "{:?}", sample.body);
+    assert!(
+        sample.body["text"]
+            .as_str()
+            .unwrap()
+            .contains("Hotel Gruber")
+    );
+    for path in [
+        "/api/v1/presets/no_such_preset/preview".to_owned(),
+        format!(
+            "/api/v1/presets/pre_arrival/preview?property_id={}",
+            uuid::Uuid::now_v7()
+        ),
+    ] {
+        assert_eq!(api.get(&path).await.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let theirs = api
+        .call(
+            "GET",
+            &format!("/api/v1/presets/pre_arrival/preview?property_id={hotel}"),
+            Some(&api.other_key),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+}

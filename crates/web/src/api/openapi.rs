@@ -22,7 +22,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         messages::timeline, messages::notifications,
         sms::inspect, sms::usage, sms::create_tan, sms::verify_tan, sms::create_campaign, sms::campaigns,
         sms::contact_sms, sms::set_consent,
-        presets::list, presets::install,
+        presets::list, presets::install, presets::preview,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerAuth),

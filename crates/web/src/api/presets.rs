@@ -6,16 +6,17 @@ use crate::auth::Tenant;
 use crate::error::ApiError;
 use crate::extract::{parse_json, path_id};
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use bellhop_domain::language::LanguageTag;
 use bellhop_domain::presets;
 use bellhop_domain::render::Variants;
 use bellhop_domain::rule::{Anchor, Offset};
 use bellhop_domain::time::LocalTime;
 use bellhop_engine::PresetInstall;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 /// A preset: a rule with its template.
@@ -156,9 +157,64 @@ pub async fn install(
     Ok(Json(report.into()))
 }
 
+/// Whose look and which language a preview takes.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewQuery {
+    /// The property whose layout and brand to show (default: a sample hotel).
+    pub property_id: Option<Uuid>,
+    /// Language of the variant (default: the property's).
+    pub language: Option<String>,
+}
+
+/// A preset as a guest would receive it.
+#[derive(Serialize, ToSchema)]
+pub struct PresetPreviewOut {
+    /// Subject.
+    pub subject: String,
+    /// HTML in the property's layout.
+    pub html: String,
+    /// Text part.
+    pub text: String,
+    /// The variant shown.
+    pub language: String,
+}
+
+/// A preset rendered for a sample booking and guest, in a property's layout and brand (or a
+/// sample hotel's), before it is installed.
+#[utoipa::path(get, path = "/api/v1/presets/{key}/preview", tag = "presets", params(("key" = String, Path, description = "Preset"), PreviewQuery),
+    responses((status = 200, body = PresetPreviewOut), (status = 404, body = crate::error::Problem)))]
+pub async fn preview(
+    State(s): State<AppState>,
+    tenant: Tenant,
+    Path(key): Path<String>,
+    Query(q): Query<PreviewQuery>,
+) -> Result<Json<PresetPreviewOut>, ApiError> {
+    let preset = presets::find(&key).ok_or(ApiError::NotFound)?;
+    let property = match q.property_id {
+        Some(id) => s.engine.query().property(tenant.account_id, id).await?,
+        None => bellhop_domain::sample::property(),
+    };
+    let language = match &q.language {
+        Some(l) => LanguageTag::parse(l)
+            .map_err(|e| ApiError::invalid("language", e.to_string()))?
+            .to_string(),
+        None => property.default_language.clone(),
+    };
+    let mail = presets::preview(&preset, &property, &language)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("preset {key}: {e}")))?;
+    Ok(Json(PresetPreviewOut {
+        subject: mail.subject,
+        html: mail.html,
+        text: mail.text,
+        language: mail.language,
+    }))
+}
+
 /// The routes.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/presets", get(list))
+        .route("/presets/{key}/preview", get(preview))
         .route("/properties/{id}/presets", post(install))
 }
