@@ -142,7 +142,7 @@ pub fn preview(
     let guest = crate::sample::contact();
     compiled.render(
         &[language, property.default_language.as_str()],
-        &context(property, &booking, &guest, language),
+        &context(property, &booking, &guest, language, booking.created_at),
     )
 }
 
@@ -416,13 +416,13 @@ pub fn appointments() -> Vec<Preset> {
             variants: [
                 (
                     "de",
-                    "Erinnerung an Ihren Termin am {{ booking.start_date }} um {{ booking.start_time }} Uhr",
-                    "<p>{% if guest.first_name %}Hallo {{ guest.first_name }},{% else %}Guten Tag,{% endif %}</p><p>wir erinnern Sie an Ihren Termin{% if booking.service %} für {{ booking.service }}{% endif %} am {{ booking.start_date }} um {{ booking.start_time }} Uhr. Falls Sie nicht kommen können, antworten Sie bitte auf diese E-Mail.</p><p>Bis bald<br>{{ property.name }}</p>",
+                    "Erinnerung: Ihr Termin {{ booking.start_day }} um {{ booking.start_time }} Uhr",
+                    "<p>{% if guest.first_name %}Hallo {{ guest.first_name }},{% else %}Guten Tag,{% endif %}</p><p>wir erinnern Sie an Ihren Termin{% if booking.service %} für {{ booking.service }}{% endif %} {{ booking.start_day }} um {{ booking.start_time }} Uhr. Falls Sie nicht kommen können, antworten Sie bitte auf diese E-Mail.</p><p>Bis bald<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
-                    "Reminder: your appointment on {{ booking.start_date }} at {{ booking.start_time }}",
-                    "<p>{% if guest.first_name %}Hello {{ guest.first_name }},{% else %}Hello,{% endif %}</p><p>a reminder of your appointment{% if booking.service %} for {{ booking.service }}{% endif %} on {{ booking.start_date }} at {{ booking.start_time }}. If you cannot make it, please reply to this email.</p><p>See you soon,<br>{{ property.name }}</p>",
+                    "Reminder: your appointment {{ booking.start_day }} at {{ booking.start_time }}",
+                    "<p>{% if guest.first_name %}Hello {{ guest.first_name }},{% else %}Hello,{% endif %}</p><p>a reminder of your appointment{% if booking.service %} for {{ booking.service }}{% endif %} {{ booking.start_day }} at {{ booking.start_time }}. If you cannot make it, please reply to this email.</p><p>See you soon,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -479,11 +479,11 @@ pub fn appointment_sms_reminder(account_id: Uuid, property_id: Uuid) -> (Templat
     let variants = [
         (
             "de",
-            "Hallo {{ guest.first_name }}, Ihr Termin{% if booking.service %} ({{ booking.service }}){% endif %} ist heute um {{ booking.start_time }} Uhr. Bis gleich! {{ property.name }}",
+            "Hallo {{ guest.first_name }}, Ihr Termin{% if booking.service %} ({{ booking.service }}){% endif %} ist {{ booking.start_day }} um {{ booking.start_time }} Uhr. Bis dann! {{ property.name }}",
         ),
         (
             "en",
-            "Hi {{ guest.first_name }}, your appointment{% if booking.service %} ({{ booking.service }}){% endif %} is today at {{ booking.start_time }}. See you soon! {{ property.name }}",
+            "Hi {{ guest.first_name }}, your appointment{% if booking.service %} ({{ booking.service }}){% endif %} is {{ booking.start_day }} at {{ booking.start_time }}. See you soon! {{ property.name }}",
         ),
     ];
     let template = Template {

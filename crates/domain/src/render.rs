@@ -544,6 +544,37 @@ fn format_date(lang: &str, date: jiff::civil::Date) -> String {
     }
 }
 
+/// A day as people say it relative to `today` (both local dates): "heute", "morgen",
+/// "übermorgen", "am Freitag" within the week, else "am Freitag, 14.03." — and in English
+/// "today", "tomorrow", "on Friday", "on Friday, 14 March". For "Ihr Termin ist {{
+/// booking.start_day }} um 10:00 Uhr", right whether the message goes out the day before or
+/// the same morning.
+pub fn relative_day(date: jiff::civil::Date, today: jiff::civil::Date, lang: &str) -> String {
+    let days = (date - today).get_days();
+    let german = language::same_primary(lang, "de");
+    const DE_DAYS: [&str; 7] = [
+        "Montag",
+        "Dienstag",
+        "Mittwoch",
+        "Donnerstag",
+        "Freitag",
+        "Samstag",
+        "Sonntag",
+    ];
+    let weekday_index = date.weekday().to_monday_zero_offset() as usize;
+    match (german, days) {
+        (true, 0) => "heute".to_owned(),
+        (true, 1) => "morgen".to_owned(),
+        (true, 2) => "übermorgen".to_owned(),
+        (true, 3..=6) => format!("am {}", DE_DAYS[weekday_index]),
+        (true, _) => format!("am {}, {}", DE_DAYS[weekday_index], date.strftime("%d.%m.")),
+        (false, 0) => "today".to_owned(),
+        (false, 1) => "tomorrow".to_owned(),
+        (false, 2..=6) => format!("on {}", date.strftime("%A")),
+        (false, _) => format!("on {}", date.strftime("%A, %-d %B")),
+    }
+}
+
 type Fields = Vec<(&'static str, Value)>;
 
 fn put(map: &mut Fields, key: &'static str, value: Option<String>) {
@@ -624,7 +655,7 @@ pub fn known_variables() -> &'static BTreeSet<String> {
         let contact = crate::sample::contact();
         let mut names = BTreeSet::new();
         for booking in [crate::sample::stay(), crate::sample::appointment()] {
-            let value = context(&property, &booking, &contact, "en");
+            let value = context(&property, &booking, &contact, "en", booking.created_at);
             for (root, fields) in value_fields(&value) {
                 for (field, _) in value_fields(&fields) {
                     names.insert(format!("{root}.{field}"));
@@ -674,12 +705,19 @@ pub fn contact_context(
 
 /// The variables a template sees: `guest.*`, `booking.*`, `property.*`. Values that are not
 /// known are left out, so printing them is a "has no value" error.
-pub fn context(property: &Property, booking: &Booking, contact: &Contact, lang: &str) -> Value {
+pub fn context(
+    property: &Property,
+    booking: &Booking,
+    contact: &Contact,
+    lang: &str,
+    now: jiff::Timestamp,
+) -> Value {
     // Built as minijinja values directly: this runs once per message sent.
     let guest = guest_fields(contact);
 
     let tz = &property.time_zone;
-    let mut b: Fields = Vec::with_capacity(24);
+    let today = now.to_zoned(tz.clone()).date();
+    let mut b: Fields = Vec::with_capacity(28);
     b.push(("id", Value::from(booking.id.to_string())));
     put(
         &mut b,
@@ -699,6 +737,16 @@ pub fn context(property: &Property, booking: &Booking, contact: &Contact, lang: 
         Schedule::Stay { arrival, departure } => {
             put(&mut b, "arrival", Some(format_date(lang, arrival)));
             put(&mut b, "departure", Some(format_date(lang, departure)));
+            put(
+                &mut b,
+                "arrival_day",
+                Some(relative_day(arrival, today, lang)),
+            );
+            put(
+                &mut b,
+                "departure_day",
+                Some(relative_day(departure, today, lang)),
+            );
             put(&mut b, "arrival_iso", Some(arrival.to_string()));
             put(&mut b, "departure_iso", Some(departure.to_string()));
             b.push(("nights", Value::from((departure - arrival).get_days())));
@@ -716,6 +764,11 @@ pub fn context(property: &Property, booking: &Booking, contact: &Contact, lang: 
         Schedule::Appointment { start, end } => {
             let (s, e) = (start.to_zoned(tz.clone()), end.to_zoned(tz.clone()));
             put(&mut b, "start_date", Some(format_date(lang, s.date())));
+            put(
+                &mut b,
+                "start_day",
+                Some(relative_day(s.date(), today, lang)),
+            );
             put(&mut b, "start_time", Some(s.strftime("%H:%M").to_string()));
             put(&mut b, "end_time", Some(e.strftime("%H:%M").to_string()));
         }

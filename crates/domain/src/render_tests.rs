@@ -82,7 +82,7 @@ fn render(t: &Template, first_name: Option<&str>) -> Result<RenderedEmail, Rende
         None,
         RenderLimits::default(),
     )?;
-    compiled.render(&["de"], &context(&p, &b, &c, "de"))
+    compiled.render(&["de"], &context(&p, &b, &c, "de", b.created_at))
 }
 
 #[test]
@@ -174,7 +174,7 @@ fn language_falls_back_to_an_existing_variant_and_says_so() {
     let (p, b, c) = world(Some("A"));
     let compiled = CompiledTemplate::compile(&t, None, None, RenderLimits::default()).unwrap();
     let mail = compiled
-        .render(&["fr", "it"], &context(&p, &b, &c, "fr"))
+        .render(&["fr", "it"], &context(&p, &b, &c, "fr", b.created_at))
         .unwrap();
     assert_eq!((mail.language.as_str(), mail.fell_back), ("de", true));
 }
@@ -312,7 +312,10 @@ fn the_built_in_layout_shows_what_the_property_has_and_leaves_out_the_rest() {
     let mut plain = branded.clone();
     plain.brand = Default::default();
     let full = compiled
-        .render(&["de"], &context(&branded, &booking, &guest, "de"))
+        .render(
+            &["de"],
+            &context(&branded, &booking, &guest, "de", booking.created_at),
+        )
         .unwrap();
     for shown in [
         "#7a2e3a",
@@ -332,7 +335,10 @@ fn the_built_in_layout_shows_what_the_property_has_and_leaves_out_the_rest() {
         full.text
     );
     let bare = compiled
-        .render(&["de"], &context(&plain, &booking, &guest, "de"))
+        .render(
+            &["de"],
+            &context(&plain, &booking, &guest, "de", booking.created_at),
+        )
         .unwrap();
     for absent in ["Online buchen", "Anfahrt", "tel:", "<img"] {
         assert!(!bare.html.contains(absent), "{absent}");
@@ -344,4 +350,48 @@ fn the_built_in_layout_shows_what_the_property_has_and_leaves_out_the_rest() {
         "{:?}",
         bare.text
     );
+}
+
+#[test]
+fn days_are_named_as_people_say_them_across_midnight_and_the_clock_change() {
+    let zone = parse_time_zone("Europe/Vienna").unwrap();
+    let local = |at: &str| {
+        at.parse::<jiff::civil::DateTime>()
+            .unwrap()
+            .to_zoned(zone.clone())
+            .unwrap()
+    };
+    let cases = [
+        // (sent at, local; appointment at, local; German; English)
+        ("2026-03-10T23:59", "2026-03-11T00:30", "morgen", "tomorrow"),
+        ("2026-03-11T00:01", "2026-03-11T09:00", "heute", "today"),
+        (
+            "2026-03-09T10:00",
+            "2026-03-11T09:00",
+            "übermorgen",
+            "on Wednesday",
+        ),
+        (
+            "2026-03-09T10:00",
+            "2026-03-13T09:00",
+            "am Freitag",
+            "on Friday",
+        ),
+        (
+            "2026-03-09T10:00",
+            "2026-03-20T09:00",
+            "am Freitag, 20.03.",
+            "on Friday, 20 March",
+        ),
+        // The night the clocks go forward (29 March 2026) is an hour short, still one day.
+        ("2026-03-28T23:30", "2026-03-29T09:00", "morgen", "tomorrow"),
+        ("2026-03-29T00:30", "2026-03-29T03:30", "heute", "today"),
+        ("2026-10-24T12:00", "2026-10-25T02:30", "morgen", "tomorrow"),
+    ];
+    for (sent, at, de, en) in cases {
+        let (sent, at) = (local(sent).timestamp(), local(at).date());
+        let today = sent.to_zoned(zone.clone()).date();
+        assert_eq!(relative_day(at, today, "de-AT"), de, "{sent} {at}");
+        assert_eq!(relative_day(at, today, "en"), en, "{sent} {at}");
+    }
 }

@@ -74,7 +74,7 @@ fn every_preset_reads_as_sent_in_every_language_and_matches_its_snapshot() {
             for (booking_name, booking) in bookings(kind) {
                 for (guest_name, guest) in guests() {
                     let name = format!("{}.{language}.{booking_name}-{guest_name}", preset.key);
-                    let ctx = context(&property, &booking, &guest, language);
+                    let ctx = context(&property, &booking, &guest, language, booking.created_at);
                     let mail = match compiled.render(&[language], &ctx) {
                         Ok(mail) => mail,
                         Err(e) => {

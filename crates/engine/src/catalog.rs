@@ -340,7 +340,7 @@ impl Engine {
         .map_err(invalid)?;
         let wanted = language
             .unwrap_or_else(|| bellhop_domain::language::wanted(&property, &booking, &contact));
-        let context = render::context(&property, &booking, &contact, &wanted);
+        let context = render::context(&property, &booking, &contact, &wanted, self.now());
         let preferences = [wanted.as_str(), property.default_language.as_str()];
         if compiled.channel() == TemplateChannel::Sms {
             let rendered = compiled

@@ -140,7 +140,7 @@ pub(crate) fn rule_message(
         quiet_hours(property, now, before)?;
     }
     let wanted = bellhop_domain::language::wanted(property, booking, &c.contact);
-    let context = render::context(property, booking, &c.contact, &wanted);
+    let context = render::context(property, booking, &c.contact, &wanted, now);
     let note = if routed.fallback {
         format!("; second choice of {}", rule.channel.as_str())
     } else {
