@@ -79,6 +79,7 @@ enum Event {
     BulkSms {
         name: &'static str,
         text: &'static str,
+        english: &'static str,
     },
 }
 
@@ -448,6 +449,7 @@ fn events() -> Vec<(Timestamp, Event)> {
         Event::BulkSms {
             name: "Frühlingsaktion",
             text: "Hallo {{ guest.first_name }}, im April -20 % auf Pflege bei {{ property.name }}. Termin: 01 234 567",
+            english: "Hi {{ guest.first_name }}, 20 % off care products at {{ property.name }} in April. Book: 01 234 567",
         },
     ));
     // The salon: appointments through the month.
@@ -656,7 +658,11 @@ impl Demo {
                     })
                     .await?;
             }
-            Event::BulkSms { name, text } => {
+            Event::BulkSms {
+                name,
+                text,
+                english,
+            } => {
                 let plan = self
                     .engine
                     .create_campaign(
@@ -665,6 +671,7 @@ impl Demo {
                             property_id: self.salon,
                             name: name.into(),
                             text: text.into(),
+                            translations: [("en".to_owned(), english.to_owned())].into(),
                             filter: Default::default(),
                             send_at: None,
                         },

@@ -12,7 +12,7 @@ use crate::clock::Clock;
 use crate::error::EngineError;
 use crate::prepare::{self, BatchContext, NotSent, Prepared, Ready};
 use crate::telemetry;
-use bellhop_domain::render::{CompiledTemplate, RenderLimits, SmsContent, Template, Variants};
+use bellhop_domain::render::{CompiledTemplate, RenderLimits, Template};
 use bellhop_domain::retry::Backoff;
 use bellhop_domain::{MessageKind, Property};
 use bellhop_store::{Claimed, Outcome, OutcomeKind, Reservation, Reserved, Store};
@@ -250,24 +250,13 @@ impl Dispatcher {
                 && !ctx.campaigns.contains_key(&campaign_id)
             {
                 let campaign = self.store.campaign_any(campaign_id).await?;
-                let template = Template {
-                    id: campaign.id,
-                    account_id: c.account_id,
-                    property_id: campaign.property_id,
-                    name: campaign.name.clone(),
-                    category: bellhop_domain::render::Category::Marketing,
-                    variants: Variants::Sms(
-                        [(
-                            property.default_language.clone(),
-                            SmsContent {
-                                text: campaign.text.clone(),
-                            },
-                        )]
-                        .into_iter()
-                        .collect(),
-                    ),
-                    version: 1,
-                };
+                let template = crate::sms::campaign_template(
+                    &property,
+                    campaign.id,
+                    &campaign.name,
+                    &campaign.text,
+                    &campaign.translations,
+                );
                 let compiled = self.compile(&template, &property);
                 ctx.campaigns.insert(campaign_id, compiled);
             }

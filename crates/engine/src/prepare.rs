@@ -235,8 +235,16 @@ pub(crate) fn ad_hoc_message(
             }
         };
         let context = render::contact_context(property, &c.contact, &[]);
+        // Each customer reads a bulk SMS in their language where it was written in it.
+        let preferences: Vec<&str> = c
+            .contact
+            .language
+            .as_deref()
+            .into_iter()
+            .chain([property.default_language.as_str()])
+            .collect();
         let rendered = compiled
-            .render_sms(&[property.default_language.as_str()], &context)
+            .render_sms(&preferences, &context)
             .map_err(|e| NotSent::Fail(format!("not rendered, nothing sent: {e}")))?;
         (rendered.text, rendered.language, true)
     } else {

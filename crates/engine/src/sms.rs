@@ -102,8 +102,11 @@ pub struct CampaignDraft {
     pub property_id: Uuid,
     /// Name for staff.
     pub name: String,
-    /// Text template (`guest.*`, `property.*`).
+    /// Text template (`guest.*`, `property.*`) in the property's default language.
     pub text: String,
+    /// The same in other languages (language tag → text); each contact gets the variant of
+    /// their language, else the default.
+    pub translations: std::collections::BTreeMap<String, String>,
     /// Which contacts.
     pub filter: AudienceFilter,
     /// When to send (default now).
@@ -492,7 +495,27 @@ impl Engine {
         // before any recipient is looked at.
         sms::check_sendable(&draft.text, property.sms.smart_encoding)
             .map_err(|e| EngineError::invalid("text", e.to_string()))?;
-        let compiled = compile_sms(&draft.text, &property)?;
+        for (language, text) in &draft.translations {
+            bellhop_domain::language::LanguageTag::parse(language)
+                .map_err(|e| EngineError::invalid("translations", e.to_string()))?;
+            sms::check_sendable(text, property.sms.smart_encoding).map_err(|e| {
+                EngineError::invalid(&format!("translations.{language}"), e.to_string())
+            })?;
+        }
+        let template = campaign_template(
+            &property,
+            Uuid::nil(),
+            &draft.name,
+            &draft.text,
+            &draft.translations,
+        );
+        let compiled = bellhop_domain::render::CompiledTemplate::compile(
+            &template,
+            None,
+            None,
+            bellhop_domain::render::RenderLimits::default(),
+        )
+        .map_err(|e| EngineError::invalid("text", e.to_string()))?;
         let audience = tx
             .campaign_audience(account, property.id, &draft.filter)
             .await?;
@@ -532,8 +555,14 @@ impl Engine {
             let status = match routed {
                 Ok(r) if matches!(r.route, Route::Sms(_)) => {
                     let context = bellhop_domain::render::contact_context(&property, contact, &[]);
+                    let preferences: Vec<&str> = contact
+                        .language
+                        .as_deref()
+                        .into_iter()
+                        .chain([property.default_language.as_str()])
+                        .collect();
                     match compiled
-                        .render_sms(&[property.default_language.as_str()], &context)
+                        .render_sms(&preferences, &context)
                         .map_err(|e| e.to_string())
                         .and_then(|t| {
                             sms::check_sendable(&t.text, property.sms.smart_encoding)
@@ -603,6 +632,7 @@ impl Engine {
             property_id: property.id,
             name: draft.name.trim().to_owned(),
             text: draft.text.clone(),
+            translations: draft.translations.clone(),
             filter: serde_json::to_value(&draft.filter).unwrap_or_default(),
             send_at,
             recipients: plan.recipients as i64,
@@ -667,6 +697,44 @@ async fn sms_property(
         ));
     }
     Ok(property)
+}
+
+/// The template of a bulk SMS: its text in the property's default language and its
+/// translations, each ending with the opt-out line of its language.
+pub(crate) fn campaign_template(
+    property: &bellhop_domain::Property,
+    id: Uuid,
+    name: &str,
+    text: &str,
+    translations: &std::collections::BTreeMap<String, String>,
+) -> bellhop_domain::render::Template {
+    use bellhop_domain::render::{Category, SmsContent, Template, Variants};
+    let replies = property
+        .sms
+        .sender
+        .as_ref()
+        .is_some_and(|s| s.can_receive_replies());
+    let variants = std::iter::once((property.default_language.as_str(), text))
+        .chain(translations.iter().map(|(l, t)| (l.as_str(), t.as_str())))
+        .map(|(language, text)| {
+            let line = sms::opt_out_line(text, language, replies).unwrap_or_default();
+            (
+                language.to_owned(),
+                SmsContent {
+                    text: format!("{text}{line}"),
+                },
+            )
+        })
+        .collect();
+    Template {
+        id,
+        account_id: property.account_id,
+        property_id: property.id,
+        name: name.to_owned(),
+        category: Category::Marketing,
+        variants: Variants::Sms(variants),
+        version: 1,
+    }
 }
 
 fn compile_sms(

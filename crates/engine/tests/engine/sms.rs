@@ -437,6 +437,7 @@ async fn stop_opts_a_number_out_of_bulk_sms_and_start_lifts_it() {
         property_id: s.property,
         name: name.into(),
         text: "Frühlingsaktion bei {{ property.name }}: -20 %".into(),
+        translations: Default::default(),
         filter: AudienceFilter::default(),
         send_at: None,
     };
@@ -992,5 +993,72 @@ async fn a_marketing_sms_rule_never_texts_a_number_that_opted_out() {
             .as_deref()
             .unwrap()
             .contains("opted out")
+    );
+}
+
+#[tokio::test]
+async fn a_bulk_sms_reaches_each_customer_in_their_language_with_a_way_to_opt_out() {
+    let w = World::new().await;
+    let s = salon(&w, Channel::Sms).await;
+    let eva = w.customer(Some("0664 1234567"), None).await;
+    let john = w.customer(Some("0664 7654321"), None).await;
+    let mut english = w.store.contact(w.account, john).await.unwrap();
+    english.first_name = Some("John".into());
+    english.language = Some("en-GB".parse().unwrap());
+    w.engine.upsert_contact(&english).await.unwrap();
+    for (contact, at) in [
+        (eva, "2026-03-20T09:00:00Z"),
+        (john, "2026-03-20T10:00:00Z"),
+    ] {
+        w.appointment_at(&s, contact, at).await;
+    }
+    w.clock.set(ts("2026-03-09T09:00:00Z"));
+    let plan = w
+        .engine
+        .create_campaign(
+            w.account,
+            CampaignDraft {
+                property_id: s.property,
+                name: "Frühling".into(),
+                text: "Hallo {{ guest.first_name }}, -20 % im April!".into(),
+                translations: [(
+                    "en".to_owned(),
+                    "Hi {{ guest.first_name }}, 20 % off in April!".to_owned(),
+                )]
+                .into(),
+                filter: AudienceFilter::default(),
+                send_at: None,
+            },
+            false,
+            "test",
+        )
+        .await
+        .unwrap();
+    assert_eq!(plan.recipients, 2, "{plan:?}");
+    w.sms_dispatcher("a").drain().await.unwrap();
+    let campaign = plan.campaign.unwrap().id;
+    let text_to = |contact| {
+        let w = &w;
+        async move {
+            let m = w
+                .messages_of_contact(contact)
+                .await
+                .into_iter()
+                .find(|m| m.campaign_id == Some(campaign))
+                .unwrap();
+            w.sms_file(m.id).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    // The salon sends from a name, which cannot receive a STOP: the way out is by email.
+    assert_eq!(
+        text_to(eva).await,
+        "Hallo Eva, -20 % im April!\nAbmelden: E-Mail an termine@salon.example"
+    );
+    assert_eq!(
+        text_to(john).await,
+        "Hi John, 20 % off in April!\nOpt out: email termine@salon.example"
     );
 }

@@ -9,3 +9,6 @@ ALTER TABLE notifications ADD COLUMN facts jsonb;
 
 -- How a property presents itself in its mails (logo, colour, address, phone, links).
 ALTER TABLE properties ADD COLUMN brand jsonb NOT NULL DEFAULT '{}';
+
+-- A bulk SMS in more than one language: the other languages' texts (language tag → text).
+ALTER TABLE sms_campaigns ADD COLUMN translations jsonb NOT NULL DEFAULT '{}';

@@ -9,3 +9,6 @@ ALTER TABLE notifications ADD COLUMN facts TEXT;
 
 -- How a property presents itself in its mails (logo, colour, address, phone, links).
 ALTER TABLE properties ADD COLUMN brand TEXT NOT NULL DEFAULT '{}';
+
+-- A bulk SMS in more than one language: the other languages' texts (language tag → text).
+ALTER TABLE sms_campaigns ADD COLUMN translations TEXT NOT NULL DEFAULT '{}';

@@ -16,8 +16,10 @@ pub struct CampaignRecord {
     pub property_id: Uuid,
     /// Name.
     pub name: String,
-    /// Text template.
+    /// Text template, in the property's default language.
     pub text: String,
+    /// The same in other languages (language tag → text).
+    pub translations: std::collections::BTreeMap<String, String>,
     /// The contact filter (JSON).
     pub filter: serde_json::Value,
     /// When it goes out.
@@ -60,6 +62,7 @@ struct CampaignRow {
     property_id: Id,
     name: String,
     text: String,
+    translations: Json<std::collections::BTreeMap<String, String>>,
     filter: Json<serde_json::Value>,
     send_at: Ts,
     recipients: i64,
@@ -74,6 +77,7 @@ impl From<CampaignRow> for CampaignRecord {
             property_id: r.property_id.0,
             name: r.name,
             text: r.text,
+            translations: r.translations.0,
             filter: r.filter.0,
             send_at: r.send_at.0,
             recipients: r.recipients,
@@ -128,8 +132,8 @@ impl Tx {
         on!(self.conn(), conn, _db => {
             sqlx::query(
                 "INSERT INTO sms_campaigns (id, account_id, property_id, name, text, filter, send_at, recipients,
-                   created_by, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+                   created_by, created_at, updated_at, translations)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
             )
             .bind(Id(c.id))
             .bind(Id(account))
@@ -141,6 +145,7 @@ impl Tx {
             .bind(c.recipients)
             .bind(c.created_by.as_str())
             .bind(Ts(now))
+            .bind(Json(&c.translations))
             .execute(&mut *conn)
             .await?;
         });

@@ -213,8 +213,13 @@ pub struct CampaignIn {
     pub property_id: Uuid,
     /// Name for staff.
     pub name: String,
-    /// The text (`{{ guest.first_name }}`, `{{ property.name }}`).
+    /// The text (`{{ guest.first_name }}`, `{{ property.name }}`) in the property's default
+    /// language. An opt-out line is added in each language unless the text has one.
     pub text: String,
+    /// The same in other languages: `{"en": "Spring offer ..."}`; each customer gets the text
+    /// of their language, else the default.
+    #[serde(default)]
+    pub translations: std::collections::BTreeMap<String, String>,
     /// Which contacts (all with a booking at the property when empty): `contact_ids`,
     /// `languages`, `countries`, `booking_statuses`, `booked_from`, `booked_to`.
     #[serde(default)]
@@ -249,6 +254,7 @@ pub async fn create_campaign(
         property_id: input.property_id,
         name: input.name,
         text: input.text,
+        translations: input.translations,
         filter: input.filter,
         send_at,
     };
