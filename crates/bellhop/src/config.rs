@@ -644,7 +644,8 @@ impl Config {
             VoiceGatewayKind::None => VoiceGateway::None,
             VoiceGatewayKind::Folder => VoiceGateway::Folder(
                 SmsFolder::new(&self.voice.folder)
-                    .with_context(|| format!("cannot create {}", self.voice.folder.display()))?,
+                    .with_context(|| format!("cannot create {}", self.voice.folder.display()))?
+                    .with_caller_id(self.voice.from.clone()),
             ),
             VoiceGatewayKind::Twilio => {
                 VoiceGateway::Twilio(TwilioGateway::new(self.twilio(), callbacks.clone())?)

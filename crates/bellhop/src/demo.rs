@@ -774,7 +774,9 @@ pub async fn run(out: &Path) -> anyhow::Result<()> {
     let transports = bellhop_engine::Transports {
         email: Arc::new(EmailTransport::Folder(EmlFolder::new(&mail)?)),
         sms: Arc::new(SmsGateway::Folder(SmsFolder::new(&sms_dir)?)),
-        voice: Arc::new(VoiceGateway::Folder(SmsFolder::new(&sms_dir)?)),
+        voice: Arc::new(VoiceGateway::Folder(
+            SmsFolder::new(&sms_dir)?.with_caller_id(Some("+43512123456".into())),
+        )),
     };
     let dispatcher = Dispatcher::new(
         store.clone(),

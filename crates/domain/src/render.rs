@@ -612,6 +612,13 @@ fn property_fields(property: &Property) -> Fields {
     put(&mut p, "website", brand.website.clone());
     put(&mut p, "map_url", brand.map_url.clone());
     put(&mut p, "booking_url", brand.booking_url.clone());
+    // An SMS template offers "reply to cancel" only where a reply can arrive.
+    let replies = property
+        .sms
+        .sender
+        .as_ref()
+        .is_some_and(|s| s.can_receive_replies());
+    p.push(("sms_replies", Value::from(replies)));
     p
 }
 
@@ -623,6 +630,37 @@ pub const DEFAULT_LAYOUT_HTML: &str = include_str!("layout.html");
 
 /// The text layout of a property that has none of its own: the body, then a signature.
 pub const DEFAULT_LAYOUT_TEXT: &str = include_str!("layout.txt");
+
+/// The text of each SMS variant as a sample guest would receive it (sample booking and guest,
+/// `property`'s name and settings): what its length, encoding and number of SMS really are,
+/// rather than the length of the `{{ }}` placeholders as typed. A variant that does not
+/// render for the sample keeps its text as written.
+pub fn sms_samples(template: &Template, property: &Property) -> BTreeMap<String, String> {
+    let Variants::Sms(variants) = &template.variants else {
+        return BTreeMap::new();
+    };
+    let Ok(compiled) = CompiledTemplate::compile(template, None, None, RenderLimits::default())
+    else {
+        return variants
+            .iter()
+            .map(|(l, c)| (l.clone(), c.text.clone()))
+            .collect();
+    };
+    let contact = crate::sample::contact();
+    variants
+        .iter()
+        .map(|(language, content)| {
+            let rendered = [crate::sample::appointment(), crate::sample::stay()]
+                .iter()
+                .find_map(|booking| {
+                    let ctx = context(property, booking, &contact, language, booking.created_at);
+                    compiled.render_sms(&[language.as_str()], &ctx).ok()
+                })
+                .map_or_else(|| content.text.clone(), |r| r.text);
+            (language.clone(), rendered)
+        })
+        .collect()
+}
 
 /// A variable a template uses that no message offers.
 #[derive(Clone, Debug, PartialEq, Eq)]

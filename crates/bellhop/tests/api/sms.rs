@@ -155,12 +155,15 @@ async fn the_sms_editor_sees_encoding_parts_and_the_characters_that_force_ucs2()
     assert_eq!(r.body["segments"], 11);
     assert!(r.body["problem"].as_str().unwrap().contains("at most 10"));
 
-    // Templates show the figures per language as written; the preview for a booking exactly.
+    // Templates show the figures per language for a sample guest; the preview for a booking.
     let r = api.post("/api/v1/templates", json!({"property_id": salon, "name": "t", "channel": "sms",
         "variants": {"de": {"text": "Hallo {{ guest.first_name }}, bis {{ booking.start_time }}!"}, "en": {"text": "Hi 😀"}}})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     assert_eq!(r.body["sms"]["de"]["encoding"], "GSM-7");
     assert_eq!(r.body["sms"]["en"]["encoding"], "UCS-2");
+    // Counted as a sample guest receives it ("Hallo Anna, bis 10:00!"), not as typed.
+    assert_eq!(r.body["sms"]["de"]["units"], 22, "{:?}", r.body["sms"]);
+    assert_eq!(r.body["sms"]["de"]["text"], "Hallo Anna, bis 10:00!");
     let template = r.body["id"].as_str().unwrap().to_owned();
     let b = api
         .post(

@@ -2,7 +2,7 @@
 //! dispatchers at once), opt-outs, one-time codes, delivery reports, bulk SMS.
 
 use super::helpers::{World, ts};
-use super::sms_world::{Salon, package, sms_settings};
+use super::sms_world::{CALLER_ID, Salon, package, sms_settings};
 use bellhop_domain::property::{ReminderChoice, SmsSettings};
 use bellhop_domain::rule::Channel;
 use bellhop_domain::{Delivery, MessageStatus};
@@ -139,7 +139,30 @@ async fn a_landline_is_called_where_enabled_and_suppressed_as_landline_otherwise
     )
     .unwrap();
     assert_eq!(call["to"], "+4315321234");
+    assert_eq!(
+        call["from"], CALLER_ID,
+        "the salon's name cannot be shown: voice.from is"
+    );
     assert!(call["say"].as_str().unwrap().contains("Haarschnitt"));
+
+    // Without any number to show, the call is not placed, and staff are told why.
+    let nobody = w.landline_salon_without_caller_id().await;
+    let c = w
+        .appointment_at(&nobody.0, landline, "2026-03-10T09:00:00Z")
+        .await;
+    w.sms_dispatcher_with("a", w.store.clone(), nobody.1)
+        .drain()
+        .await
+        .unwrap();
+    let c = w.only_message(c).await;
+    assert_eq!(c.status, MessageStatus::Failed);
+    assert!(
+        c.status_reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("caller id"),
+        "{c:?}"
+    );
 }
 
 #[tokio::test]

@@ -21,6 +21,9 @@ pub struct Salon {
     pub property: Uuid,
 }
 
+/// The installation's caller id for calls from properties with a name as sender.
+pub const CALLER_ID: &str = "+43512123456";
+
 pub fn sms_settings() -> SmsSettings {
     SmsSettings {
         sender: Some(SenderId::parse("SalonAnna").unwrap()),
@@ -176,9 +179,30 @@ impl World {
             )),
             sms: Arc::new(SmsGateway::Folder(SmsFolder::new(self.sms_dir()).unwrap())),
             voice: Arc::new(VoiceGateway::Folder(
-                SmsFolder::new(self.call_dir()).unwrap(),
+                SmsFolder::new(self.call_dir())
+                    .unwrap()
+                    .with_caller_id(Some(CALLER_ID.into())),
             )),
         }
+    }
+
+    /// A salon that calls landlines, with transports whose voice gateway has no caller id.
+    pub async fn landline_salon_without_caller_id(&self) -> (Salon, Transports) {
+        let salon = self
+            .salon(
+                SmsSettings {
+                    landline_voice: true,
+                    ..sms_settings()
+                },
+                Channel::Sms,
+                "Hallo {{ guest.first_name }}, bis bald!",
+            )
+            .await;
+        let mut transports = self.transports();
+        transports.voice = Arc::new(VoiceGateway::Folder(
+            SmsFolder::new(self.call_dir()).unwrap(),
+        ));
+        (salon, transports)
     }
 
     pub fn sms_dispatcher(&self, node: &str) -> Dispatcher {

@@ -10,14 +10,27 @@ use uuid::Uuid;
 #[derive(Debug, Clone)]
 pub struct SmsFolder {
     dir: PathBuf,
+    caller_id: Option<String>,
 }
+
+/// Why a call without a caller id is not placed.
+pub const NO_CALLER_ID: &str = "a voice call needs a numeric caller id: give the property a number as SMS sender or set voice.from";
 
 impl SmsFolder {
     /// A folder transport; the folder is created if missing.
     pub fn new(dir: impl Into<PathBuf>) -> std::io::Result<Self> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir)?;
-        Ok(SmsFolder { dir })
+        Ok(SmsFolder {
+            dir,
+            caller_id: None,
+        })
+    }
+
+    /// The caller id of calls whose property has no numeric sender (`voice.from`).
+    pub fn with_caller_id(mut self, caller_id: Option<String>) -> Self {
+        self.caller_id = caller_id;
+        self
     }
 
     async fn write(
@@ -56,9 +69,15 @@ impl SmsFolder {
     }
 
     pub(crate) async fn call(&self, call: &OutgoingCall) -> Result<String, SendError> {
+        // As a real gateway would: a call without a number to show is not placed.
+        let from = call
+            .from
+            .clone()
+            .or_else(|| self.caller_id.clone())
+            .ok_or_else(|| SendError::Permanent(NO_CALLER_ID.into()))?;
         let value = serde_json::json!({
             "message_id": call.message_id,
-            "from": call.from,
+            "from": from,
             "to": call.to,
             "say": call.text,
             "language": call.language,

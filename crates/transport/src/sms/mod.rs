@@ -11,7 +11,7 @@ mod generic;
 mod kannel;
 mod twilio;
 
-pub use folder::SmsFolder;
+pub use folder::{NO_CALLER_ID, SmsFolder};
 pub use generic::{GenericConfig, GenericGateway};
 pub use kannel::{KannelConfig, KannelGateway};
 pub use twilio::{TwilioConfig, TwilioGateway};

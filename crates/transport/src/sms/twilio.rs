@@ -139,11 +139,7 @@ impl TwilioGateway {
             .from
             .clone()
             .or_else(|| self.config.voice_from.clone())
-            .ok_or_else(|| {
-                SendError::Permanent(
-                    "a voice call needs a numeric caller id: give the property a number as SMS sender or set voice.twilio.from".into(),
-                )
-            })?;
+            .ok_or_else(|| SendError::Permanent(super::folder::NO_CALLER_ID.into()))?;
         let twiml = format!(
             "<Response><Say language=\"{}\">{}</Say><Pause length=\"1\"/><Say language=\"{}\">{}</Say></Response>",
             say_language(&call.language),

@@ -11,6 +11,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use bellhop_domain::Property;
 use bellhop_domain::render::{
     Category, CompiledTemplate, EmailContent, RenderLimits, SmsContent, Template, Variants,
 };
@@ -63,8 +64,9 @@ pub struct TemplateOut {
     #[schema(value_type = super::schemas::VariantsSchema)]
     pub variants: serde_json::Value,
     /// SMS templates: encoding, number of SMS and the characters that force UCS-2, per
-    /// language, for the text as written (placeholders counted as typed; the preview shows the
-    /// exact figures for a booking).
+    /// language, for the text as a sample guest of this property receives it (values filled
+    /// in, not the `{{ }}` placeholders counted as typed); the preview gives the exact figures
+    /// for a real booking.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<BTreeMap<String, super::schemas::SmsAnalysisSchema>>)]
     pub sms: Option<BTreeMap<String, SmsAnalysis>>,
@@ -72,13 +74,21 @@ pub struct TemplateOut {
     pub version: i64,
 }
 
-fn out(t: Template) -> TemplateOut {
+fn out(t: Template, property: Option<&Property>) -> TemplateOut {
     let sms = match &t.variants {
-        Variants::Sms(v) => Some(
-            v.iter()
-                .map(|(lang, c)| (lang.clone(), sms::analyze(&c.text, true)))
-                .collect(),
-        ),
+        Variants::Sms(_) => {
+            let sample = bellhop_domain::sample::property();
+            let property = property.unwrap_or(&sample);
+            Some(
+                bellhop_domain::render::sms_samples(&t, property)
+                    .into_iter()
+                    .map(|(lang, text)| {
+                        let analysis = sms::analyze(&text, property.sms.smart_encoding);
+                        (lang, analysis)
+                    })
+                    .collect(),
+            )
+        }
         Variants::Email(_) => None,
     };
     let variants = match &t.variants {
@@ -164,8 +174,17 @@ pub async fn create(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let template = to_template(parse_json(&body)?, tenant.account_id, Uuid::now_v7())?;
+    let property = s
+        .engine
+        .query()
+        .property(tenant.account_id, template.property_id)
+        .await
+        .ok();
     extract::create(&s, tenant.account_id, &headers, &body, async |cmd| {
-        Ok(out(cmd.save_template(&template, true).await?))
+        Ok(out(
+            cmd.save_template(&template, true).await?,
+            property.as_ref(),
+        ))
     })
     .await
 }
@@ -184,13 +203,17 @@ pub async fn list(
     tenant: Tenant,
     Query(q): Query<TemplateQuery>,
 ) -> Result<Json<Vec<TemplateOut>>, ApiError> {
+    let properties = s.engine.query().properties(tenant.account_id).await?;
     Ok(Json(
         s.engine
             .query()
             .templates(tenant.account_id, q.property_id)
             .await?
             .into_iter()
-            .map(out)
+            .map(|t| {
+                let property = properties.iter().find(|p| p.id == t.property_id);
+                out(t, property)
+            })
             .collect(),
     ))
 }
@@ -203,11 +226,18 @@ pub async fn get_one(
     tenant: Tenant,
     Path(id): Path<String>,
 ) -> Result<Json<TemplateOut>, ApiError> {
-    Ok(Json(out(s
+    let template = s
         .engine
         .query()
         .template(tenant.account_id, path_id(&id)?)
-        .await?)))
+        .await?;
+    let property = s
+        .engine
+        .query()
+        .property(tenant.account_id, template.property_id)
+        .await
+        .ok();
+    Ok(Json(out(template, property.as_ref())))
 }
 
 /// Replaces a template; messages not yet sent use the new version.
@@ -234,7 +264,16 @@ pub async fn replace(
             "a template cannot change its channel: rules rely on it; create a new one",
         ));
     }
-    Ok(Json(out(s.engine.save_template(&template, false).await?)))
+    let property = s
+        .engine
+        .query()
+        .property(tenant.account_id, template.property_id)
+        .await
+        .ok();
+    Ok(Json(out(
+        s.engine.save_template(&template, false).await?,
+        property.as_ref(),
+    )))
 }
 
 /// What to preview.
