@@ -4,7 +4,8 @@
 use crate::error::EngineError;
 use crate::service::{Engine, replan};
 use bellhop_domain::plan::{self, PlanAction, PlanInput};
-use bellhop_domain::render::{CompiledTemplate, RenderLimits, Template};
+use bellhop_domain::render::{self, CompiledTemplate, RenderLimits, Template};
+use bellhop_domain::rule::TemplateChannel;
 use bellhop_domain::{Booking, Property, Rule};
 use bellhop_store::{PlanSummary, Tx};
 use jiff::Timestamp;
@@ -24,6 +25,22 @@ pub struct PlanImpact {
     pub cancel: usize,
     /// A few examples: (booking id, action).
     pub examples: Vec<serde_json::Value>,
+    /// Messages it would send that were rendered for their booking, as they would be.
+    pub rendered: usize,
+    /// Those that would fail to render (a value the booking or guest lacks, a text too long
+    /// for an SMS): booking, language and why — at most 50.
+    pub render_failures: Vec<RenderFailure>,
+}
+
+/// A message the dry run could not render for its booking.
+#[derive(Clone, Debug, Serialize)]
+pub struct RenderFailure {
+    /// The booking.
+    pub booking_id: Uuid,
+    /// The language it would be written in.
+    pub language: String,
+    /// Why it would fail.
+    pub error: String,
 }
 
 /// A sender number belongs to one account: an inbound SMS to it (a STOP) is matched to its
@@ -227,6 +244,19 @@ impl Engine {
             .filter(|r| r.id != rule.id)
             .collect();
         rules.push(rule.clone());
+        // Each message the rule would send is rendered for its booking, so a template that
+        // fails for some guests shows here and not at send time.
+        let template = tx
+            .template(rule.account_id, rule.template_id)
+            .await
+            .map_err(|_| EngineError::invalid("template_id", "no such template"))?;
+        let compiled = CompiledTemplate::compile(
+            &template,
+            Some(property.html_layout()),
+            Some(property.text_layout()),
+            RenderLimits::default(),
+        )
+        .map_err(|e| EngineError::invalid("template_id", e.to_string()))?;
         let mut impact = PlanImpact::default();
         for booking in self
             .live_bookings(&mut tx, rule.account_id, rule.property_id, now)
@@ -257,6 +287,44 @@ impl Engine {
                 };
                 if !touches_rule {
                     continue;
+                }
+                if let PlanAction::Insert {
+                    status: bellhop_domain::MessageStatus::Planned,
+                    ..
+                }
+                | PlanAction::Reopen { .. }
+                | PlanAction::Move { .. } = &action
+                {
+                    let language = bellhop_domain::language::wanted(&property, &booking, &contact);
+                    let context = render::context(&property, &booking, &contact, &language, now);
+                    let preferences = [language.as_str(), property.default_language.as_str()];
+                    let outcome = match compiled.channel() {
+                        TemplateChannel::Email => compiled
+                            .render(&preferences, &context)
+                            .map(drop)
+                            .map_err(|e| e.to_string()),
+                        TemplateChannel::Sms => compiled
+                            .render_sms(&preferences, &context)
+                            .map_err(|e| e.to_string())
+                            .and_then(|r| {
+                                bellhop_domain::sms::check_sendable(
+                                    &r.text,
+                                    property.sms.smart_encoding,
+                                )
+                                .map(drop)
+                                .map_err(|e| e.to_string())
+                            }),
+                    };
+                    impact.rendered += 1;
+                    if let Err(error) = outcome
+                        && impact.render_failures.len() < 50
+                    {
+                        impact.render_failures.push(RenderFailure {
+                            booking_id: booking.id,
+                            language,
+                            error,
+                        });
+                    }
                 }
                 let (kind, detail) = match &action {
                     PlanAction::Insert { due_at, .. } | PlanAction::Reopen { due_at, .. } => {

@@ -165,3 +165,54 @@ async fn a_preset_is_previewed_in_the_propertys_brand_before_it_is_installed() {
         .await;
     assert_eq!(theirs.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_dry_run_renders_each_message_and_names_the_bookings_it_would_fail_for() {
+    let api = Api::new().await;
+    let hotel = api.hotel().await;
+    let template = api
+        .post(
+            "/api/v1/templates",
+            json!({
+                "property_id": hotel, "name": "Zimmer",
+                "variants": {"de": {"subject": "Ihr {{ booking.room_category }}", "html": "<p>Bis bald</p>"}}
+            }),
+        )
+        .await;
+    assert_eq!(template.status, StatusCode::CREATED, "{:?}", template.body);
+    let mut without_room = String::new();
+    for (arrival, room) in [("2026-04-10", Some("Suite")), ("2026-04-12", None)] {
+        let mut booking = json!({
+            "property_id": hotel, "kind": "stay", "arrival": arrival, "departure": "2026-04-20",
+            "contact": {"first_name": "Ida", "email": format!("ida{arrival}@example.com")}
+        });
+        if let Some(room) = room {
+            booking["room_category"] = json!(room);
+        }
+        let r = api.post("/api/v1/bookings", booking).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        if room.is_none() {
+            without_room = r.body["booking"]["id"].as_str().unwrap().to_owned();
+        }
+    }
+    let rule = json!({
+        "property_id": hotel, "name": "Zimmer", "anchor": "start",
+        "offset": {"amount": -2, "unit": "days"}, "time_of_day": "10:00",
+        "template_id": template.body["id"]
+    });
+    let dry = api
+        .post("/api/v1/rules/dry-run", json!({ "rule": rule }))
+        .await;
+    assert_eq!(dry.status, StatusCode::OK, "{:?}", dry.body);
+    assert_eq!(dry.body["rendered"], 2, "{:?}", dry.body);
+    let failures = dry.body["render_failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0]["booking_id"], without_room.as_str());
+    assert!(
+        failures[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("booking.room_category"),
+        "{failures:?}"
+    );
+}

@@ -67,6 +67,22 @@ pub struct PlanImpactSchema {
     pub cancel: usize,
     /// Up to 20 examples.
     pub examples: Vec<ImpactExampleSchema>,
+    /// Messages it would send that were rendered for their booking.
+    pub rendered: usize,
+    /// Those that would fail to render, at most 50.
+    pub render_failures: Vec<RenderFailureSchema>,
+}
+
+/// A message a dry run could not render for its booking.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RenderFailureSchema {
+    /// The booking.
+    pub booking_id: Uuid,
+    /// The language it would be written in.
+    pub language: String,
+    /// Why it would fail.
+    pub error: String,
 }
 
 /// One booking's change in a dry run.
