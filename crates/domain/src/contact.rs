@@ -157,60 +157,13 @@ impl EmailAddress {
         Ok(EmailAddress(address.to_owned()))
     }
 
-    /// An address read back from storage, where only parsed addresses are written.
-    pub fn stored(address: String) -> EmailAddress {
-        EmailAddress(address)
-    }
-
-    /// The address.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// The part after `@`.
     pub fn domain(&self) -> &str {
         self.0.rsplit_once('@').map_or("", |(_, domain)| domain)
     }
 }
 
-impl std::fmt::Display for EmailAddress {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for EmailAddress {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        EmailAddress::parse(s)
-    }
-}
-
-impl TryFrom<String> for EmailAddress {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        EmailAddress::parse(&s)
-    }
-}
-
-impl From<EmailAddress> for String {
-    fn from(address: EmailAddress) -> String {
-        address.0
-    }
-}
-
-impl std::ops::Deref for EmailAddress {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl AsRef<str> for EmailAddress {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
+checked_text!(EmailAddress, String);
 
 /// Checks the shape of an email address: one `@`, a local part, a dotted domain, no spaces or
 /// control characters. Deliverability is the SMTP server's business.

@@ -83,56 +83,9 @@ impl LanguageTag {
             .collect();
         Ok(LanguageTag(parts.join("-")))
     }
-
-    /// A tag read back from storage, where only parsed tags are written; kept as it is.
-    pub fn stored(tag: String) -> LanguageTag {
-        LanguageTag(tag)
-    }
-
-    /// The tag.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl std::fmt::Display for LanguageTag {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::str::FromStr for LanguageTag {
-    type Err = NotALanguageTag;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        LanguageTag::parse(s)
-    }
-}
-
-impl TryFrom<String> for LanguageTag {
-    type Error = NotALanguageTag;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        LanguageTag::parse(&s)
-    }
-}
-
-impl From<LanguageTag> for String {
-    fn from(tag: LanguageTag) -> String {
-        tag.0
-    }
-}
-
-impl std::ops::Deref for LanguageTag {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl AsRef<str> for LanguageTag {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
+checked_text!(LanguageTag, NotALanguageTag);
 
 #[cfg(test)]
 mod tests {

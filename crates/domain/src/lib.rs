@@ -4,6 +4,65 @@
 //! takes it as an argument, so planning and rendering are exhaustively testable.
 #![deny(missing_docs)]
 
+/// The plumbing of a checked text value (`$name(String)` with `$name::parse(&str) ->
+/// Result<$name, $error>`): read from JSON and `str::parse` through `parse`, written as the
+/// text, used as a `&str`, and `stored` for values read back from storage, where only parsed
+/// ones are written.
+macro_rules! checked_text {
+    ($name:ident, $error:ty) => {
+        impl $name {
+            /// A value read back from storage, where only checked values are written.
+            pub fn stored(text: String) -> $name {
+                $name(text)
+            }
+
+            /// The text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $name::parse(s)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = $error;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                $name::parse(&s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
 pub mod billing;
 pub mod booking;
 pub mod contact;

@@ -177,56 +177,9 @@ impl E164 {
             })
         }
     }
-
-    /// A number read back from storage, where only normalized numbers are written.
-    pub fn stored(number: String) -> E164 {
-        E164(number)
-    }
-
-    /// The number.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl std::fmt::Display for E164 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::str::FromStr for E164 {
-    type Err = PhoneError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        E164::parse(s)
-    }
-}
-
-impl TryFrom<String> for E164 {
-    type Error = PhoneError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        E164::parse(&s)
-    }
-}
-
-impl From<E164> for String {
-    fn from(number: E164) -> String {
-        number.0
-    }
-}
-
-impl std::ops::Deref for E164 {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl AsRef<str> for E164 {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
+checked_text!(E164, PhoneError);
 
 /// A number that parsed and is valid.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -74,6 +74,15 @@ pub struct TemplateOut {
     pub version: i64,
 }
 
+/// The template's property, for its SMS figures (a sample hotel's when it cannot be read).
+async fn property_of(s: &AppState, tenant: &Tenant, template: &Template) -> Option<Property> {
+    s.engine
+        .query()
+        .property(tenant.account_id, template.property_id)
+        .await
+        .ok()
+}
+
 fn out(t: Template, property: Option<&Property>) -> TemplateOut {
     let sms = match &t.variants {
         Variants::Sms(_) => {
@@ -174,12 +183,7 @@ pub async fn create(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let template = to_template(parse_json(&body)?, tenant.account_id, Uuid::now_v7())?;
-    let property = s
-        .engine
-        .query()
-        .property(tenant.account_id, template.property_id)
-        .await
-        .ok();
+    let property = property_of(&s, &tenant, &template).await;
     extract::create(&s, tenant.account_id, &headers, &body, async |cmd| {
         Ok(out(
             cmd.save_template(&template, true).await?,
@@ -231,12 +235,7 @@ pub async fn get_one(
         .query()
         .template(tenant.account_id, path_id(&id)?)
         .await?;
-    let property = s
-        .engine
-        .query()
-        .property(tenant.account_id, template.property_id)
-        .await
-        .ok();
+    let property = property_of(&s, &tenant, &template).await;
     Ok(Json(out(template, property.as_ref())))
 }
 
@@ -264,12 +263,7 @@ pub async fn replace(
             "a template cannot change its channel: rules rely on it; create a new one",
         ));
     }
-    let property = s
-        .engine
-        .query()
-        .property(tenant.account_id, template.property_id)
-        .await
-        .ok();
+    let property = property_of(&s, &tenant, &template).await;
     Ok(Json(out(
         s.engine.save_template(&template, false).await?,
         property.as_ref(),
