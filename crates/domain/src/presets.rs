@@ -178,12 +178,12 @@ pub fn hotel() -> Vec<Preset> {
                 (
                     "de",
                     "Ihr Angebot im {{ property.name }}",
-                    "<p>{% if guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>vielen Dank für Ihre Anfrage. Ihr Angebot für {{ booking.nights }} Nächte vom {{ booking.arrival }} bis {{ booking.departure }} liegt für Sie bereit. Haben Sie Fragen dazu? Antworten Sie einfach auf diese E-Mail.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"first_name\" and guest.first_name %}Hallo {{ guest.first_name }},{% elif guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>vielen Dank für Ihre Anfrage. Ihr Angebot für {{ booking.nights }} Nächte vom {{ booking.arrival }} bis {{ booking.departure }} liegt für Sie bereit. Haben Sie Fragen dazu? Antworten Sie einfach auf diese E-Mail.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "Your offer from {{ property.name }}",
-                    "<p>{% if guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>thank you for your enquiry. Your offer for {{ booking.nights }} nights from {{ booking.arrival }} to {{ booking.departure }} is ready for you. Any questions? Simply reply to this email.</p><p>Kind regards,<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"first_name\" and guest.first_name %}Hi {{ guest.first_name }},{% elif guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>thank you for your enquiry. Your offer for {{ booking.nights }} nights from {{ booking.arrival }} to {{ booking.departure }} is ready for you. Any questions? Simply reply to this email.</p><p>Kind regards,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -200,12 +200,12 @@ pub fn hotel() -> Vec<Preset> {
                 (
                     "de",
                     "Bald ist es soweit: Ihre Anreise am {{ booking.arrival }}",
-                    "<p>{% if guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>wir freuen uns auf Ihre Anreise am {{ booking.arrival }}. Ihr Zimmer ist ab {{ booking.check_in_time }} Uhr für Sie bereit. Kommen Sie später an oder haben Sie einen Wunsch? Antworten Sie einfach auf diese E-Mail.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"first_name\" and guest.first_name %}Hallo {{ guest.first_name }},{% elif guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>wir freuen uns auf Ihre Anreise am {{ booking.arrival }}. Ihr Zimmer ist ab {{ booking.check_in_time }} Uhr für Sie bereit. Kommen Sie später an oder haben Sie einen Wunsch? Antworten Sie einfach auf diese E-Mail.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "See you soon: your arrival on {{ booking.arrival }}",
-                    "<p>{% if guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>we look forward to welcoming you on {{ booking.arrival }}. Your room will be ready from {{ booking.check_in_time }}. Arriving late, or anything we can prepare? Simply reply to this email.</p><p>Kind regards,<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"first_name\" and guest.first_name %}Hi {{ guest.first_name }},{% elif guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>we look forward to welcoming you on {{ booking.arrival }}. Your room will be ready from {{ booking.check_in_time }}. Arriving late, or anything we can prepare? Simply reply to this email.</p><p>Kind regards,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -231,12 +231,12 @@ pub fn hotel() -> Vec<Preset> {
                 (
                     "de",
                     "Bitte ergänzen Sie Ihre Gästedaten",
-                    "<p>{% if guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>für die Gästeanmeldung zu Ihrem Aufenthalt ab {{ booking.arrival }} fehlen uns noch einige Angaben: Adresse, Geburtsdatum und Staatsangehörigkeit. Antworten Sie einfach auf diese E-Mail, dann geht es bei der Anreise schneller.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"first_name\" and guest.first_name %}Hallo {{ guest.first_name }},{% elif guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>für die Gästeanmeldung zu Ihrem Aufenthalt ab {{ booking.arrival }} fehlen uns noch einige Angaben: Adresse, Geburtsdatum und Staatsangehörigkeit. Antworten Sie einfach auf diese E-Mail, dann geht es bei der Anreise schneller.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "Please complete your guest details",
-                    "<p>{% if guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>to register your stay from {{ booking.arrival }} we still need a few details: your address, date of birth and nationality. Simply reply to this email and check-in will be quicker.</p><p>Kind regards,<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"first_name\" and guest.first_name %}Hi {{ guest.first_name }},{% elif guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>to register your stay from {{ booking.arrival }} we still need a few details: your address, date of birth and nationality. Simply reply to this email and check-in will be quicker.</p><p>Kind regards,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -253,12 +253,12 @@ pub fn hotel() -> Vec<Preset> {
                 (
                     "de",
                     "Willkommen im {{ property.name }}",
-                    "<p>{% if guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>herzlich willkommen im {{ property.name }}! Wir wünschen Ihnen einen schönen Aufenthalt. Brauchen Sie etwas, antworten Sie einfach auf diese E-Mail oder kommen Sie zur Rezeption.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"first_name\" and guest.first_name %}Hallo {{ guest.first_name }},{% elif guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>herzlich willkommen im {{ property.name }}! Wir wünschen Ihnen einen schönen Aufenthalt. Brauchen Sie etwas, antworten Sie einfach auf diese E-Mail oder kommen Sie zur Rezeption.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "Welcome to {{ property.name }}",
-                    "<p>{% if guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>welcome to {{ property.name }}! We wish you a wonderful stay. If you need anything, simply reply to this email or see us at reception.</p><p>Kind regards,<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"first_name\" and guest.first_name %}Hi {{ guest.first_name }},{% elif guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>welcome to {{ property.name }}! We wish you a wonderful stay. If you need anything, simply reply to this email or see us at reception.</p><p>Kind regards,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -275,12 +275,12 @@ pub fn hotel() -> Vec<Preset> {
                 (
                     "de",
                     "Ihre Abreise am {{ booking.departure }}",
-                    "<p>{% if guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>Ihre Abreise ist am {{ booking.departure }}; bitte geben Sie Ihr Zimmer bis {{ booking.check_out_time }} Uhr frei. Möchten Sie länger bleiben? Antworten Sie einfach auf diese E-Mail.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"first_name\" and guest.first_name %}Hallo {{ guest.first_name }},{% elif guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>Ihre Abreise ist am {{ booking.departure }}; bitte geben Sie Ihr Zimmer bis {{ booking.check_out_time }} Uhr frei. Möchten Sie länger bleiben? Antworten Sie einfach auf diese E-Mail.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "Your departure on {{ booking.departure }}",
-                    "<p>{% if guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>your departure is on {{ booking.departure }}; check-out is until {{ booking.check_out_time }}. Would you like to stay longer? Simply reply to this email.</p><p>Kind regards,<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"first_name\" and guest.first_name %}Hi {{ guest.first_name }},{% elif guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>your departure is on {{ booking.departure }}; check-out is until {{ booking.check_out_time }}. Would you like to stay longer? Simply reply to this email.</p><p>Kind regards,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -297,12 +297,12 @@ pub fn hotel() -> Vec<Preset> {
                 (
                     "de",
                     "Danke für Ihren Besuch im {{ property.name }}",
-                    "<p>{% if guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>vielen Dank für Ihren Aufenthalt bei uns. Wir hoffen, Sie bald wieder begrüßen zu dürfen.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"first_name\" and guest.first_name %}Hallo {{ guest.first_name }},{% elif guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>vielen Dank für Ihren Aufenthalt bei uns. Wir hoffen, Sie bald wieder begrüßen zu dürfen.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "Thank you for staying at {{ property.name }}",
-                    "<p>{% if guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>thank you for staying with us. We hope to welcome you again soon.</p><p>Kind regards,<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"first_name\" and guest.first_name %}Hi {{ guest.first_name }},{% elif guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>thank you for staying with us. We hope to welcome you again soon.</p><p>Kind regards,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -319,12 +319,12 @@ pub fn hotel() -> Vec<Preset> {
                 (
                     "de",
                     "Ihr Zimmer ist bis {{ booking.option_until }} Uhr für Sie reserviert",
-                    "<p>{% if guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>Ihr Zimmer vom {{ booking.arrival }} bis {{ booking.departure }} ist noch bis {{ booking.option_until }} Uhr unverbindlich für Sie reserviert. Möchten Sie fest buchen? Antworten Sie einfach auf diese E-Mail.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"first_name\" and guest.first_name %}Hallo {{ guest.first_name }},{% elif guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>Ihr Zimmer vom {{ booking.arrival }} bis {{ booking.departure }} ist noch bis {{ booking.option_until }} Uhr unverbindlich für Sie reserviert. Möchten Sie fest buchen? Antworten Sie einfach auf diese E-Mail.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "Your room is held for you until {{ booking.option_until }}",
-                    "<p>{% if guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>we are holding your room from {{ booking.arrival }} to {{ booking.departure }} for you until {{ booking.option_until }}. Would you like to confirm? Simply reply to this email.</p><p>Kind regards,<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"first_name\" and guest.first_name %}Hi {{ guest.first_name }},{% elif guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>we are holding your room from {{ booking.arrival }} to {{ booking.departure }} for you until {{ booking.option_until }}. Would you like to confirm? Simply reply to this email.</p><p>Kind regards,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -341,12 +341,12 @@ pub fn hotel() -> Vec<Preset> {
                 (
                     "de",
                     "Ihre Option ist abgelaufen",
-                    "<p>{% if guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>die Reservierung Ihres Zimmers vom {{ booking.arrival }} bis {{ booking.departure }} ist abgelaufen. Möchten Sie trotzdem kommen? Antworten Sie auf diese E-Mail, und wir schicken Ihnen gerne ein neues Angebot.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"first_name\" and guest.first_name %}Hallo {{ guest.first_name }},{% elif guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>die Reservierung Ihres Zimmers vom {{ booking.arrival }} bis {{ booking.departure }} ist abgelaufen. Möchten Sie trotzdem kommen? Antworten Sie auf diese E-Mail, und wir schicken Ihnen gerne ein neues Angebot.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "Your option has expired",
-                    "<p>{% if guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>the room we were holding for you from {{ booking.arrival }} to {{ booking.departure }} has been released. Would you still like to come? Reply to this email and we will gladly send you a new offer.</p><p>Kind regards,<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"first_name\" and guest.first_name %}Hi {{ guest.first_name }},{% elif guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>the room we were holding for you from {{ booking.arrival }} to {{ booking.departure }} has been released. Would you still like to come? Reply to this email and we will gladly send you a new offer.</p><p>Kind regards,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -363,12 +363,12 @@ pub fn hotel() -> Vec<Preset> {
                 (
                     "de",
                     "Ihre Buchung wurde geändert",
-                    "<p>{% if guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>wir haben Ihre Buchung geändert. Sie lautet jetzt: {{ booking.arrival }} bis {{ booking.departure }} ({{ booking.nights }} Nächte){% if booking.room_category %}, {{ booking.room_category }}{% endif %}{% if booking.guests %}, {{ booking.guests }} Personen{% endif %}. Stimmt etwas nicht? Antworten Sie einfach auf diese E-Mail.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"first_name\" and guest.first_name %}Hallo {{ guest.first_name }},{% elif guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>wir haben Ihre Buchung geändert. Sie lautet jetzt: {{ booking.arrival }} bis {{ booking.departure }} ({{ booking.nights }} Nächte){% if booking.room_category %}, {{ booking.room_category }}{% endif %}{% if booking.guests %}, {{ booking.guests }} Personen{% endif %}. Stimmt etwas nicht? Antworten Sie einfach auf diese E-Mail.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "Your booking has changed",
-                    "<p>{% if guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>we have changed your booking. It is now: {{ booking.arrival }} to {{ booking.departure }} ({{ booking.nights }} nights){% if booking.room_category %}, {{ booking.room_category }}{% endif %}{% if booking.guests %}, {{ booking.guests }} guests{% endif %}. Anything not right? Simply reply to this email.</p><p>Kind regards,<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"first_name\" and guest.first_name %}Hi {{ guest.first_name }},{% elif guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>we have changed your booking. It is now: {{ booking.arrival }} to {{ booking.departure }} ({{ booking.nights }} nights){% if booking.room_category %}, {{ booking.room_category }}{% endif %}{% if booking.guests %}, {{ booking.guests }} guests{% endif %}. Anything not right? Simply reply to this email.</p><p>Kind regards,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -395,12 +395,12 @@ pub fn appointments() -> Vec<Preset> {
                 (
                     "de",
                     "Terminbestätigung: {{ booking.start_date }} um {{ booking.start_time }}",
-                    "<p>{% if guest.first_name %}Hallo {{ guest.first_name }},{% else %}Guten Tag,{% endif %}</p><p>Ihr Termin{% if booking.service %} für {{ booking.service }}{% endif %} am {{ booking.start_date }} um {{ booking.start_time }} Uhr{% if booking.staff %} bei {{ booking.staff }}{% endif %} ist bestätigt. Falls Sie nicht kommen können, sagen Sie bitte rechtzeitig ab: Antworten Sie einfach auf diese E-Mail.</p><p>Bis bald<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"full_name\" and guest.full_name %}Guten Tag {{ guest.full_name }},{% elif guest.first_name %}Hallo {{ guest.first_name }},{% else %}Guten Tag,{% endif %}</p><p>Ihr Termin{% if booking.service %} für {{ booking.service }}{% endif %} am {{ booking.start_date }} um {{ booking.start_time }} Uhr{% if booking.staff %} bei {{ booking.staff }}{% endif %} ist bestätigt. Falls Sie nicht kommen können, sagen Sie bitte rechtzeitig ab: Antworten Sie einfach auf diese E-Mail.</p><p>Bis bald<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "Appointment confirmed: {{ booking.start_date }} at {{ booking.start_time }}",
-                    "<p>{% if guest.first_name %}Hello {{ guest.first_name }},{% else %}Hello,{% endif %}</p><p>your appointment{% if booking.service %} for {{ booking.service }}{% endif %} on {{ booking.start_date }} at {{ booking.start_time }}{% if booking.staff %} with {{ booking.staff }}{% endif %} is confirmed. If you cannot make it, please let us know in time by replying to this email.</p><p>See you soon,<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"full_name\" and guest.full_name %}Dear {{ guest.full_name }},{% elif guest.first_name %}Hello {{ guest.first_name }},{% else %}Hello,{% endif %}</p><p>your appointment{% if booking.service %} for {{ booking.service }}{% endif %} on {{ booking.start_date }} at {{ booking.start_time }}{% if booking.staff %} with {{ booking.staff }}{% endif %} is confirmed. If you cannot make it, please let us know in time by replying to this email.</p><p>See you soon,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -417,12 +417,12 @@ pub fn appointments() -> Vec<Preset> {
                 (
                     "de",
                     "Erinnerung: Ihr Termin {{ booking.start_day }} um {{ booking.start_time }} Uhr",
-                    "<p>{% if guest.first_name %}Hallo {{ guest.first_name }},{% else %}Guten Tag,{% endif %}</p><p>wir erinnern Sie an Ihren Termin{% if booking.service %} für {{ booking.service }}{% endif %} {{ booking.start_day }} um {{ booking.start_time }} Uhr. Falls Sie nicht kommen können, antworten Sie bitte auf diese E-Mail.</p><p>Bis bald<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"full_name\" and guest.full_name %}Guten Tag {{ guest.full_name }},{% elif guest.first_name %}Hallo {{ guest.first_name }},{% else %}Guten Tag,{% endif %}</p><p>wir erinnern Sie an Ihren Termin{% if booking.service %} für {{ booking.service }}{% endif %} {{ booking.start_day }} um {{ booking.start_time }} Uhr. Falls Sie nicht kommen können, antworten Sie bitte auf diese E-Mail.</p><p>Bis bald<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "Reminder: your appointment {{ booking.start_day }} at {{ booking.start_time }}",
-                    "<p>{% if guest.first_name %}Hello {{ guest.first_name }},{% else %}Hello,{% endif %}</p><p>a reminder of your appointment{% if booking.service %} for {{ booking.service }}{% endif %} {{ booking.start_day }} at {{ booking.start_time }}. If you cannot make it, please reply to this email.</p><p>See you soon,<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"full_name\" and guest.full_name %}Dear {{ guest.full_name }},{% elif guest.first_name %}Hello {{ guest.first_name }},{% else %}Hello,{% endif %}</p><p>a reminder of your appointment{% if booking.service %} for {{ booking.service }}{% endif %} {{ booking.start_day }} at {{ booking.start_time }}. If you cannot make it, please reply to this email.</p><p>See you soon,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -439,12 +439,12 @@ pub fn appointments() -> Vec<Preset> {
                 (
                     "de",
                     "Ihr Termin am {{ booking.start_date }} wurde storniert",
-                    "<p>{% if guest.first_name %}Hallo {{ guest.first_name }},{% else %}Guten Tag,{% endif %}</p><p>Ihr Termin am {{ booking.start_date }} um {{ booking.start_time }} Uhr ist abgesagt. Möchten Sie einen neuen Termin? Antworten Sie einfach auf diese E-Mail.</p><p>Bis bald<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"full_name\" and guest.full_name %}Guten Tag {{ guest.full_name }},{% elif guest.first_name %}Hallo {{ guest.first_name }},{% else %}Guten Tag,{% endif %}</p><p>Ihr Termin am {{ booking.start_date }} um {{ booking.start_time }} Uhr ist abgesagt. Möchten Sie einen neuen Termin? Antworten Sie einfach auf diese E-Mail.</p><p>Bis bald<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "Your appointment on {{ booking.start_date }} was cancelled",
-                    "<p>{% if guest.first_name %}Hello {{ guest.first_name }},{% else %}Hello,{% endif %}</p><p>your appointment on {{ booking.start_date }} at {{ booking.start_time }} has been cancelled. Would you like a new one? Simply reply to this email.</p><p>See you soon,<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"full_name\" and guest.full_name %}Dear {{ guest.full_name }},{% elif guest.first_name %}Hello {{ guest.first_name }},{% else %}Hello,{% endif %}</p><p>your appointment on {{ booking.start_date }} at {{ booking.start_time }} has been cancelled. Would you like a new one? Simply reply to this email.</p><p>See you soon,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -461,12 +461,12 @@ pub fn appointments() -> Vec<Preset> {
                 (
                     "de",
                     "Wie war Ihr Besuch?",
-                    "<p>{% if guest.first_name %}Hallo {{ guest.first_name }},{% else %}Guten Tag,{% endif %}</p><p>danke für Ihren Besuch. Wir freuen uns auf das nächste Mal!</p><p>Bis bald<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"full_name\" and guest.full_name %}Guten Tag {{ guest.full_name }},{% elif guest.first_name %}Hallo {{ guest.first_name }},{% else %}Guten Tag,{% endif %}</p><p>danke für Ihren Besuch. Wir freuen uns auf das nächste Mal!</p><p>Bis bald<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "How was your visit?",
-                    "<p>{% if guest.first_name %}Hello {{ guest.first_name }},{% else %}Hello,{% endif %}</p><p>thank you for your visit. We look forward to seeing you again!</p><p>See you soon,<br>{{ property.name }}</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"full_name\" and guest.full_name %}Dear {{ guest.full_name }},{% elif guest.first_name %}Hello {{ guest.first_name }},{% else %}Hello,{% endif %}</p><p>thank you for your visit. We look forward to seeing you again!</p><p>See you soon,<br>{{ property.name }}</p>",
                 ),
             ],
         },

@@ -77,6 +77,31 @@ pub struct Brand {
     pub map_url: Option<String>,
     /// Where to book again (`https://…`).
     pub booking_url: Option<String>,
+    /// How presets greet: `full_name` ("Guten Tag Anna Berger", "Dear Anna Berger") or
+    /// `first_name` ("Hallo Anna", "Hi Anna"); by default hotels use the full name, salons
+    /// the first.
+    pub salutation: Option<Salutation>,
+}
+
+/// How presets greet a guest whose name is known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Salutation {
+    /// "Guten Tag Anna Berger", "Dear Anna Berger".
+    FullName,
+    /// "Hallo Anna", "Hi Anna".
+    FirstName,
+}
+
+impl Salutation {
+    /// As templates see it (`property.salutation`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Salutation::FullName => "full_name",
+            Salutation::FirstName => "first_name",
+        }
+    }
 }
 
 impl Brand {

@@ -612,6 +612,11 @@ fn property_fields(property: &Property) -> Fields {
     put(&mut p, "website", brand.website.clone());
     put(&mut p, "map_url", brand.map_url.clone());
     put(&mut p, "booking_url", brand.booking_url.clone());
+    put(
+        &mut p,
+        "salutation",
+        brand.salutation.map(|s| s.as_str().to_owned()),
+    );
     // An SMS template offers "reply to cancel" only where a reply can arrive.
     let replies = property
         .sms
@@ -689,7 +694,10 @@ impl std::fmt::Display for UnknownVariable {
 pub fn known_variables() -> &'static BTreeSet<String> {
     static KNOWN: std::sync::OnceLock<BTreeSet<String>> = std::sync::OnceLock::new();
     KNOWN.get_or_init(|| {
-        let property = crate::sample::property();
+        // Every optional value present, so that every name is seen.
+        let mut property = crate::sample::property();
+        property.brand.logo_url = Some("https://hotel-gruber.example/logo.png".into());
+        property.brand.salutation = Some(crate::property::Salutation::FullName);
         let contact = crate::sample::contact();
         let mut names = BTreeSet::new();
         for booking in [crate::sample::stay(), crate::sample::appointment()] {

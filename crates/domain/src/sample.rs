@@ -40,6 +40,7 @@ pub fn property() -> Property {
             website: Some("https://hotel-gruber.example".into()),
             map_url: Some("https://maps.example/hotel-gruber".into()),
             booking_url: Some("https://hotel-gruber.example/buchen".into()),
+            salutation: None,
         },
         sms: Default::default(),
     }

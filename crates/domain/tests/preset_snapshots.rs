@@ -113,3 +113,41 @@ fn every_preset_reads_as_sent_in_every_language_and_matches_its_snapshot() {
         println!("{written} snapshots written");
     }
 }
+
+#[test]
+fn the_property_chooses_how_presets_greet_a_guest_whose_name_is_known() {
+    use bellhop_domain::property::Salutation;
+    let cases = [
+        ("pre_arrival", "de", None, "Guten Tag Anna Berger,"),
+        (
+            "pre_arrival",
+            "de",
+            Some(Salutation::FirstName),
+            "Hallo Anna,",
+        ),
+        ("pre_arrival", "en", Some(Salutation::FirstName), "Hi Anna,"),
+        ("appointment_reminder", "de", None, "Hallo Anna,"),
+        (
+            "appointment_reminder",
+            "de",
+            Some(Salutation::FullName),
+            "Guten Tag Anna Berger,",
+        ),
+        (
+            "appointment_reminder",
+            "en",
+            Some(Salutation::FullName),
+            "Dear Anna Berger,",
+        ),
+    ];
+    for (key, language, salutation, greeting) in cases {
+        let mut property = sample::property();
+        property.brand.salutation = salutation;
+        let mail = presets::preview(&presets::find(key).unwrap(), &property, language).unwrap();
+        assert!(
+            mail.text.contains(greeting),
+            "{key} {language} {salutation:?}: {}",
+            mail.text
+        );
+    }
+}
