@@ -85,7 +85,11 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
     ))];
     if config.role.worker() {
         tasks.push(start_dispatch(config, &store, &clock, &callbacks, &stop)?);
-        tasks.push(start_sweep(engine, stop.clone()));
+        tasks.push(start_sweep(
+            engine,
+            config.dispatch.retain_bodies_days,
+            stop.clone(),
+        ));
     }
     tracing::info!(%addr, role = ?config.role, backend = ?store.backend(), "bellhop is serving");
     Ok(Running {
@@ -131,11 +135,27 @@ fn start_dispatch(
     }))
 }
 
-fn start_sweep(engine: Engine, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+fn start_sweep(
+    engine: Engine,
+    retain_bodies_days: Option<u32>,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        loop {
+        // Bodies past their retention go once an hour: 120 turns of the 30 s sweep.
+        for turn in 0u64.. {
             if let Err(e) = engine.expire_lapsed().await {
                 tracing::error!(error = %e, "expiry sweep failed");
+            }
+            if let Some(days) = retain_bodies_days
+                && turn % 120 == 0
+            {
+                match engine.forget_old_bodies(days).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(deleted = n, days, "message bodies past retention deleted")
+                    }
+                    Err(e) => tracing::error!(error = %e, "retention sweep failed"),
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(30)) => {}

@@ -342,6 +342,9 @@ pub struct DispatchSettings {
     pub poll_ms: u64,
     /// Keep rendered bodies of sent messages.
     pub retain_bodies: bool,
+    /// Delete kept bodies this many days after they were sent (the messages and their
+    /// history stay); none: keep them.
+    pub retain_bodies_days: Option<u32>,
     /// Dispatch loops per node: while one records its batch, another sends.
     pub workers: usize,
     /// This node's name in leases and logs (default: host name and process id).
@@ -407,6 +410,7 @@ impl Default for DispatchSettings {
             lease_secs: 120,
             poll_ms: 1000,
             retain_bodies: true,
+            retain_bodies_days: None,
             workers: 3,
             node: None,
         }
@@ -463,6 +467,12 @@ impl Config {
         check(
             (5..=86_400).contains(&self.dispatch.lease_secs),
             "dispatch.lease_secs must be 5..=86400".into(),
+        );
+        check(
+            self.dispatch
+                .retain_bodies_days
+                .is_none_or(|d| (1..=36_500).contains(&d)),
+            "dispatch.retain_bodies_days must be 1..=36500".into(),
         );
         check(
             (1..=256).contains(&self.email.smtp.pool_size),
@@ -694,12 +704,14 @@ mod tests {
     fn every_wrong_setting_is_reported_with_its_key_at_once() {
         let mut config = Config::default();
         config.dispatch.batch_size = 0;
+        config.dispatch.retain_bodies_days = Some(0);
         config.http.max_connections = 0;
         config.listen = "nowhere".into();
         config.sms.gateway = SmsGatewayKind::Kannel;
         let message = config.validate().unwrap_err().to_string();
         for key in [
             "dispatch.batch_size",
+            "dispatch.retain_bodies_days",
             "http.max_connections",
             "listen",
             "sms.kannel.username",

@@ -29,3 +29,25 @@ impl Engine {
         Ok(self.store().message(account, id).await?)
     }
 }
+
+impl Engine {
+    /// Deletes the kept bodies of messages sent more than `days` days ago (retention), in
+    /// batches of 5,000 so no statement holds a lock for long; the messages and their history
+    /// stay. Returns how many bodies went.
+    #[tracing::instrument(skip_all, err, fields(days))]
+    pub async fn forget_old_bodies(&self, days: u32) -> Result<u64, EngineError> {
+        const BATCH: i64 = 5_000;
+        let cutoff = self
+            .now()
+            .checked_sub(jiff::SignedDuration::from_hours(24 * i64::from(days)))
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        let mut deleted = 0;
+        loop {
+            let n = self.store().delete_bodies_before(cutoff, BATCH).await?;
+            deleted += n;
+            if n < BATCH as u64 {
+                return Ok(deleted);
+            }
+        }
+    }
+}

@@ -725,6 +725,27 @@ pub(crate) fn unpack(what: &str, bytes: Option<Vec<u8>>) -> Result<Option<String
 }
 
 impl Store {
+    /// Deletes up to `limit` kept bodies (what exactly was sent) stored before `cutoff`; the
+    /// messages, their history and their metadata stay. Returns how many went.
+    pub async fn delete_bodies_before(
+        &self,
+        cutoff: Timestamp,
+        limit: i64,
+    ) -> Result<u64, StoreError> {
+        let mut pooled = self.acquire().await?;
+        Ok(on!(pooled.conn(), c, _db => {
+            sqlx::query(
+                "DELETE FROM message_bodies WHERE message_id IN
+                   (SELECT message_id FROM message_bodies WHERE created_at < $1 LIMIT $2)",
+            )
+            .bind(Ts(cutoff))
+            .bind(limit)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        }))
+    }
+
     /// One message, with its rendered bodies.
     pub async fn message(&self, account: Uuid, id: Uuid) -> Result<MessageRecord, StoreError> {
         let mut pooled = self.acquire().await?;

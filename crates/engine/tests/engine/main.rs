@@ -342,3 +342,36 @@ async fn a_reminder_held_up_until_after_arrival_is_suppressed_not_sent_late() {
     assert!(m.status_reason.unwrap().starts_with("late: the anchor"));
     assert_eq!(w.eml_count(), 0);
 }
+
+#[tokio::test]
+async fn kept_bodies_are_deleted_after_their_retention_and_the_message_stays() {
+    let w = World::new().await;
+    let guest = w.guest("anna@example.com", Some("de")).await;
+    let booking = w.appointment(guest, ts("2026-03-20T09:00:00Z"), 0).await;
+    w.dispatcher("a").drain().await.unwrap();
+    let m = w.message_of(booking, "Appointment confirmation").await;
+    assert_eq!(m.status, MessageStatus::Sent);
+    assert!(
+        w.store
+            .message(w.account, m.id)
+            .await
+            .unwrap()
+            .body_html
+            .is_some()
+    );
+    w.clock.advance(SignedDuration::from_hours(24 * 29));
+    assert_eq!(w.engine.forget_old_bodies(30).await.unwrap(), 0, "not yet");
+    w.clock.advance(SignedDuration::from_hours(24 * 2));
+    assert_eq!(w.engine.forget_old_bodies(30).await.unwrap(), 1);
+    let after = w.store.message(w.account, m.id).await.unwrap();
+    assert_eq!(after.status, MessageStatus::Sent, "the message stays");
+    assert_eq!((after.body_html, after.body_text), (None, None));
+    assert!(
+        !w.store
+            .message_events(w.account, m.id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "and so does its history"
+    );
+}
