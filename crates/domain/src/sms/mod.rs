@@ -15,10 +15,16 @@ pub use sender::{SenderError, SenderId};
 /// STOP" where replies reach the sender, otherwise the property's email address (as a
 /// template snippet). `None` when the text already says how to opt out.
 pub fn opt_out_line(text: &str, language: &str, replies_possible: bool) -> Option<&'static str> {
+    // The keyword itself, as a word ("STOP an 0664 …"), or the words that say how to leave;
+    // "Non-stop" or "Stopover" is neither.
+    let keyword = text
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|word| word.eq_ignore_ascii_case("stop") && word.chars().all(|c| c.is_uppercase()));
     let lower = text.to_lowercase();
-    if ["stop", "abmelden", "opt out", "unsubscribe"]
-        .iter()
-        .any(|w| lower.contains(w))
+    if keyword
+        || ["abmelden", "opt out", "opt-out", "unsubscribe"]
+            .iter()
+            .any(|w| lower.contains(w))
     {
         return None;
     }
@@ -63,6 +69,18 @@ mod opt_out_tests {
                 Some("\nOpt out: email {{ property.email }}"),
             ),
             ("Aktion! STOP an 0664 123", "de", true, None),
+            (
+                "Non-stop Angebote im Mai",
+                "de",
+                true,
+                Some("\nAbmelden: Antwort STOP"),
+            ),
+            (
+                "Stopover deals",
+                "en",
+                true,
+                Some("\nReply STOP to opt out"),
+            ),
         ];
         for (text, language, replies, expected) in cases {
             assert_eq!(opt_out_line(text, language, replies), expected, "{text}");

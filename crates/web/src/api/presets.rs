@@ -105,8 +105,7 @@ pub async fn list(_tenant: Tenant) -> Json<Vec<PresetOut>> {
         presets::catalog()
             .into_iter()
             .map(|(set, p)| {
-                let (_, rule) = p.instantiate(Uuid::nil(), Uuid::nil());
-                let (template, _) = p.instantiate(Uuid::nil(), Uuid::nil());
+                let (template, rule) = p.instantiate(Uuid::nil(), Uuid::nil());
                 let languages = match &template.variants {
                     Variants::Email(v) => v.keys().cloned().collect(),
                     Variants::Sms(v) => v.keys().cloned().collect(),
