@@ -171,6 +171,7 @@ fn vienna(account: Uuid, name: &str) -> anyhow::Result<Property> {
         layout_html: None,
         layout_text: None,
         brand: Default::default(),
+        consent: Default::default(),
         sms: Default::default(),
     })
 }

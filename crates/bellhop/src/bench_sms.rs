@@ -207,6 +207,7 @@ fn salon(account: Uuid) -> anyhow::Result<Property> {
         layout_html: None,
         layout_text: None,
         brand: Default::default(),
+        consent: Default::default(),
         sms: SmsSettings {
             sender: Some(SenderId::parse("SalonAnna").map_err(anyhow::Error::msg)?),
             quiet_hours: None,

@@ -537,6 +537,7 @@ fn property(account: Uuid, name: &str, email: &str, layout: bool) -> anyhow::Res
             ..Brand::default()
         },
         sms: Default::default(),
+        consent: Default::default(),
     })
 }
 

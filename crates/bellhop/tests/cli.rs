@@ -335,6 +335,7 @@ async fn hotel_database(path: &std::path::Path) -> uuid::Uuid {
         layout_html: None,
         layout_text: None,
         brand: Default::default(),
+        consent: Default::default(),
         sms: Default::default(),
     };
     engine.create_property(&property).await.unwrap();

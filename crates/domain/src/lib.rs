@@ -65,6 +65,7 @@ macro_rules! checked_text {
 
 pub mod billing;
 pub mod booking;
+pub mod consent;
 pub mod contact;
 pub mod language;
 pub mod message;

@@ -27,6 +27,7 @@ fn property(zone: &str) -> Property {
         layout_html: None,
         layout_text: None,
         brand: Default::default(),
+        consent: Default::default(),
         sms: Default::default(),
     }
 }

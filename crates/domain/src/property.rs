@@ -39,6 +39,8 @@ pub struct Property {
     pub brand: Brand,
     /// SMS: sender, plan, limit and the rules SMS follow here.
     pub sms: SmsSettings,
+    /// Whether service messages need explicit consent here.
+    pub consent: crate::consent::ConsentPolicy,
 }
 
 impl Property {

@@ -89,8 +89,14 @@ pub enum Reason {
     SmsNotSetUp,
     /// The customer declined SMS reminders.
     SmsDeclined,
-    /// The number sent STOP.
-    OptedOut(E164),
+    /// The contact point has not agreed to messages of this purpose on this channel (or
+    /// withdrew).
+    NoConsent {
+        /// What the message is for.
+        purpose: crate::consent::Purpose,
+        /// The channel it would have taken.
+        channel: crate::consent::Channel,
+    },
     /// A landline, and the property does not call.
     Landline,
     /// A landline, and bulk messages are never read out.
@@ -141,7 +147,7 @@ impl Reason {
             Reason::GuestPhoneUnusable(_) => "guest_phone_unusable",
             Reason::SmsNotSetUp => "sms_not_set_up",
             Reason::SmsDeclined => "sms_declined",
-            Reason::OptedOut(_) => "opted_out",
+            Reason::NoConsent { .. } => "no_consent",
             Reason::Landline | Reason::LandlineBulk => "landline",
             Reason::CannotReceiveSms(..) => "cannot_receive_sms",
             Reason::NotRendered(_) => "not_rendered",
@@ -216,7 +222,9 @@ impl fmt::Display for Reason {
                 f.write_str("SMS are not set up for this property (no SMS sender)")
             }
             Reason::SmsDeclined => f.write_str("the customer declined SMS reminders when booking"),
-            Reason::OptedOut(number) => write!(f, "{number} opted out of SMS (STOP)"),
+            Reason::NoConsent { purpose, channel } => {
+                write!(f, "no consent: {purpose}/{channel}")
+            }
             Reason::Landline => f.write_str("landline"),
             Reason::LandlineBulk => f.write_str("landline: bulk SMS are not read out as calls"),
             Reason::CannotReceiveSms(number, kind) => {
@@ -258,7 +266,10 @@ mod tests {
         for reason in [
             Reason::RuleDisabled,
             Reason::GuestEmailMissing,
-            Reason::OptedOut(number.clone()),
+            Reason::NoConsent {
+                purpose: crate::consent::Purpose::Marketing,
+                channel: crate::consent::Channel::Sms,
+            },
             Reason::CannotReceiveSms(number, PhoneType::TollFree),
             Reason::NoRoute {
                 first: Box::new(Reason::GuestEmailMissing),

@@ -46,6 +46,7 @@ fn world(first_name: Option<&str>) -> (Property, Booking, Contact) {
         layout_html: None,
         layout_text: None,
         brand: Default::default(),
+        consent: Default::default(),
         sms: Default::default(),
     };
     let now: jiff::Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();

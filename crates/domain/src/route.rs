@@ -4,12 +4,13 @@
 //! there is no address); the contact, the booking and the property decide what is possible:
 //! a phone number that parses, a number type that can read a text (a landline gets a voice call
 //! only where the property enabled it), an SMS sender, the customer's choice of SMS reminders,
-//! and opt-outs.
+//! and consent for the channel actually taken.
 
 use crate::booking::Booking;
+use crate::consent::Channel as ConsentChannel;
 use crate::contact::Contact;
 use crate::phone::{self, PhoneType, SmsRoute};
-use crate::property::{Property, ReminderChoice, StopScope};
+use crate::property::{Property, ReminderChoice};
 use crate::reason::Reason;
 use crate::rule::Channel;
 
@@ -48,7 +49,7 @@ impl Route {
 }
 
 /// What routing reads.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct RouteInput<'a> {
     /// The property (sender, landline setting, reminder choice, STOP scope).
     pub property: &'a Property,
@@ -58,10 +59,8 @@ pub struct RouteInput<'a> {
     pub booking: Option<&'a Booking>,
     /// The order of preference.
     pub channel: Channel,
-    /// Bulk and marketing messages follow opt-outs always.
-    pub marketing: bool,
-    /// The contact's number opted out of SMS (a STOP that has not been lifted).
-    pub opted_out: bool,
+    /// Whether the contact point may receive this message on a channel (consent).
+    pub consent: &'a dyn Fn(ConsentChannel, &str) -> Result<(), Reason>,
 }
 
 /// The chosen destination, and whether it is the rule's second choice.
@@ -80,8 +79,11 @@ fn email(input: &RouteInput<'_>) -> Result<Route, Reason> {
         .as_deref()
         .map(str::trim)
         .filter(|e| !e.is_empty())
-        .map(|e| Route::Email(e.to_owned()))
         .ok_or(Reason::GuestEmailMissing)
+        .and_then(|e| {
+            (input.consent)(ConsentChannel::Email, e)?;
+            Ok(Route::Email(e.to_owned()))
+        })
 }
 
 /// The contact's number in E.164 with its type: as stored, or read now in the property's
@@ -117,9 +119,7 @@ fn sms(input: &RouteInput<'_>) -> Result<Route, Reason> {
         return Err(Reason::SmsDeclined);
     }
     let (number, kind) = contact_number(input.contact, p)?;
-    if input.opted_out && (input.marketing || p.sms.stop_applies_to == StopScope::All) {
-        return Err(Reason::OptedOut(number));
-    }
+    (input.consent)(ConsentChannel::Sms, &number)?;
     match kind.sms_route() {
         SmsRoute::Text => Ok(Route::Sms(number.into())),
         SmsRoute::Landline if p.sms.landline_voice => Ok(Route::Voice(number.into())),
@@ -189,6 +189,7 @@ mod tests {
             layout_html: None,
             layout_text: None,
             brand: Default::default(),
+            consent: Default::default(),
             sms,
         }
     }
@@ -212,16 +213,21 @@ mod tests {
         p: &Property,
         c: &Contact,
         channel: Channel,
-        marketing: bool,
-        opted_out: bool,
+        refused: Option<ConsentChannel>,
     ) -> Result<Routed, String> {
+        let consent = |ch: ConsentChannel, _: &str| match refused {
+            Some(r) if r == ch => Err(Reason::NoConsent {
+                purpose: crate::consent::Purpose::Marketing,
+                channel: ch,
+            }),
+            _ => Ok(()),
+        };
         route(&RouteInput {
             property: p,
             contact: c,
             booking: None,
             channel,
-            marketing,
-            opted_out,
+            consent: &consent,
         })
         .map_err(|reason| reason.to_string())
     }
@@ -260,7 +266,7 @@ mod tests {
             ),
         ];
         for (c, channel, expected) in cases {
-            let got = run(&p, c, channel, false, false).map(|r| (r.route, r.fallback));
+            let got = run(&p, c, channel, None).map(|r| (r.route, r.fallback));
             assert_eq!(got, expected.map_err(str::to_owned), "{channel:?} {c:?}");
         }
     }
@@ -270,7 +276,7 @@ mod tests {
         let landline = contact(None, Some("01 5321234"));
         let off = property(with_sender());
         assert_eq!(
-            run(&off, &landline, Channel::Sms, false, false),
+            run(&off, &landline, Channel::Sms, None),
             Err("landline".into())
         );
         let on = property(SmsSettings {
@@ -278,35 +284,34 @@ mod tests {
             ..with_sender()
         });
         assert_eq!(
-            run(&on, &landline, Channel::Sms, false, false).map(|r| r.route),
+            run(&on, &landline, Channel::Sms, None).map(|r| r.route),
             Ok(Route::Voice("+4315321234".into()))
         );
         let premium = contact(None, Some("0900 123456"));
         assert!(
-            run(&on, &premium, Channel::Sms, false, false)
+            run(&on, &premium, Channel::Sms, None)
                 .unwrap_err()
                 .contains("premium_rate")
         );
     }
 
     #[test]
-    fn opt_outs_stop_marketing_always_and_service_when_the_property_says_so() {
-        let c = contact(None, Some("0664 1234567"));
+    fn a_channel_without_consent_is_passed_over_for_the_other_one() {
+        let both = contact(Some("anna@example.com"), Some("0664 1234567"));
         let p = property(with_sender());
-        assert!(
-            run(&p, &c, Channel::Sms, false, true).is_ok(),
-            "a reminder still goes"
+        let routed = run(&p, &both, Channel::EmailOrSms, Some(ConsentChannel::Email)).unwrap();
+        assert_eq!(
+            (routed.route, routed.fallback),
+            (Route::Sms("+436641234567".into()), true)
         );
-        assert!(
-            run(&p, &c, Channel::Sms, true, true)
-                .unwrap_err()
-                .contains("opted out")
+        assert_eq!(
+            run(&p, &both, Channel::Email, Some(ConsentChannel::Email)),
+            Err("no consent: marketing/email".into())
         );
-        let strict = property(SmsSettings {
-            stop_applies_to: StopScope::All,
-            ..with_sender()
-        });
-        assert!(run(&strict, &c, Channel::Sms, false, true).is_err());
+        assert_eq!(
+            run(&p, &both, Channel::SmsOrEmail, Some(ConsentChannel::Sms)).map(|r| r.route),
+            Ok(Route::Email("anna@example.com".into()))
+        );
     }
 
     #[test]
@@ -314,7 +319,7 @@ mod tests {
         let c = contact(None, Some("0664 1234567"));
         let p = property(SmsSettings::default());
         assert!(
-            run(&p, &c, Channel::Sms, false, false)
+            run(&p, &c, Channel::Sms, None)
                 .unwrap_err()
                 .contains("no SMS sender")
         );
@@ -338,8 +343,7 @@ mod tests {
             contact: &c,
             booking: Some(&booking),
             channel: Channel::Sms,
-            marketing: false,
-            opted_out: false,
+            consent: &|_, _| Ok(()),
         };
         assert_eq!(route(&input(&p)).unwrap_err(), Reason::SmsDeclined);
         let mandatory = property(SmsSettings {

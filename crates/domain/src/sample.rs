@@ -43,6 +43,7 @@ pub fn property() -> Property {
             salutation: None,
         },
         sms: Default::default(),
+        consent: Default::default(),
     }
 }
 

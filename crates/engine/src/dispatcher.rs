@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::error::EngineError;
 use crate::prepare::{self, BatchContext, NotSent, Prepared, Ready};
 use crate::telemetry;
+use bellhop_domain::consent::Channel as ConsentChannel;
 use bellhop_domain::render::{CompiledTemplate, RenderLimits, Template};
 use bellhop_domain::retry::Backoff;
 use bellhop_domain::{MessageKind, Property};
@@ -19,7 +20,7 @@ use bellhop_store::{Claimed, Outcome, OutcomeKind, Reservation, Reserved, Store}
 use bellhop_transport::sms::{SmsGateway, VoiceGateway};
 use bellhop_transport::{EmailTransport, SendError};
 use jiff::{SignedDuration, Timestamp};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use uuid::Uuid;
@@ -217,7 +218,7 @@ impl Dispatcher {
             rules: HashMap::new(),
             templates: HashMap::new(),
             campaigns: HashMap::new(),
-            opted_out: HashSet::new(),
+            consents: Default::default(),
         };
         for c in claimed {
             if let std::collections::hash_map::Entry::Vacant(slot) =
@@ -261,17 +262,22 @@ impl Dispatcher {
                 ctx.campaigns.insert(campaign_id, compiled);
             }
         }
-        // Opt-outs of the batch's numbers, one query per account.
-        let mut numbers: HashMap<Uuid, Vec<String>> = HashMap::new();
-        for c in claimed {
-            if let Some(n) = prepare::number_of(&c.contact, &ctx.properties[&c.property_id]) {
-                numbers.entry(c.account_id).or_default().push(n);
-            }
+        // Consent of the batch's contact points, one query per account. One-time codes need
+        // none: they are what the person asked for.
+        let mut points: HashMap<Uuid, Vec<(ConsentChannel, String)>> = HashMap::new();
+        for c in claimed.iter().filter(|c| c.kind != MessageKind::Tan) {
+            let property = &ctx.properties[&c.property_id];
+            points
+                .entry(c.account_id)
+                .or_default()
+                .extend(prepare::points_of(&c.contact, property));
         }
-        for (account, list) in numbers {
-            for n in self.store.opted_out_numbers(account, &list).await? {
-                ctx.opted_out.insert((account, n));
-            }
+        for (account, mut list) in points {
+            list.sort_unstable();
+            list.dedup();
+            let keys = crate::consent::lookup_keys(account, &list);
+            let events = self.store.consent_events_at(account, &keys).await?;
+            ctx.consents.add(account, &list, &events);
         }
         Ok(ctx)
     }

@@ -5,6 +5,7 @@ mod bookings;
 mod catalog;
 pub mod clock;
 mod command;
+mod consent;
 mod contacts;
 mod deliveries;
 mod dispatcher;
@@ -21,6 +22,7 @@ pub mod telemetry;
 pub use catalog::{PlanImpact, Preview};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use command::{Answer, Command, IdempotencyKey};
+pub use consent::{ConsentCell, ConsentDecision, ContactConsents};
 pub use dispatcher::{DispatchConfig, DispatchStats, Dispatcher, Transports};
 pub use error::EngineError;
 pub use import::{

@@ -4,6 +4,7 @@
 
 use bellhop_domain::Reason;
 use bellhop_domain::billing::Month;
+use bellhop_domain::consent::{Channel as ConsentChannel, Purpose};
 use bellhop_domain::plan::{self, PlanInput, SendCheck};
 use bellhop_domain::render::{self, Category, CompiledTemplate};
 use bellhop_domain::route::{self, Route, RouteInput};
@@ -14,7 +15,7 @@ use bellhop_store::Claimed;
 use bellhop_transport::OutgoingEmail;
 use bellhop_transport::sms::{OutgoingCall, OutgoingSms};
 use jiff::Timestamp;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -31,8 +32,8 @@ pub(crate) struct BatchContext {
     pub rules: HashMap<Uuid, Rule>,
     pub templates: HashMap<Uuid, Result<(Arc<CompiledTemplate>, Category), String>>,
     pub campaigns: HashMap<Uuid, Result<Arc<CompiledTemplate>, String>>,
-    /// (account, E.164) pairs whose latest SMS consent event is an opt-out.
-    pub opted_out: HashSet<(Uuid, String)>,
+    /// The latest consent events of the batch's contact points.
+    pub consents: crate::consent::ConsentBook,
 }
 
 /// Settling a sent message needs this besides the message itself.
@@ -121,13 +122,13 @@ pub(crate) fn rule_message(
         None => Err(NotSent::Fail("template missing".into())),
     };
     let (_, category) = template(Some(rule.template_id))?;
+    let consent = consent_of(ctx, c, property, category.into());
     let routed = route::route(&RouteInput {
         property,
         contact: &c.contact,
         booking: Some(booking),
         channel: rule.channel,
-        marketing: category == Category::Marketing,
-        opted_out: opted_out(ctx, c, property),
+        consent: &consent,
     })
     .map_err(NotSent::Suppress)?;
     let (compiled, _) = template(if routed.fallback {
@@ -204,15 +205,16 @@ pub(crate) fn ad_hoc_message(
         ));
     };
     let bulk = c.kind == MessageKind::Bulk;
+    let marketing = consent_of(ctx, c, property, Purpose::Marketing);
+    // A one-time code is what the person asked for just now: an earlier STOP does not stand
+    // in its way.
+    let asked_for = |_: ConsentChannel, _: &str| Ok(());
     let routed = route::route(&RouteInput {
         property,
         contact: &c.contact,
         booking: None,
         channel: Channel::Sms,
-        marketing: bulk,
-        // A one-time code is what the person asked for just now: an earlier STOP does not
-        // stand in its way.
-        opted_out: bulk && opted_out(ctx, c, property),
+        consent: if bulk { &marketing } else { &asked_for },
     })
     .map_err(NotSent::Suppress)?;
     if bulk && matches!(routed.route, Route::Voice(_)) {
@@ -271,11 +273,17 @@ pub(crate) fn ad_hoc_message(
     Ok((ready, prepared))
 }
 
-fn opted_out(ctx: &BatchContext, c: &Claimed, property: &Property) -> bool {
-    route::contact_number(&c.contact, property).is_ok_and(|(number, _)| {
-        ctx.opted_out
-            .contains(&(c.account_id, String::from(number)))
-    })
+/// The consent check of one claimed message for `purpose`, on whichever channel it takes.
+fn consent_of<'a>(
+    ctx: &'a BatchContext,
+    c: &'a Claimed,
+    property: &'a Property,
+    purpose: Purpose,
+) -> impl Fn(ConsentChannel, &str) -> Result<(), Reason> + 'a {
+    move |channel, address| {
+        ctx.consents
+            .check(c.account_id, property, purpose, channel, address)
+    }
 }
 
 /// SMS and calls wait for the end of quiet hours; a "before" message whose anchor comes
@@ -357,9 +365,14 @@ fn sms_or_call(
     }
 }
 
-/// The contact's number, for the opt-out lookup of a batch.
-pub(crate) fn number_of(contact: &Contact, property: &Property) -> Option<String> {
-    route::contact_number(contact, property)
-        .ok()
-        .map(|(n, _)| n.into())
+/// The contact's points for the consent lookup of a batch: its email address and the number
+/// it would be texted at.
+pub(crate) fn points_of(contact: &Contact, property: &Property) -> Vec<(ConsentChannel, String)> {
+    let mut points = crate::consent::points_of(contact);
+    if !points.iter().any(|(c, _)| *c == ConsentChannel::Sms)
+        && let Ok((number, _)) = route::contact_number(contact, property)
+    {
+        points.push((ConsentChannel::Sms, number.into()));
+    }
+    points
 }

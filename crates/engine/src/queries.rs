@@ -2,14 +2,12 @@
 //! writes. Changes go through the engine's commands; `Engine::query` is the only way to the
 //! store from outside the engine.
 
-use bellhop_domain::phone::E164;
 use bellhop_domain::{Booking, Contact, Property, Rule, render::Template};
 use bellhop_store::{
-    ApiKeyRecord, BookingChange, BookingFilter, CampaignRecord, ConsentEvent, MessageEvent,
+    ApiKeyRecord, BookingChange, BookingFilter, CampaignRecord, ConsentText, MessageEvent,
     MessageFilter, MessageRecord, NotificationRecord, Store, StoreError, TimelineRow, UsageRow,
 };
 use jiff::Timestamp;
-use std::collections::HashSet;
 use uuid::Uuid;
 
 /// Read-only access to an account's records (each method takes the account it reads for;
@@ -72,10 +70,8 @@ reads! {
     fn notifications(account: Uuid, limit: i64) -> Vec<NotificationRecord>;
     /// A property's bulk SMS campaigns.
     fn campaigns(account: Uuid, property: Uuid) -> Vec<CampaignRecord>;
-    /// A contact's SMS opt-out events.
-    fn sms_consent_events(account: Uuid, contact: Uuid, phone: Option<&str>) -> Vec<ConsentEvent>;
-    /// Which of these numbers have opted out.
-    fn opted_out_numbers(account: Uuid, numbers: &[E164]) -> HashSet<String>;
+    /// Every version of a property's consent texts, newest first.
+    fn consent_texts(account: Uuid, property: Uuid) -> Vec<ConsentText>;
     /// A property's SMS use in a local month.
     fn sms_usage(property: Uuid, month: &str) -> UsageRow;
     /// Messages by status and channel, all accounts (metrics).

@@ -4,6 +4,7 @@
 use crate::error::EngineError;
 use crate::service::Engine;
 use bellhop_domain::billing::{Month, SmsPlan};
+use bellhop_domain::consent::{self, Channel as ConsentChannel, Purpose, Source as ConsentSource};
 use bellhop_domain::phone;
 use bellhop_domain::route::{self, Route, RouteInput};
 use bellhop_domain::rule::Channel;
@@ -11,7 +12,7 @@ use bellhop_domain::sms::{self, Keyword};
 use bellhop_domain::{Contact, Delivery, MessageKind, MessageStatus, Reason};
 use bellhop_store::{
     AdHocMessage, AudienceFilter, CampaignRecord, DeliveryApplied, InboundRecord, MonthCounts,
-    TanRecord, Tx,
+    NewConsentEvent, TanRecord, Tx,
 };
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
@@ -159,6 +160,65 @@ pub struct SmsOverview {
     pub cost_cents: i64,
 }
 
+/// An SMS opt-out or its lifting, for one number in one account: `STOP`, `START`, or staff.
+struct SmsConsentChange<'a> {
+    account: Uuid,
+    number: &'a str,
+    contact: Option<Uuid>,
+    opt_in: bool,
+    source: ConsentSource,
+    actor: Option<&'a str>,
+    evidence: &'a serde_json::Value,
+}
+
+impl SmsConsentChange<'_> {
+    /// An opt-out withdraws SMS of every purpose. An opt-in lifts withdrawals: service SMS
+    /// are granted again, marketing and personalised SMS only where they had been granted
+    /// before — a `START` (or `YES`) is not a grant of advertising out of nothing.
+    async fn record(&self, tx: &mut Tx, now: Timestamp) -> Result<(), EngineError> {
+        let points = [(ConsentChannel::Sms, self.number.to_owned())];
+        let history = tx
+            .consent_events_at(
+                self.account,
+                &crate::consent::lookup_keys(self.account, &points),
+            )
+            .await?;
+        for purpose in Purpose::ALL {
+            let events: Vec<_> = history.iter().filter(|e| e.purpose == *purpose).collect();
+            let granted = if self.opt_in {
+                let withdrawn = events.last().is_some_and(|e| !e.granted);
+                let granted_before = events.iter().any(|e| e.granted);
+                if !(withdrawn && (*purpose == Purpose::Service || granted_before)) {
+                    continue;
+                }
+                true
+            } else {
+                false
+            };
+            let mut evidence = self.evidence.clone();
+            if let Some(fields) = evidence.as_object_mut() {
+                fields.insert(consent::SMS_OPT_OUT.into(), true.into());
+            }
+            let event = NewConsentEvent {
+                contact_id: self.contact,
+                property_id: None,
+                address: self.number.to_owned(),
+                purpose: *purpose,
+                channel: ConsentChannel::Sms,
+                granted,
+                source: self.source,
+                actor: self.actor.map(str::to_owned),
+                text_id: None,
+                ip: None,
+                user_agent: None,
+                evidence,
+            };
+            tx.insert_consent_event(self.account, &event, now).await?;
+        }
+        Ok(())
+    }
+}
+
 fn tan_subject(id: Uuid, code: &str) -> String {
     format!("{id}:{code}")
 }
@@ -184,8 +244,9 @@ impl Engine {
             .await
     }
 
-    /// Records an inbound SMS; `STOP` and its synonyms opt the number out of SMS in the
-    /// accounts it belongs to, `START` lifts that. Every one is kept with the raw callback.
+    /// Records an inbound SMS; `STOP` and its synonyms withdraw the number's SMS consent of
+    /// every purpose in the accounts it belongs to, `START` lifts that. Every one is kept with
+    /// the raw callback, and the consent events point to it.
     pub async fn receive_sms(&self, sms: InboundSms) -> Result<InboundResult, EngineError> {
         let now = self.now();
         let sender = phone::normalize(&sms.from, None)
@@ -221,22 +282,20 @@ impl Engine {
         )
         .await?;
         let mut changed = Vec::new();
-        if let Some(action) = keyword_name {
+        if let Some(keyword) = keyword {
+            let evidence = serde_json::json!({"keyword": sms.text.trim(), "inbound_id": id});
             for account in &accounts {
                 let contacts = tx.contacts_with_phone(*account, &sender).await?;
-                let first = contacts.first().copied();
-                tx.insert_sms_consent_event(
-                    *account,
-                    &sender,
-                    first,
-                    action,
-                    "sms_keyword",
-                    Some(sms.text.trim()),
-                    Some(id),
-                    None,
-                    now,
-                )
-                .await?;
+                let change = SmsConsentChange {
+                    account: *account,
+                    number: &sender,
+                    contact: contacts.first().copied(),
+                    opt_in: keyword == Keyword::OptIn,
+                    source: ConsentSource::SmsKeyword,
+                    actor: None,
+                    evidence: &evidence,
+                };
+                change.record(&mut tx, now).await?;
                 changed.push(*account);
             }
         }
@@ -248,13 +307,14 @@ impl Engine {
         })
     }
 
-    /// Staff or an integrator opts a contact's number out of SMS, or back in.
+    /// Staff or an integrator opts a contact's number out of SMS of every purpose, or lifts
+    /// that (as `START` does).
     pub async fn set_sms_consent(
         &self,
         account: Uuid,
         contact_id: Uuid,
         opt_in: bool,
-        source: &str,
+        source: ConsentSource,
         actor: &str,
     ) -> Result<(), EngineError> {
         let now = self.now();
@@ -263,18 +323,16 @@ impl Engine {
         let number = contact.phone_e164.ok_or_else(|| {
             EngineError::invalid("phone", "the contact has no valid phone number")
         })?;
-        let action = if opt_in { "opt_in" } else { "opt_out" };
-        tx.insert_sms_consent_event(
+        SmsConsentChange {
             account,
-            &number,
-            Some(contact_id),
-            action,
+            number: &number,
+            contact: Some(contact_id),
+            opt_in,
             source,
-            None,
-            None,
-            Some(actor),
-            now,
-        )
+            actor: Some(actor),
+            evidence: &serde_json::json!({}),
+        }
+        .record(&mut tx, now)
         .await?;
         tx.commit().await?;
         Ok(())
@@ -354,8 +412,7 @@ impl Engine {
             contact: &contact,
             booking: None,
             channel: Channel::Sms,
-            marketing: false,
-            opted_out: false,
+            consent: &|_, _| Ok(()),
         })
         .map_err(|why| EngineError::invalid("phone", format!("the code cannot be sent: {why}")))?;
         let Route::Sms(to) = routed.route else {
@@ -525,15 +582,22 @@ impl Engine {
                 "more than 100,000 contacts match; narrow the filter",
             ));
         }
-        let numbers: Vec<String> = audience
+        let points: Vec<(ConsentChannel, String)> = audience
             .iter()
             .filter_map(|c| {
                 route::contact_number(c, &property)
                     .ok()
-                    .map(|(n, _)| String::from(n))
+                    .map(|(n, _)| (ConsentChannel::Sms, String::from(n)))
             })
             .collect();
-        let opted_out = self.store().opted_out_numbers(account, &numbers).await?;
+        let events = tx
+            .consent_events_at(account, &crate::consent::lookup_keys(account, &points))
+            .await?;
+        let mut consents = crate::consent::ConsentBook::default();
+        consents.add(account, &points, &events);
+        let marketing = |channel, address: &str| {
+            consents.check(account, &property, Purpose::Marketing, channel, address)
+        };
         let mut plan = CampaignPlan {
             matched: audience.len(),
             ..CampaignPlan::default()
@@ -542,15 +606,12 @@ impl Engine {
         let campaign_id = Uuid::now_v7();
         let mut messages = Vec::with_capacity(audience.len());
         for contact in &audience {
-            let opted = route::contact_number(contact, &property)
-                .is_ok_and(|(n, _)| opted_out.contains(n.as_str()));
             let routed = route::route(&RouteInput {
                 property: &property,
                 contact,
                 booking: None,
                 channel: Channel::Sms,
-                marketing: true,
-                opted_out: opted,
+                consent: &marketing,
             });
             let status = match routed {
                 Ok(r) if matches!(r.route, Route::Sms(_)) => {
@@ -586,7 +647,7 @@ impl Engine {
             };
             if let Err(why) = &status {
                 let key = match why {
-                    Reason::OptedOut(_) => "opted out (STOP)".to_owned(),
+                    Reason::NoConsent { .. } => "no consent to marketing SMS".to_owned(),
                     Reason::CannotReceiveSms(..) => "number cannot receive SMS".to_owned(),
                     _ => why.to_string(),
                 };

@@ -3,6 +3,7 @@
 use crate::error::corrupt;
 use crate::value::{Id, Ts, opt_id};
 use crate::{Conn, Store, StoreError, Tx};
+use bellhop_domain::consent::ConsentPolicy;
 use bellhop_domain::property::{Brand, Property, Sender, SmsSettings};
 use bellhop_domain::render::{Template, Variants};
 use bellhop_domain::rule::{
@@ -30,6 +31,7 @@ struct PropertyRow {
     layout_text: Option<String>,
     sms_settings: Json<SmsSettings>,
     brand: Json<Brand>,
+    consent_policy: Json<ConsentPolicy>,
 }
 
 impl TryFrom<PropertyRow> for Property {
@@ -57,6 +59,7 @@ impl TryFrom<PropertyRow> for Property {
             layout_text: r.layout_text,
             brand: r.brand.0,
             sms: r.sms_settings.0,
+            consent: r.consent_policy.0,
         })
     }
 }
@@ -207,8 +210,8 @@ async fn template(conn: Conn<'_>, account: Option<Uuid>, id: Uuid) -> Result<Tem
     row.try_into()
 }
 
-/// Binds a property's settings as `$1..$17` of an insert or update (`$15`, `$16`: id and
-/// account; `$17`: the brand).
+/// Binds a property's settings as `$1..$18` of an insert or update (`$15`, `$16`: id and
+/// account; `$17`: the brand; `$18`: the consent policy).
 macro_rules! bind_property {
     ($q:expr, $p:expr, $sms:expr, $now:expr) => {
         $q.bind($p.name.as_str())
@@ -228,6 +231,7 @@ macro_rules! bind_property {
             .bind(Id($p.id))
             .bind(Id($p.account_id))
             .bind(Json(&$p.brand))
+            .bind(Json(&$p.consent))
     };
 }
 
@@ -260,8 +264,8 @@ impl Tx {
             let q = sqlx::query(
                 "INSERT INTO properties (name, time_zone, country, default_language, check_in_time, check_out_time,
                    sender_email, sender_name, reply_to, layout_html, layout_text, sms_sender, sms_settings,
-                   updated_at, id, account_id, created_at, brand)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $14, $17)",
+                   updated_at, id, account_id, created_at, brand, consent_policy)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $14, $17, $18)",
             );
             bind_property!(q, p, &p.sms, now).execute(&mut *c).await?;
         });
@@ -279,7 +283,7 @@ impl Tx {
                 "UPDATE properties SET name = $1, time_zone = $2, country = $3, default_language = $4,
                    check_in_time = $5, check_out_time = $6, sender_email = $7, sender_name = $8, reply_to = $9,
                    layout_html = $10, layout_text = $11, sms_sender = $12, sms_settings = $13, updated_at = $14,
-                   brand = $17
+                   brand = $17, consent_policy = $18
                  WHERE id = $15 AND account_id = $16",
             );
             bind_property!(q, p, &p.sms, now).execute(&mut *c).await?.rows_affected()

@@ -35,6 +35,7 @@ mod backend;
 mod booking_locks;
 mod bookings;
 mod catalog;
+mod consent;
 mod contacts;
 mod error;
 mod idempotency;
@@ -47,6 +48,7 @@ mod value;
 
 pub use accounts::{ApiKeyRecord, NotificationRecord};
 pub use bookings::{BookingChange, BookingFilter};
+pub use consent::{Confirmation, ConsentEvent, ConsentText, NewConsentEvent};
 pub use error::StoreError;
 pub use idempotency::{IdempotencyStart, SavedResponse};
 pub use messages::{
@@ -54,8 +56,8 @@ pub use messages::{
 };
 pub use outbox::{Claimed, Outcome, OutcomeKind, SendHold};
 pub use sms::{
-    AdHocMessage, AudienceFilter, CampaignRecord, ConsentEvent, DeliveryApplied, InboundRecord,
-    MonthCounts, Reservation, Reserved, TanRecord, UsageRow,
+    AdHocMessage, AudienceFilter, CampaignRecord, DeliveryApplied, InboundRecord, MonthCounts,
+    Reservation, Reserved, TanRecord, UsageRow,
 };
 
 use booking_locks::{BookingLocks, Held};

@@ -297,7 +297,13 @@ async fn a_staff_opt_out_shows_on_the_contact_and_a_tan_verifies_once() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["opted_out"], true);
-    assert_eq!(r.body["consent_events"][0]["source"], "api");
+    let events = r.body["consent_events"].as_array().unwrap();
+    assert_eq!(events.len(), 3, "SMS of every purpose withdrawn");
+    assert!(
+        events
+            .iter()
+            .all(|e| e["source"] == "api" && e["granted"] == false)
+    );
     let r = api
         .post(
             &format!("/api/v1/contacts/{contact}/sms/consent"),
@@ -305,10 +311,12 @@ async fn a_staff_opt_out_shows_on_the_contact_and_a_tan_verifies_once() {
         )
         .await;
     assert_eq!(r.body["opted_out"], false);
+    let events = r.body["consent_events"].as_array().unwrap();
+    assert_eq!(events.len(), 4, "append-only");
     assert_eq!(
-        r.body["consent_events"].as_array().unwrap().len(),
-        2,
-        "append-only"
+        (&events[3]["purpose"], &events[3]["granted"]),
+        (&json!("service"), &json!(true)),
+        "an opt-in lifts the opt-out of service SMS; it grants no advertising"
     );
     let p = api.get(&format!("/api/v1/properties/{salon}")).await;
     assert_eq!(p.body["sms_replies_possible"], true);

@@ -131,6 +131,7 @@ pub fn property(account: Uuid) -> Property {
         ),
         layout_text: None,
         brand: Default::default(),
+        consent: Default::default(),
         sms: Default::default(),
     }
 }

@@ -61,6 +61,7 @@ impl World {
             layout_html: None,
             layout_text: None,
             brand: Default::default(),
+            consent: Default::default(),
             sms: Default::default(),
         };
         engine.create_property(&property).await.unwrap();

@@ -3,6 +3,7 @@
 
 use super::helpers::{World, ts};
 use super::sms_world::{CALLER_ID, Salon, package, sms_settings};
+use bellhop_domain::consent::{Channel as ConsentChannel, Purpose};
 use bellhop_domain::property::{ReminderChoice, SmsSettings};
 use bellhop_domain::rule::Channel;
 use bellhop_domain::{Delivery, MessageStatus};
@@ -423,6 +424,8 @@ async fn stop_opts_a_number_out_of_bulk_sms_and_start_lifts_it() {
     let s = salon(&w, Channel::Sms).await;
     let eva = w.customer(Some("0664 1234567"), None).await;
     let reminder = w.appointment_at(&s, eva, "2026-03-10T09:00:00Z").await;
+    w.consent(eva, Purpose::Marketing, ConsentChannel::Sms, true)
+        .await;
     let inbound = |text: &str| InboundSms {
         gateway: "test".into(),
         from: "+436641234567".into(),
@@ -439,21 +442,23 @@ async fn stop_opts_a_number_out_of_bulk_sms_and_start_lifts_it() {
         vec![w.account],
         "matched by the last SMS sent to the number"
     );
-    let events = w
-        .store
-        .sms_consent_events(w.account, eva, Some("+436641234567"))
-        .await
-        .unwrap();
-    assert_eq!(events.len(), 1);
-    assert_eq!(
-        (events[0].action.as_str(), events[0].keyword.as_deref()),
-        ("opt_out", Some("Stopp"))
-    );
-    assert_eq!(
-        events[0].inbound_id,
-        Some(result.id),
-        "the raw SMS is the evidence"
-    );
+    let consents = w.engine.consents(w.account, eva).await.unwrap();
+    let stop: Vec<_> = consents
+        .history
+        .iter()
+        .filter(|e| e.source == bellhop_domain::consent::Source::SmsKeyword)
+        .collect();
+    assert_eq!(stop.len(), 3, "a STOP withdraws SMS of every purpose");
+    for e in &stop {
+        assert!(!e.granted);
+        assert_eq!(e.address, "+436641234567");
+        assert_eq!(e.evidence["keyword"], "Stopp");
+        assert_eq!(
+            e.evidence["inbound_id"],
+            result.id.to_string(),
+            "the raw SMS is the evidence"
+        );
+    }
     assert_eq!(w.only_message(reminder).await.status, MessageStatus::Sent);
 
     let bulk = |name: &str| CampaignDraft {
@@ -470,7 +475,7 @@ async fn stop_opts_a_number_out_of_bulk_sms_and_start_lifts_it() {
         .await
         .unwrap();
     assert_eq!((plan.matched, plan.recipients), (1, 0));
-    assert_eq!(plan.excluded.get("opted out (STOP)"), Some(&1));
+    assert_eq!(plan.excluded.get("no consent to marketing SMS"), Some(&1));
     w.sms_dispatcher("a").drain().await.unwrap();
     let campaign = plan.campaign.unwrap().id;
     let messages = w.messages_of_contact(eva).await;
@@ -481,12 +486,17 @@ async fn stop_opts_a_number_out_of_bulk_sms_and_start_lifts_it() {
     assert_eq!(bulk_message.status, MessageStatus::Suppressed);
     assert!(w.sms_file(bulk_message.id).is_none());
 
+    assert_eq!(
+        bulk_message.status_reason.as_deref(),
+        Some("no consent: marketing/sms")
+    );
     // A reminder (service) still goes after STOP: the property stops marketing only.
     let next = w.appointment_at(&s, eva, "2026-03-12T09:00:00Z").await;
     w.clock.set(ts("2026-03-11T09:00:00Z"));
     w.sms_dispatcher("a").drain().await.unwrap();
     assert_eq!(w.only_message(next).await.status, MessageStatus::Sent);
 
+    // START lifts the STOP: the marketing grant from before it counts again.
     w.engine.receive_sms(inbound("START")).await.unwrap();
     let plan = w
         .engine
@@ -987,8 +997,16 @@ async fn a_marketing_sms_rule_never_texts_a_number_that_opted_out() {
     w.engine.save_rule(&rule, true).await.unwrap();
     let eva = w.customer(Some("0664 1234567"), None).await;
     w.appointment_at(&s, eva, "2026-03-10T09:00:00Z").await;
+    w.consent(eva, Purpose::Marketing, ConsentChannel::Sms, true)
+        .await;
     w.engine
-        .set_sms_consent(w.account, eva, false, "staff", "test")
+        .set_sms_consent(
+            w.account,
+            eva,
+            false,
+            bellhop_domain::consent::Source::Staff,
+            "test",
+        )
         .await
         .unwrap();
     w.clock.set(ts("2026-03-09T09:00:00Z"));
@@ -1010,12 +1028,9 @@ async fn a_marketing_sms_rule_never_texts_a_number_that_opted_out() {
         "the reminder rests on the contract"
     );
     assert_eq!(follow_up.status, MessageStatus::Suppressed);
-    assert!(
-        follow_up
-            .status_reason
-            .as_deref()
-            .unwrap()
-            .contains("opted out")
+    assert_eq!(
+        follow_up.status_reason.as_deref(),
+        Some("no consent: marketing/sms")
     );
 }
 
@@ -1034,6 +1049,8 @@ async fn a_bulk_sms_reaches_each_customer_in_their_language_with_a_way_to_opt_ou
         (john, "2026-03-20T10:00:00Z"),
     ] {
         w.appointment_at(&s, contact, at).await;
+        w.consent(contact, Purpose::Marketing, ConsentChannel::Sms, true)
+            .await;
     }
     w.clock.set(ts("2026-03-09T09:00:00Z"));
     let plan = w

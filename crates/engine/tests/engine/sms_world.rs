@@ -63,6 +63,7 @@ impl World {
             layout_html: None,
             layout_text: None,
             brand: Default::default(),
+            consent: Default::default(),
             sms,
         };
         self.engine.create_property(&property).await.unwrap();
@@ -130,6 +131,27 @@ impl World {
         };
         self.engine.upsert_contact(&contact).await.unwrap();
         contact.id
+    }
+
+    /// Records that the contact agreed to (or withdrew) `purpose` on `channel`, as staff were
+    /// told.
+    pub async fn consent(
+        &self,
+        contact: Uuid,
+        purpose: bellhop_domain::consent::Purpose,
+        channel: bellhop_domain::consent::Channel,
+        granted: bool,
+    ) {
+        let decision = bellhop_engine::ConsentDecision::new(
+            purpose,
+            channel,
+            granted,
+            bellhop_domain::consent::Source::Staff,
+        );
+        self.engine
+            .record_consent(self.account, contact, &decision)
+            .await
+            .unwrap();
     }
 
     pub async fn appointment_at(&self, salon: &Salon, contact: Uuid, start: &str) -> Uuid {

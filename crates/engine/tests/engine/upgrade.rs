@@ -1,9 +1,10 @@
 //! A database of the release before the typed store (migrations 1–2: TEXT ids, integer
-//! milliseconds, one outbox table) keeps its data through migrations 3–5, and its planned
-//! message still goes out at its time.
+//! milliseconds, one outbox table) keeps its data through the later migrations — its SMS
+//! opt-outs become consent events — and its planned message still goes out at its time.
 
 use crate::helpers::ts;
 use bellhop_domain::MessageStatus;
+use bellhop_domain::consent::{Channel, Purpose, Source};
 use bellhop_engine::{DispatchConfig, Dispatcher, ManualClock, Transports};
 use bellhop_store::{MessageFilter, StoreOptions, scratch};
 use bellhop_transport::{EmailTransport, EmlFolder};
@@ -26,6 +27,9 @@ async fn a_database_of_the_previous_release_keeps_its_bookings_and_sends_its_pla
         rule,
         planned,
         sent,
+        stop,
+        staff_out,
+        staff_in,
     ] = std::array::from_fn(|_| Uuid::now_v7());
     let (created, due, sent_at) = (
         ts("2026-03-01T08:00:00Z").as_millisecond(),
@@ -65,7 +69,19 @@ async fn a_database_of_the_previous_release_keeps_its_bookings_and_sends_its_pla
            VALUES ('{sent}', '{account}', '{property}', '{booking}', '{rule}', '{contact}', 'confirmation',
            'email', 'sent', {created}, {created}, 1, 'anna@example.com', 'Danke', {sent_at}, {created}, {sent_at});
          INSERT INTO message_events (message_id, status, detail, created_at)
-           VALUES ('{sent}', 'sent', 'sent as <x>', {sent_at});"
+           VALUES ('{sent}', 'sent', 'sent as <x>', {sent_at});
+         INSERT INTO sms_consent_events (id, account_id, phone_e164, contact_id, action, source, keyword,
+           actor, created_at)
+           VALUES ('{stop}', '{account}', '+436641234567', '{contact}', 'opt_out', 'sms_keyword', 'STOP',
+           NULL, {sent_at});
+         INSERT INTO sms_consent_events (id, account_id, phone_e164, contact_id, action, source, keyword,
+           actor, created_at)
+           VALUES ('{staff_out}', '{account}', '+436649999999', NULL, 'opt_out', 'staff', NULL,
+           'desk', {created});
+         INSERT INTO sms_consent_events (id, account_id, phone_e164, contact_id, action, source, keyword,
+           actor, created_at)
+           VALUES ('{staff_in}', '{account}', '+436649999999', NULL, 'opt_in', 'api', NULL,
+           'key', {sent_at});"
     ))
     .await
     .unwrap();
@@ -90,6 +106,39 @@ async fn a_database_of_the_previous_release_keeps_its_bookings_and_sends_its_pla
     assert_eq!(old.sent_at, Some(ts("2026-03-01T08:00:05Z")));
     assert_eq!(store.message_events(account, sent).await.unwrap().len(), 1);
     assert!(scratch::queue_mismatches(&store).await.unwrap().is_empty());
+
+    // SMS opt-outs became consent events of every purpose, with their evidence; an opt-in
+    // became a grant of service SMS only.
+    let stopped = store
+        .consent_events_at(account, &["+436641234567"])
+        .await
+        .unwrap();
+    assert_eq!(stopped.len(), 3, "{stopped:?}");
+    for e in &stopped {
+        assert!(!e.granted && e.channel == Channel::Sms && e.source == Source::SmsKeyword);
+        assert_eq!(e.contact_id, Some(contact));
+        assert_eq!(e.at, ts("2026-03-01T08:00:05Z"));
+        assert_eq!(e.evidence["keyword"], "STOP");
+        assert_eq!(e.evidence["sms_opt_out"], true);
+        assert_eq!(e.evidence["migrated_id"], stop.to_string());
+    }
+    let purposes: std::collections::BTreeSet<_> = stopped.iter().map(|e| e.purpose).collect();
+    assert_eq!(purposes.len(), 3);
+    let lifted = store
+        .consent_events_at(account, &["+436649999999"])
+        .await
+        .unwrap();
+    let summary: Vec<_> = lifted
+        .iter()
+        .map(|e| (e.purpose, e.granted, e.source, e.actor.as_deref()))
+        .collect();
+    assert_eq!(summary.len(), 4, "{summary:?}");
+    assert_eq!(
+        summary.last(),
+        Some(&(Purpose::Service, true, Source::Api, Some("key")))
+    );
+    assert_eq!(lifted[0].evidence["migrated_id"], staff_out.to_string());
+    assert_eq!(lifted[3].evidence["migrated_id"], staff_in.to_string());
 
     let clock = ManualClock::new(ts("2026-03-29T08:00:00Z"));
     let dispatcher = Dispatcher::new(

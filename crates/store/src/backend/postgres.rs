@@ -46,6 +46,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "reason codes, notice facts, brand",
         include_str!("../../migrations/postgres/0006_codes_facts_brand.sql"),
     ),
+    (
+        7,
+        "consent",
+        include_str!("../../migrations/postgres/0007_consent.sql"),
+    ),
 ];
 
 pub(crate) fn migrator() -> sqlx::migrate::Migrator {

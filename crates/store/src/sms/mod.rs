@@ -1,10 +1,9 @@
 //! SMS bookkeeping: the monthly count of parts (reserved before a send, under the limit, in
-//! one statement), delivery reports, inbound SMS and opt-out events, one-time codes, bulk SMS
+//! one statement), delivery reports, inbound SMS, one-time codes, bulk SMS
 //! campaigns, and the installation's own signing secret.
 
 mod billing;
 mod campaigns;
-mod consent;
 mod deliveries;
 mod inbound;
 mod tans;
@@ -12,7 +11,6 @@ mod tans;
 pub(crate) use billing::release_parts;
 pub use billing::{MonthCounts, Reservation, Reserved, UsageRow};
 pub use campaigns::{AudienceFilter, CampaignRecord};
-pub use consent::ConsentEvent;
 pub use deliveries::DeliveryApplied;
 pub use inbound::InboundRecord;
 pub use tans::TanRecord;

@@ -1,6 +1,7 @@
 //! The `/api/v1` resources, one module each.
 
 mod bookings;
+mod consents;
 mod contacts;
 pub mod imports;
 mod message_out;
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(properties::router())
         .merge(contacts::router())
+        .merge(consents::router())
         .merge(bookings::router())
         .merge(templates::router())
         .merge(rules::router())

@@ -1,6 +1,8 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations.
 
-use super::{bookings, contacts, imports, messages, presets, properties, rules, sms, templates};
+use super::{
+    bookings, consents, contacts, imports, messages, presets, properties, rules, sms, templates,
+};
 use crate::AppState;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -23,6 +25,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         sms::inspect, sms::usage, sms::create_tan, sms::verify_tan, sms::create_campaign, sms::campaigns,
         sms::contact_sms, sms::set_consent,
         presets::list, presets::install, presets::preview,
+        consents::get_consents, consents::record, consents::texts, consents::write_text,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerAuth),

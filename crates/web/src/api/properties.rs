@@ -12,6 +12,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use bellhop_domain::Property;
+use bellhop_domain::consent::ConsentPolicy;
 use bellhop_domain::property::{Brand, Sender, SmsSettings};
 use bellhop_domain::time::{LocalTime, parse_time_zone};
 use serde::{Deserialize, Serialize};
@@ -64,6 +65,11 @@ pub struct PropertyIn {
     #[serde(default)]
     #[schema(value_type = super::schemas::SmsSettingsSchema)]
     pub sms: SmsSettings,
+    /// Consent: `service_needs_consent` (default false: confirmations and reminders rest on
+    /// the contract, and only a withdrawal stops them; marketing and personalised messages
+    /// always need a grant).
+    #[serde(default)]
+    pub consent: ConsentPolicy,
 }
 
 fn default_language() -> String {
@@ -111,6 +117,8 @@ pub struct PropertyOut {
     /// Whether guests can reply to the SMS sender (and so send STOP): only a numeric sender
     /// can receive replies.
     pub sms_replies_possible: bool,
+    /// Consent policy.
+    pub consent: ConsentPolicy,
 }
 
 impl From<&Property> for PropertyOut {
@@ -135,6 +143,7 @@ impl From<&Property> for PropertyOut {
                 .sender
                 .as_ref()
                 .is_some_and(|s| s.can_receive_replies()),
+            consent: p.consent,
         }
     }
 }
@@ -205,6 +214,7 @@ fn to_property(input: PropertyIn, account_id: Uuid, id: Uuid) -> Result<Property
         layout_html: input.layout_html,
         layout_text: input.layout_text,
         brand: input.brand,
+        consent: input.consent,
         sms: input.sms,
     })
 }

@@ -193,29 +193,115 @@ pub struct CampaignPlanSchema {
     pub non_gsm: Vec<String>,
 }
 
-/// An SMS opt-out or opt-in, with its evidence.
+/// A consent decision, with its evidence.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ConsentEventSchema {
     /// Id.
     pub id: Uuid,
-    /// The number.
-    pub phone_e164: String,
-    /// The contact, where known.
+    /// The contact (none once erased).
     pub contact_id: Option<Uuid>,
-    /// `opt_out` or `opt_in`.
-    pub action: String,
-    /// `sms` (a keyword), `api` or `staff`.
+    /// The property it was given at.
+    pub property_id: Option<Uuid>,
+    /// The contact point: a lower-case email address or an E.164 number.
+    pub address: String,
+    /// `service`, `marketing` or `personalized`.
+    pub purpose: String,
+    /// `email` or `sms`.
+    pub channel: String,
+    /// Granted or withdrawn.
+    pub granted: bool,
+    /// `consent_page`, `online_booking`, `staff`, `import`, `channel`, `sms_keyword`,
+    /// `unsubscribe_link` or `api`.
     pub source: String,
-    /// The keyword received.
-    pub keyword: Option<String>,
-    /// The inbound SMS it came from.
-    pub inbound_id: Option<Uuid>,
-    /// Who, when not the guest.
+    /// Who recorded it.
     pub actor: Option<String>,
-    /// When.
+    /// The consent text shown.
+    pub text_id: Option<Uuid>,
+    /// Its version.
+    pub text_version: Option<i32>,
+    /// Its language.
+    pub text_language: Option<String>,
+    /// The customer's IP address (online decisions).
+    pub ip: Option<String>,
+    /// The customer's browser (online decisions).
+    pub user_agent: Option<String>,
+    /// The SMS keyword and inbound message, the double opt-in, a note.
+    pub evidence: ConsentEvidenceSchema,
+    /// When (UTC).
     #[schema(format = DateTime)]
     pub at: String,
+}
+
+/// What proves a consent decision besides who, when and where; each key only where it applies.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ConsentEvidenceSchema {
+    /// The SMS keyword received (`STOP`, `START`, ...).
+    pub keyword: Option<String>,
+    /// The inbound SMS it came in.
+    pub inbound_id: Option<Uuid>,
+    /// Part of an opt-out of SMS as a whole (a STOP or its staff equivalent).
+    pub sms_opt_out: Option<bool>,
+    /// The double opt-in confirmation clicked.
+    pub confirmation_id: Option<Uuid>,
+    /// The message whose unsubscribe link was used.
+    pub message_id: Option<Uuid>,
+    /// How it was asked for: `one_click` (RFC 8058 POST), `page` (the confirmation page).
+    pub method: Option<String>,
+    /// A note from the API.
+    pub note: Option<String>,
+    /// The table an upgrade moved it from.
+    pub migrated_from: Option<String>,
+    /// Its id there.
+    pub migrated_id: Option<Uuid>,
+}
+
+/// One purpose and channel of a contact's consent.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ConsentCellSchema {
+    /// `service`, `marketing` or `personalized`.
+    pub purpose: String,
+    /// `email` or `sms`.
+    pub channel: String,
+    /// `granted`, `withdrawn` or `unknown`.
+    pub state: String,
+    /// The contact point it is about.
+    pub address: Option<String>,
+    /// The event that decides it.
+    pub deciding: Option<ConsentEventSchema>,
+}
+
+/// A contact's consent.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ContactConsentsSchema {
+    /// The contact.
+    pub contact_id: Uuid,
+    /// Purpose × channel.
+    pub matrix: Vec<ConsentCellSchema>,
+    /// Every event, oldest first.
+    pub history: Vec<ConsentEventSchema>,
+}
+
+/// A version of a property's consent text.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ConsentTextSchema {
+    /// Id (what consent events refer to).
+    pub id: Uuid,
+    /// The property.
+    pub property_id: Uuid,
+    /// Language tag.
+    pub language: String,
+    /// Version, from 1.
+    pub version: i32,
+    /// The text.
+    pub body: String,
+    /// When written.
+    #[schema(format = DateTime)]
+    pub created_at: String,
 }
 
 /// When a rule applies; every condition given must hold (none: always).

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use bellhop_domain::consent::{Channel as ConsentChannel, Purpose, State as ConsentState};
 use bellhop_domain::language::LanguageTag;
 use bellhop_domain::sms::{self, SmsAnalysis};
 use bellhop_engine::{CampaignDraft, CampaignPlan, SmsOverview, TanCheck, TanCreated, TanRequest};
@@ -300,9 +301,10 @@ pub struct ContactSms {
     pub phone_e164: Option<String>,
     /// Its type.
     pub phone_type: Option<String>,
-    /// The number opted out of SMS (a STOP not lifted by START).
+    /// The number withdrew service SMS (a STOP not lifted by START, or a staff opt-out).
     pub opted_out: bool,
-    /// Every opt-out and opt-in, oldest first, with its evidence.
+    /// Every SMS consent decision, oldest first, with its evidence (all channels:
+    /// `/contacts/{id}/consents`).
     #[schema(value_type = Vec<super::schemas::ConsentEventSchema>)]
     pub consent_events: Vec<ConsentEvent>,
     /// SMS and calls to the contact, newest first: status, when sent, when it reached the phone.
@@ -320,16 +322,17 @@ pub async fn contact_sms(
 ) -> Result<Json<ContactSms>, ApiError> {
     let store = s.engine.query();
     let contact = store.contact(tenant.account_id, path_id(&id)?).await?;
-    let events = store
-        .sms_consent_events(tenant.account_id, contact.id, contact.phone_e164.as_deref())
-        .await?;
-    let opted_out = match &contact.phone_e164 {
-        Some(n) => !store
-            .opted_out_numbers(tenant.account_id, std::slice::from_ref(n))
-            .await?
-            .is_empty(),
-        None => false,
-    };
+    let consents = s.engine.consents(tenant.account_id, contact.id).await?;
+    let opted_out = consents.matrix.iter().any(|cell| {
+        cell.channel == ConsentChannel::Sms
+            && cell.purpose == Purpose::Service
+            && cell.state == ConsentState::Withdrawn
+    });
+    let events: Vec<ConsentEvent> = consents
+        .history
+        .into_iter()
+        .filter(|e| e.channel == ConsentChannel::Sms)
+        .collect();
     let mut messages = Vec::new();
     for channel in ["sms", "voice"] {
         let filter = MessageFilter {
@@ -382,7 +385,13 @@ pub async fn set_consent(
     };
     let contact = path_id(&id)?;
     s.engine
-        .set_sms_consent(tenant.account_id, contact, opt_in, "api", &tenant.actor())
+        .set_sms_consent(
+            tenant.account_id,
+            contact,
+            opt_in,
+            bellhop_domain::consent::Source::Api,
+            &tenant.actor(),
+        )
         .await?;
     contact_sms(State(s), tenant, Path(id)).await
 }
