@@ -115,12 +115,10 @@ fn start_dispatch(
     let dispatch = config.dispatch_config();
     tracing::info!(node = %dispatch.node, workers = config.dispatch.workers, batch = dispatch.batch_size,
         sms = transports.sms.name(), "dispatching");
-    let dispatcher = Arc::new(Dispatcher::new(
-        store.clone(),
-        transports,
-        clock.clone(),
-        dispatch,
-    ));
+    let dispatcher = Arc::new(
+        Dispatcher::new(store.clone(), transports, clock.clone(), dispatch)
+            .with_signer(callbacks.clone()),
+    );
     let workers: Vec<_> = (0..config.dispatch.workers)
         .map(|_| {
             let (dispatcher, stop) = (dispatcher.clone(), stop.clone());

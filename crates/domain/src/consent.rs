@@ -228,6 +228,42 @@ Personal suggestions are based on your earlier bookings. \
 You can withdraw any consent at any time on this page, through the unsubscribe link in our \
 emails or by texting STOP; a withdrawal applies from then on.";
 
+/// Adds a visible unsubscribe link to a marketing mail's bodies, unless the template already
+/// shows `url`: in the HTML before `</body>` (or at the end), in the text at the end.
+pub fn with_unsubscribe_link(
+    html: &str,
+    text: &str,
+    url: &str,
+    language: &str,
+) -> (String, String) {
+    let (question, action) = if crate::language::same_primary(language, "de") {
+        (
+            "Sie möchten solche E-Mails nicht mehr erhalten?",
+            "Abmelden",
+        )
+    } else {
+        ("Don't want emails like this any more?", "Unsubscribe")
+    };
+    let html = if html.contains(url) {
+        html.to_owned()
+    } else {
+        let link = format!(
+            "<p style=\"font-size:12px;color:#6b7280;text-align:center;margin:16px 0;\">{question} \
+             <a href=\"{url}\" style=\"color:#6b7280;\">{action}</a></p>"
+        );
+        match html.to_ascii_lowercase().rfind("</body>") {
+            Some(at) => format!("{}{link}{}", &html[..at], &html[at..]),
+            None => format!("{html}{link}"),
+        }
+    };
+    let text = if text.contains(url) {
+        text.to_owned()
+    } else {
+        format!("{}\n\n{question} {action}: {url}\n", text.trim_end())
+    };
+    (html, text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,6 +359,26 @@ mod tests {
             service_needs_consent: true,
         };
         assert!(check(explicit, StopScope::Marketing, Service, Sms, latest).is_err());
+    }
+
+    #[test]
+    fn the_unsubscribe_link_is_added_once_and_inside_the_body() {
+        let url = "https://b.example/u/TOKEN";
+        let (html, text) = with_unsubscribe_link(
+            "<html><BODY><p>Danke</p></BODY></html>",
+            "Danke",
+            url,
+            "de-AT",
+        );
+        assert!(html.ends_with("Abmelden</a></p></BODY></html>"), "{html}");
+        assert_eq!(
+            text,
+            "Danke\n\nSie möchten solche E-Mails nicht mehr erhalten? Abmelden: https://b.example/u/TOKEN\n"
+        );
+        let (again, text_again) = with_unsubscribe_link(&html, &text, url, "de");
+        assert_eq!((again, text_again), (html, text));
+        let (plain, _) = with_unsubscribe_link("<p>Thanks</p>", "", url, "en");
+        assert!(plain.starts_with("<p>Thanks</p><p") && plain.contains(">Unsubscribe</a>"));
     }
 
     #[test]

@@ -91,6 +91,9 @@ pub enum MessageKind {
     Tan,
     /// One recipient of a bulk SMS.
     Bulk,
+    /// A mail about consent the customer asked for: the link to their consent page, or the
+    /// double opt-in confirmation.
+    Consent,
 }
 
 impl MessageKind {
@@ -100,6 +103,7 @@ impl MessageKind {
             MessageKind::Rule => "rule",
             MessageKind::Tan => "tan",
             MessageKind::Bulk => "bulk",
+            MessageKind::Consent => "consent",
         }
     }
 }
@@ -107,13 +111,18 @@ impl MessageKind {
 impl FromStr for MessageKind {
     type Err = crate::booking::UnknownName;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [MessageKind::Rule, MessageKind::Tan, MessageKind::Bulk]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| crate::booking::UnknownName {
-                what: "message kind",
-                name: s.to_owned(),
-            })
+        [
+            MessageKind::Rule,
+            MessageKind::Tan,
+            MessageKind::Bulk,
+            MessageKind::Consent,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or_else(|| crate::booking::UnknownName {
+            what: "message kind",
+            name: s.to_owned(),
+        })
     }
 }
 

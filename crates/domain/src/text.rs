@@ -1,4 +1,20 @@
-//! Text hygiene for values that end up in headers.
+//! Text hygiene for values that end up in headers and HTML.
+
+/// Text made safe to place in HTML, in element content or a quoted attribute.
+pub fn escape_html(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for ch in value.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
 
 /// Folds a value into one safe header line: control characters (CR, LF, TAB, ...) become
 /// spaces, runs of spaces collapse, and the ends are trimmed. A guest named

@@ -17,6 +17,7 @@ use bellhop_domain::render::{CompiledTemplate, RenderLimits, Template};
 use bellhop_domain::retry::Backoff;
 use bellhop_domain::{MessageKind, Property};
 use bellhop_store::{Claimed, Outcome, OutcomeKind, Reservation, Reserved, Store};
+use bellhop_transport::callbacks::Callbacks;
 use bellhop_transport::sms::{SmsGateway, VoiceGateway};
 use bellhop_transport::{EmailTransport, SendError};
 use jiff::{SignedDuration, Timestamp};
@@ -113,6 +114,7 @@ pub struct Dispatcher {
     clock: Arc<dyn Clock>,
     config: DispatchConfig,
     compiled: Mutex<HashMap<TemplateKey, Arc<CompiledTemplate>>>,
+    signer: Arc<Callbacks>,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -185,7 +187,19 @@ impl Dispatcher {
             clock,
             config,
             compiled: Mutex::new(HashMap::new()),
+            // Until `with_signer` gives the installation's key, links only hold in this process.
+            signer: Arc::new(Callbacks::new(
+                "http://127.0.0.1",
+                &rand::random::<[u8; 32]>(),
+            )),
         }
+    }
+
+    /// The dispatcher signing unsubscribe links with the installation's key, under its
+    /// public URL.
+    pub fn with_signer(mut self, signer: Callbacks) -> Self {
+        self.signer = Arc::new(signer);
+        self
     }
 
     fn compile(
@@ -219,6 +233,7 @@ impl Dispatcher {
             templates: HashMap::new(),
             campaigns: HashMap::new(),
             consents: Default::default(),
+            signer: self.signer.clone(),
         };
         for c in claimed {
             if let std::collections::hash_map::Entry::Vacant(slot) =
@@ -323,6 +338,7 @@ impl Dispatcher {
                     Err(NotSent::Fail("a rule message without a booking".into()))
                 }
                 (MessageKind::Tan | MessageKind::Bulk, _) => prepare::ad_hoc_message(&ctx, c, now),
+                (MessageKind::Consent, _) => prepare::consent_mail(&ctx, c, now),
             };
             match decided {
                 Ok((r, p)) => ready.push((i, r, p)),

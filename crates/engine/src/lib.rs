@@ -11,10 +11,12 @@ mod deliveries;
 mod dispatcher;
 mod error;
 mod import;
+pub mod links;
 mod messages;
 mod prepare;
 mod presets;
 mod queries;
+mod self_service;
 mod service;
 mod sms;
 pub mod telemetry;
@@ -30,6 +32,10 @@ pub use import::{
 };
 pub use presets::{InstalledPreset, PresetInstall, preset_ids};
 pub use queries::Queries;
+pub use self_service::{
+    CONFIRMATION_DAYS, CONSENT_LINK_DAYS, Confirmed, ConsentPage, ConsentSubmitted, LinkError,
+    LinkView, OnlineEvidence, Unsubscribed, page_language, ticked,
+};
 pub use service::Engine;
 pub use sms::{
     CampaignDraft, CampaignPlan, InboundResult, InboundSms, SmsOverview, TAN_MAX_ATTEMPTS,

@@ -4,7 +4,7 @@
 
 use bellhop_domain::Reason;
 use bellhop_domain::billing::Month;
-use bellhop_domain::consent::{Channel as ConsentChannel, Purpose};
+use bellhop_domain::consent::{self, Channel as ConsentChannel, Purpose};
 use bellhop_domain::plan::{self, PlanInput, SendCheck};
 use bellhop_domain::render::{self, Category, CompiledTemplate};
 use bellhop_domain::route::{self, Route, RouteInput};
@@ -12,8 +12,9 @@ use bellhop_domain::rule::Channel;
 use bellhop_domain::sms::{self, Encoding, SmsAnalysis};
 use bellhop_domain::{Booking, Contact, MessageKind, Property, Rule};
 use bellhop_store::Claimed;
-use bellhop_transport::OutgoingEmail;
+use bellhop_transport::callbacks::Callbacks;
 use bellhop_transport::sms::{OutgoingCall, OutgoingSms};
+use bellhop_transport::{OutgoingEmail, Unsubscribe};
 use jiff::Timestamp;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,6 +35,8 @@ pub(crate) struct BatchContext {
     pub campaigns: HashMap<Uuid, Result<Arc<CompiledTemplate>, String>>,
     /// The latest consent events of the batch's contact points.
     pub consents: crate::consent::ConsentBook,
+    /// Signs the unsubscribe links of marketing mail.
+    pub signer: Arc<Callbacks>,
 }
 
 /// Settling a sent message needs this besides the message itself.
@@ -156,9 +159,19 @@ pub(crate) fn rule_message(
     };
     match routed.route {
         Route::Email(to_email) => {
-            let rendered = compiled
+            let mut rendered = compiled
                 .render(&preferences(&wanted, property), &context)
                 .map_err(|e| NotSent::Fail(format!("not rendered, nothing sent: {e}")))?;
+            let unsubscribe = (category != Category::Service).then(|| {
+                let unsubscribe = unsubscribe(&ctx.signer, c, property);
+                (rendered.html, rendered.text) = consent::with_unsubscribe_link(
+                    &rendered.html,
+                    &rendered.text,
+                    &unsubscribe.url,
+                    &rendered.language,
+                );
+                unsubscribe
+            });
             let email = OutgoingEmail {
                 message_id: c.id,
                 from_name: property.sender.name.clone(),
@@ -170,6 +183,7 @@ pub(crate) fn rule_message(
                 html: rendered.html,
                 text: rendered.text,
                 date: now,
+                unsubscribe,
             };
             Ok((
                 ready(rendered.language, rendered.fell_back),
@@ -271,6 +285,90 @@ pub(crate) fn ad_hoc_message(
         note: String::new(),
     };
     Ok((ready, prepared))
+}
+
+/// A mail about consent the customer asked for: the link to their consent page, or the
+/// double opt-in confirmation. The link is made now, so it holds from the moment it is sent.
+pub(crate) fn consent_mail(
+    ctx: &BatchContext,
+    c: &Claimed,
+    now: Timestamp,
+) -> Result<(Ready, Prepared), NotSent> {
+    let Some(property) = ctx.properties.get(&c.property_id) else {
+        return Err(NotSent::Fail(
+            "the property of this message no longer exists".into(),
+        ));
+    };
+    let to_email = c
+        .contact
+        .email
+        .as_deref()
+        .map(str::to_owned)
+        .ok_or(NotSent::Suppress(Reason::GuestEmailMissing))?;
+    let base = &ctx.signer.public_url;
+    let (confirm, url) = match c.occurrence.strip_prefix("consent_confirm:") {
+        Some(id) => {
+            let id: Uuid = id
+                .parse()
+                .map_err(|_| NotSent::Fail("a confirmation mail without its id".into()))?;
+            let token = crate::links::confirmation_token(&ctx.signer, id);
+            (true, format!("{base}/c/confirm/{token}"))
+        }
+        None => {
+            let subject = crate::links::LinkSubject {
+                contact: c.contact.id,
+                property: property.id,
+            };
+            let until = crate::self_service::consent_link_expiry(now);
+            let token = crate::links::consent_page_token(&ctx.signer, subject, until);
+            (false, format!("{base}/c/{token}"))
+        }
+    };
+    let (subject, html, text) =
+        crate::self_service::consent_mail(property, &c.contact, confirm, &url);
+    let email = OutgoingEmail {
+        message_id: c.id,
+        from_name: property.sender.name.clone(),
+        from_email: property.sender.email.clone(),
+        reply_to: property.sender.reply_to.clone(),
+        to_name: c.contact.full_name(),
+        to_email,
+        subject,
+        html,
+        text,
+        date: now,
+        unsubscribe: None,
+    };
+    let ready = Ready {
+        language: crate::self_service::page_language(&c.contact, property).to_owned(),
+        fell_back: None,
+        retry_until: None,
+        // The body holds a live link: it is not kept.
+        keep_text: false,
+        note: String::new(),
+    };
+    Ok((ready, Prepared::Email(email)))
+}
+
+/// Where the recipient of a marketing mail unsubscribes: the one-click URL of the contact at
+/// the property, and a mail to the property's reply address.
+fn unsubscribe(signer: &Callbacks, c: &Claimed, property: &Property) -> Unsubscribe {
+    let token = crate::links::unsubscribe_token(
+        signer,
+        crate::links::LinkSubject {
+            contact: c.contact.id,
+            property: property.id,
+        },
+    );
+    let reply = property
+        .sender
+        .reply_to
+        .as_deref()
+        .unwrap_or(&property.sender.email);
+    Unsubscribe {
+        url: format!("{}/u/{token}", signer.public_url),
+        mailto: Some(format!("mailto:{reply}?subject=Unsubscribe")),
+    }
 }
 
 /// The consent check of one claimed message for `purpose`, on whichever channel it takes.

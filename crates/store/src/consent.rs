@@ -328,6 +328,29 @@ impl Store {
         Ok(rows.into_iter().map(ConsentText::from).collect())
     }
 
+    /// The purposes and channels of a contact waiting for a double opt-in click.
+    pub async fn open_confirmations(
+        &self,
+        contact: Uuid,
+        now: Timestamp,
+    ) -> Result<Vec<(Purpose, Channel)>, StoreError> {
+        let mut pooled = self.acquire().await?;
+        let rows: Vec<(String, String)> = on!(pooled.conn(), c, _db => {
+            sqlx::query_as(
+                "SELECT DISTINCT purpose, channel FROM consent_confirmations
+                 WHERE contact_id = $1 AND confirmed_at IS NULL AND expires_at > $2",
+            )
+            .bind(Id(contact))
+            .bind(Ts(now))
+            .fetch_all(&mut *c)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .filter_map(|(p, c)| Some((Purpose::parse(&p)?, Channel::parse(&c)?)))
+            .collect())
+    }
+
     /// A double opt-in by id.
     pub async fn confirmation(&self, id: Uuid) -> Result<Confirmation, StoreError> {
         let mut pooled = self.acquire().await?;

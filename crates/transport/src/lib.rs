@@ -11,7 +11,7 @@ pub mod sms;
 mod smtp;
 
 pub use eml::EmlFolder;
-pub use mime::{OutgoingEmail, format_email};
+pub use mime::{OutgoingEmail, Unsubscribe, format_email};
 pub use smtp::{SmtpConfig, SmtpTls, SmtpTransport};
 
 /// Why a send failed, split by what the dispatcher should do next.

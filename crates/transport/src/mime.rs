@@ -34,6 +34,28 @@ pub struct OutgoingEmail {
     pub text: String,
     /// Date header.
     pub date: Timestamp,
+    /// Where a marketing mail's recipient unsubscribes (RFC 2369 / RFC 8058).
+    pub unsubscribe: Option<Unsubscribe>,
+}
+
+/// The `List-Unsubscribe` targets of a mail: one HTTPS URL that takes the one-click POST, and
+/// a mailto address.
+#[derive(Clone, Debug)]
+pub struct Unsubscribe {
+    /// `https://…/u/TOKEN`.
+    pub url: String,
+    /// `mailto:…`.
+    pub mailto: Option<String>,
+}
+
+impl Unsubscribe {
+    /// The `List-Unsubscribe` value: `<url>, <mailto>`.
+    pub fn header(&self) -> String {
+        match &self.mailto {
+            Some(m) => format!("<{}>, <{m}>", self.url),
+            None => format!("<{}>", self.url),
+        }
+    }
 }
 
 /// A formatted message.
@@ -94,6 +116,22 @@ pub fn format_email(email: &OutgoingEmail) -> Result<Formatted, SendError> {
         HeaderName::new_from_ascii_str("Auto-Submitted"),
         "auto-generated".to_owned(),
     ));
+    if let Some(unsubscribe) = &email.unsubscribe {
+        let value = single_line(&unsubscribe.header());
+        if !value.is_ascii() {
+            return Err(SendError::Permanent(
+                "the unsubscribe link is not ASCII".into(),
+            ));
+        }
+        message.headers_mut().insert_raw(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe"),
+            value,
+        ));
+        message.headers_mut().insert_raw(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+            "List-Unsubscribe=One-Click".to_owned(),
+        ));
+    }
     Ok(Formatted {
         envelope: message.envelope().clone(),
         bytes: message.formatted(),
@@ -117,7 +155,26 @@ mod tests {
             html: "<p>Grüße</p>".into(),
             text: "Grüße".into(),
             date: "2026-06-01T08:00:00Z".parse().unwrap(),
+            unsubscribe: None,
         }
+    }
+
+    #[test]
+    fn a_marketing_mail_carries_one_click_unsubscribe_headers() {
+        let mut mail = email();
+        mail.unsubscribe = Some(Unsubscribe {
+            url: "https://bellhop.example/u/abc_DEF-123".into(),
+            mailto: Some("mailto:desk@hotel.example?subject=unsubscribe".into()),
+        });
+        let text = String::from_utf8(format_email(&mail).unwrap().bytes).unwrap();
+        // Long header lines are folded (RFC 5322 §2.2.3); unfolded they read as one.
+        let text = text.replace("\r\n ", " ");
+        assert!(text.contains(
+            "List-Unsubscribe: <https://bellhop.example/u/abc_DEF-123>, <mailto:desk@hotel.example?subject=unsubscribe>"
+        ), "{text}");
+        assert!(text.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+        let plain = String::from_utf8(format_email(&email()).unwrap().bytes).unwrap();
+        assert!(!plain.contains("List-Unsubscribe"));
     }
 
     #[test]

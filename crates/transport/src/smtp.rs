@@ -550,6 +550,7 @@ mod tests {
             html: "<p>Hi</p>".into(),
             text: "Hi".into(),
             date: "2026-06-01T08:00:00Z".parse().unwrap(),
+            unsubscribe: None,
         }
     }
 

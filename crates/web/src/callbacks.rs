@@ -45,7 +45,7 @@ fn params(query: Option<&str>, body: &[u8]) -> Params {
     out
 }
 
-fn form_urlencoded_pairs(input: &[u8]) -> Vec<(String, String)> {
+pub(crate) fn form_urlencoded_pairs(input: &[u8]) -> Vec<(String, String)> {
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(input).unwrap_or_default()
 }
 

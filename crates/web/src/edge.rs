@@ -61,7 +61,8 @@ pub(crate) async fn problems_for_every_error(request: Request, next: Next) -> Re
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/problem+json"));
+        .is_some_and(|v| v.starts_with("application/problem+json") || v.starts_with("text/html"));
+    // A problem already, or a page for a person (the customer pages answer in HTML).
     if is_problem {
         return response;
     }

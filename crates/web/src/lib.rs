@@ -9,6 +9,7 @@ mod edge;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+mod pages;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -38,6 +39,7 @@ pub fn app(state: AppState) -> Router {
             api::router().layer(middleware::from_fn(edge::require_json)),
         )
         .merge(callbacks::router())
+        .merge(pages::router())
         .fallback(|| async { error::ApiError::NotFound })
         .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
         .layer(middleware::from_fn(edge::problems_for_every_error))

@@ -1,6 +1,7 @@
 //! The REST API end to end (in-process router, real SQLite file).
 
 mod concurrency;
+mod consent;
 mod edge;
 mod helpers;
 mod imports;

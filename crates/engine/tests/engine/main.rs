@@ -1,6 +1,7 @@
 //! Engine tests on a scratch store (a SQLite file, or a PostgreSQL schema when
 //! `BELLHOP_TEST_DATABASE_URL` is set): planning, dispatch, races, retries.
 
+mod consent;
 mod helpers;
 mod send_hold;
 mod sms;

@@ -35,8 +35,12 @@ pub struct AdHocMessage {
     pub property_id: Uuid,
     /// Contact.
     pub contact_id: Uuid,
-    /// `tan` or `bulk`.
+    /// `tan`, `bulk` or `consent`.
     pub kind: bellhop_domain::MessageKind,
+    /// `sms` or `email`.
+    pub channel: &'static str,
+    /// What it is, where a kind has several (`consent_request`, `consent_confirm:<id>`).
+    pub occurrence: String,
     /// The bulk SMS.
     pub campaign_id: Option<Uuid>,
     /// The text (one-time codes; bulk texts come from the campaign).
@@ -142,8 +146,8 @@ impl Tx {
                         .push_bind(Id(m.contact_id))
                         .push_bind(m.kind.as_str())
                         .push_bind(opt_id(m.campaign_id))
-                        .push_bind("")
-                        .push_bind("sms")
+                        .push_bind(m.occurrence.as_str())
+                        .push_bind(m.channel)
                         .push_bind(m.status.as_str())
                         .push_bind(text.as_deref())
                         .push_bind(m.reason.as_ref().map(bellhop_domain::Reason::code))

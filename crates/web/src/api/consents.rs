@@ -8,7 +8,7 @@ use crate::extract::{parse_json, path_id};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use bellhop_domain::consent::{self, Channel, Purpose, Source};
 use bellhop_engine::{ConsentDecision, ContactConsents};
@@ -234,9 +234,52 @@ pub async fn write_text(
     Ok((StatusCode::CREATED, Json(text)))
 }
 
+/// Which property's consent page to send.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentRequestIn {
+    /// The property whose page and name the mail shows.
+    pub property_id: Uuid,
+}
+
+/// The consent request mail, queued.
+#[derive(serde::Serialize, ToSchema)]
+pub struct ConsentRequestOut {
+    /// The mail's message id (it shows in the contact's messages).
+    pub message_id: Uuid,
+    /// How long its link holds, in days.
+    pub valid_days: i64,
+}
+
+/// Emails the contact a signed link to their consent page (valid 14 days): they tick
+/// purposes and channels in their language, and every change is recorded with evidence.
+#[utoipa::path(post, path = "/api/v1/contacts/{id}/consent-requests", tag = "consent", params(("id" = Uuid, Path)), request_body = ConsentRequestIn,
+    responses((status = 202, body = ConsentRequestOut), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn request(
+    State(s): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<ConsentRequestOut>), ApiError> {
+    let contact = path_id(&id)?;
+    let input: ConsentRequestIn = parse_json(&body)?;
+    let message_id = s
+        .engine
+        .request_consent(tenant.account_id, contact, input.property_id)
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(ConsentRequestOut {
+            message_id,
+            valid_days: bellhop_engine::CONSENT_LINK_DAYS,
+        }),
+    ))
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/contacts/{id}/consents", get(get_consents).post(record))
+        .route("/contacts/{id}/consent-requests", post(request))
         .route(
             "/properties/{id}/consent-texts",
             get(texts).post(write_text),

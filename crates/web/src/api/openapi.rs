@@ -26,6 +26,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         sms::contact_sms, sms::set_consent,
         presets::list, presets::install, presets::preview,
         consents::get_consents, consents::record, consents::texts, consents::write_text,
+        consents::request,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerAuth),
