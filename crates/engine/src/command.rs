@@ -137,6 +137,22 @@ impl Command<'_> {
     }
 
     /// Creates a booking and plans its messages.
+    /// The consents the booking's contact lacks for the active rules of its property.
+    pub async fn booking_consent_warnings(
+        &mut self,
+        booking: &Booking,
+    ) -> Result<Vec<crate::ConsentWarning>, EngineError> {
+        Engine::booking_consent_warnings_in(&mut self.tx, booking).await
+    }
+
+    /// The consents a contact lacks at the properties it has bookings at.
+    pub async fn contact_consent_warnings(
+        &mut self,
+        contact: &Contact,
+    ) -> Result<Vec<crate::ConsentWarning>, EngineError> {
+        Engine::contact_consent_warnings_in(&mut self.tx, contact).await
+    }
+
     pub async fn create_booking(
         &mut self,
         draft: bellhop_domain::BookingFields,

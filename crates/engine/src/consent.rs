@@ -221,7 +221,197 @@ impl ConsentDecision {
     }
 }
 
+/// A rule, named.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleRef {
+    /// Id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+}
+
+/// A consent the property's active rules need and the contact has not given: their messages
+/// to this contact will be suppressed.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConsentWarning {
+    /// `no_consent`.
+    pub code: &'static str,
+    /// What for.
+    pub purpose: Purpose,
+    /// Which channel.
+    pub channel: Channel,
+    /// The property.
+    pub property_id: Uuid,
+    /// The rules whose messages it stops.
+    pub rules: Vec<RuleRef>,
+}
+
+/// The purposes and channels a reason refuses for lack of consent.
+fn refusals(reason: &Reason, out: &mut Vec<(Purpose, Channel)>) {
+    match reason {
+        Reason::NoConsent { purpose, channel } => out.push((*purpose, *channel)),
+        Reason::NoRoute { first, second, .. } => {
+            refusals(first, out);
+            refusals(second, out);
+        }
+        Reason::NoLongerWanted(inner) => refusals(inner, out),
+        _ => {}
+    }
+}
+
 impl Engine {
+    /// The consents `contact` lacks for the enabled rules of `property`, read in `tx`: each
+    /// purpose and channel with the rules whose messages would be suppressed.
+    pub(crate) async fn consent_gaps_in(
+        tx: &mut Tx,
+        property: &Property,
+        contact: &Contact,
+    ) -> Result<Vec<ConsentWarning>, EngineError> {
+        let account = property.account_id;
+        let points = crate::prepare::points_of(contact, property);
+        let events = tx
+            .consent_events_at(account, &lookup_keys(account, &points))
+            .await?;
+        let mut book = ConsentBook::default();
+        book.add(account, &points, &events);
+        let mut warnings: Vec<ConsentWarning> = Vec::new();
+        let rules = tx.rules_of(property.id).await?;
+        for rule in rules.iter().filter(|r| r.enabled) {
+            let category = tx.template(account, rule.template_id).await?.category;
+            let consent = |channel, address: &str| {
+                book.check(account, property, category.into(), channel, address)
+            };
+            let Err(reason) = bellhop_domain::route::route(&bellhop_domain::route::RouteInput {
+                property,
+                contact,
+                booking: None,
+                channel: rule.channel,
+                consent: &consent,
+            }) else {
+                continue;
+            };
+            let mut refused = Vec::new();
+            refusals(&reason, &mut refused);
+            for (purpose, channel) in refused {
+                let rule = RuleRef {
+                    id: rule.id,
+                    name: rule.name.clone(),
+                };
+                match warnings
+                    .iter_mut()
+                    .find(|w| w.purpose == purpose && w.channel == channel)
+                {
+                    Some(w) => w.rules.push(rule),
+                    None => warnings.push(ConsentWarning {
+                        code: "no_consent",
+                        purpose,
+                        channel,
+                        property_id: property.id,
+                        rules: vec![rule],
+                    }),
+                }
+            }
+        }
+        Ok(warnings)
+    }
+
+    /// The consents a booking's contact lacks for the rules of its property, in `tx`.
+    pub(crate) async fn booking_consent_warnings_in(
+        tx: &mut Tx,
+        booking: &bellhop_domain::Booking,
+    ) -> Result<Vec<ConsentWarning>, EngineError> {
+        let property = tx
+            .property(booking.account_id, booking.fields.property_id)
+            .await?;
+        let contact = tx
+            .contact(booking.account_id, booking.fields.contact_id)
+            .await?;
+        Self::consent_gaps_in(tx, &property, &contact).await
+    }
+
+    /// The consents a contact lacks at every property it has bookings at, in `tx`.
+    pub(crate) async fn contact_consent_warnings_in(
+        tx: &mut Tx,
+        contact: &Contact,
+    ) -> Result<Vec<ConsentWarning>, EngineError> {
+        let mut out = Vec::new();
+        for property in tx
+            .properties_of_contact_bookings(contact.account_id, contact.id)
+            .await?
+        {
+            out.extend(Self::consent_gaps_in(tx, &property, contact).await?);
+        }
+        Ok(out)
+    }
+
+    /// The consents a booking's contact lacks for the rules of its property.
+    pub async fn booking_consent_warnings(
+        &self,
+        account: Uuid,
+        booking: Uuid,
+    ) -> Result<Vec<ConsentWarning>, EngineError> {
+        let mut tx = self.store().begin_read().await?;
+        let booking = tx.booking(account, booking).await?;
+        Self::booking_consent_warnings_in(&mut tx, &booking).await
+    }
+
+    /// The consents a contact lacks at every property it has bookings at.
+    pub async fn contact_consent_warnings(
+        &self,
+        account: Uuid,
+        contact: Uuid,
+    ) -> Result<Vec<ConsentWarning>, EngineError> {
+        let mut tx = self.store().begin_read().await?;
+        let contact = tx.contact(account, contact).await?;
+        Self::contact_consent_warnings_in(&mut tx, &contact).await
+    }
+
+    /// For planned rule messages among `rows`: the reason each will be suppressed at send
+    /// time for lack of consent, as things stand (a timeline shows it in advance).
+    pub async fn consent_forecast(
+        &self,
+        account: Uuid,
+        rows: &[bellhop_store::TimelineRow],
+    ) -> Result<HashMap<Uuid, String>, EngineError> {
+        let mut out = HashMap::new();
+        let mut gaps: HashMap<(Uuid, Uuid), Vec<ConsentWarning>> = HashMap::new();
+        let mut tx = self.store().begin_read().await?;
+        for row in rows {
+            let Some(rule) = row.rule_id else { continue };
+            if !matches!(
+                row.status,
+                bellhop_domain::MessageStatus::Planned | bellhop_domain::MessageStatus::Deferred
+            ) {
+                continue;
+            }
+            let key = (row.property_id, row.contact_id);
+            if !gaps.contains_key(&key) {
+                let property = tx.property(account, row.property_id).await?;
+                let contact = tx.contact(account, row.contact_id).await?;
+                gaps.insert(
+                    key,
+                    Self::consent_gaps_in(&mut tx, &property, &contact).await?,
+                );
+            }
+            if let Some(w) = gaps[&key]
+                .iter()
+                .find(|w| w.rules.iter().any(|r| r.id == rule))
+            {
+                out.insert(
+                    row.message_id,
+                    Reason::NoConsent {
+                        purpose: w.purpose,
+                        channel: w.channel,
+                    }
+                    .to_string(),
+                );
+            }
+        }
+        // A read: dropping the transaction ends it.
+        drop(tx);
+        Ok(out)
+    }
+
     /// Records a consent decision for a contact's point on the decision's channel.
     pub async fn record_consent(
         &self,

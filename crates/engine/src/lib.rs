@@ -24,7 +24,7 @@ pub mod telemetry;
 pub use catalog::{PlanImpact, Preview};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use command::{Answer, Command, IdempotencyKey};
-pub use consent::{ConsentCell, ConsentDecision, ContactConsents};
+pub use consent::{ConsentCell, ConsentDecision, ConsentWarning, ContactConsents, RuleRef};
 pub use dispatcher::{DispatchConfig, DispatchStats, Dispatcher, Transports};
 pub use error::EngineError;
 pub use import::{

@@ -300,6 +300,26 @@ impl Tx {
         property(self.conn(), account, id).await
     }
 
+    /// The properties a contact has bookings at.
+    pub async fn properties_of_contact_bookings(
+        &mut self,
+        account: Uuid,
+        contact: Uuid,
+    ) -> Result<Vec<Property>, StoreError> {
+        let rows: Vec<PropertyRow> = on!(self.conn(), c, _db => {
+            sqlx::query_as(
+                "SELECT * FROM properties WHERE account_id = $1 AND id IN
+                   (SELECT property_id FROM bookings WHERE account_id = $1 AND contact_id = $2)
+                 ORDER BY created_at, id",
+            )
+            .bind(Id(account))
+            .bind(Id(contact))
+            .fetch_all(&mut *c)
+            .await?
+        });
+        properties_from(rows)
+    }
+
     /// The country of the account's first property: where a phone number typed without a
     /// country code is read when nothing else says.
     pub async fn default_country(&mut self, account: Uuid) -> Result<Option<String>, StoreError> {

@@ -132,6 +132,12 @@ pub struct TimelineRow {
     pub reason: Option<String>,
     /// Subject, once sent.
     pub subject: Option<String>,
+    /// The property.
+    pub property_id: Uuid,
+    /// The rule, for planned messages.
+    pub rule_id: Option<Uuid>,
+    /// The contact.
+    pub contact_id: Uuid,
 }
 
 /// The columns of a `messages` row that `MessageRecord` shows.
@@ -706,6 +712,9 @@ struct TimelineDbRow {
     property: String,
     rule: String,
     guest: Option<String>,
+    property_id: Id,
+    rule_id: Option<Id>,
+    contact_id: Id,
 }
 
 /// Compresses a body for storage (a 4 KB HTML mail shrinks about fourfold).
@@ -862,6 +871,7 @@ impl Store {
         let rows: Vec<TimelineDbRow> = on!(pooled.conn(), c, _db => {
             sqlx::query_as(
                 "SELECT m.id, m.due_at, m.status, m.status_reason, m.subject, m.booking_id, m.channel, p.time_zone,
+                   m.property_id, m.rule_id, m.contact_id,
                    p.name AS property,
                    COALESCE(r.name, s.name, CASE m.kind WHEN 'tan' THEN 'one-time code' ELSE m.kind END) AS rule,
                    TRIM(COALESCE(c.first_name, '') || ' ' || COALESCE(c.last_name, '')) AS guest
@@ -891,6 +901,9 @@ impl Store {
                     status: r.status.parse().map_err(|e| corrupt("status", e))?,
                     reason: r.status_reason,
                     subject: r.subject,
+                    property_id: r.property_id.0,
+                    rule_id: r.rule_id.map(|i| i.0),
+                    contact_id: r.contact_id.0,
                 })
             })
             .collect()

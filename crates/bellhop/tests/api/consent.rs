@@ -617,3 +617,106 @@ async fn an_unsubscribe_link_withdraws_on_post_only_and_answers_without_a_redire
         "once is enough"
     );
 }
+
+#[tokio::test]
+async fn a_booking_without_the_consent_its_rules_need_warns_and_the_timeline_shows_it_in_advance() {
+    let api = Api::new().await;
+    let hotel = api.hotel().await;
+    let installed = api
+        .post(
+            &format!("/api/v1/properties/{hotel}/presets"),
+            json!({"set": "hotel"}),
+        )
+        .await;
+    assert_eq!(installed.status, StatusCode::OK, "{:?}", installed.body);
+    let booking = api
+        .post(
+            "/api/v1/bookings",
+            json!({"property_id": hotel, "kind": "stay", "arrival": "2026-03-10", "departure": "2026-03-12",
+                   "contact": {"first_name": "Anna", "email": "anna@example.com"}}),
+        )
+        .await;
+    assert_eq!(booking.status, StatusCode::CREATED, "{:?}", booking.body);
+    let consent_warnings = |body: &Value| -> Vec<Value> {
+        body["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["code"] == "no_consent")
+            .cloned()
+            .collect()
+    };
+    let warned = consent_warnings(&booking.body);
+    assert_eq!(warned.len(), 1, "{:?}", booking.body["warnings"]);
+    assert_eq!(
+        (warned[0]["purpose"].clone(), warned[0]["channel"].clone()),
+        (json!("marketing"), json!("email"))
+    );
+    assert_eq!(warned[0]["rules"][0]["name"], "After departure");
+
+    const TIMELINE: &str = "/api/v1/timeline?from=2026-03-01T00:00:00Z&to=2026-04-01T00:00:00Z";
+    let rows = api.get(TIMELINE).await.body;
+    let after = |rows: &Value| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["rule"] == "After departure")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(
+        after(&rows)["will_be_suppressed"],
+        "no consent: marketing/email"
+    );
+    let before = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "Before arrival")
+        .unwrap();
+    assert!(before.get("will_be_suppressed").is_none(), "{before}");
+
+    let contact = booking.body["booking"]["contact_id"].as_str().unwrap();
+    api.post(
+        &format!("/api/v1/contacts/{contact}/consents"),
+        json!({"purpose": "marketing", "channel": "email", "granted": true, "source": "staff"}),
+    )
+    .await;
+    assert!(
+        after(&api.get(TIMELINE).await.body)
+            .get("will_be_suppressed")
+            .is_none()
+    );
+    let id = booking.body["booking"]["id"].as_str().unwrap();
+    let patched = api
+        .call(
+            "PATCH",
+            &format!("/api/v1/bookings/{id}"),
+            Some(&api.key),
+            Some(&json!({"departure": "2026-03-13"}).to_string()),
+            &[("content-type", "application/merge-patch+json")],
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{:?}", patched.body);
+    assert!(
+        consent_warnings(&patched.body).is_empty(),
+        "{:?}",
+        patched.body
+    );
+    let replaced = api
+        .call(
+            "PUT",
+            &format!("/api/v1/contacts/{contact}"),
+            Some(&api.key),
+            Some(&json!({"first_name": "Anna", "email": "anna.neu@example.com"}).to_string()),
+            &[],
+        )
+        .await;
+    assert_eq!(replaced.status, StatusCode::OK, "{:?}", replaced.body);
+    assert_eq!(
+        consent_warnings(&replaced.body).len(),
+        1,
+        "a new address has no consent yet: {:?}",
+        replaced.body
+    );
+}

@@ -105,8 +105,9 @@ pub struct BookingResult {
     /// Messages planned, moved, cancelled.
     #[schema(value_type = super::schemas::PlanSummarySchema)]
     pub plan: PlanSummary,
-    /// Things staff should know ("the guest has no email address").
-    pub warnings: Vec<String>,
+    /// Things staff should know: an address missing, a landline, a consent the property's
+    /// active rules need and the guest has not given (their messages will be suppressed).
+    pub warnings: Vec<super::warnings::Warning>,
 }
 
 fn fields_of(b: &Booking) -> BookingIn {
@@ -250,28 +251,6 @@ fn details_of(
 }
 
 /// What staff should know about a booking's contact.
-fn warnings(contact: &bellhop_domain::Contact) -> Vec<String> {
-    use bellhop_domain::phone::SmsRoute;
-    let mut w = Vec::new();
-    if contact.email.is_none() {
-        w.push(
-            "the guest has no email address: email messages will be suppressed until one is added"
-                .to_owned(),
-        );
-    }
-    match (&contact.phone_e164, contact.phone_type.map(|t| t.sms_route())) {
-        (Some(n), Some(SmsRoute::Landline)) => w.push(format!(
-            "the guest's phone {n} is a landline: SMS go out as voice calls where the property enabled them, otherwise they are suppressed"
-        )),
-        (Some(n), Some(SmsRoute::Unsuitable)) => w.push(format!(
-            "the guest's phone {n} cannot receive SMS ({})",
-            contact.phone_type.map(|t| t.as_str()).unwrap_or("unknown")
-        )),
-        _ => {}
-    }
-    w
-}
-
 /// Creates a booking and plans its messages.
 #[utoipa::path(post, path = "/api/v1/bookings", tag = "bookings", request_body = BookingIn,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key")),
@@ -326,10 +305,11 @@ pub async fn create(
         let draft = to_draft(&input, contact_id)?;
         let (booking, plan) = cmd.create_booking(draft, &actor).await?;
         let contact = cmd.contact(contact_id).await?;
+        let consent = cmd.booking_consent_warnings(&booking).await?;
         Ok(BookingResult {
             booking: out(&booking),
             plan,
-            warnings: warnings(&contact),
+            warnings: super::warnings::warnings(&contact, consent),
         })
     })
     .await
@@ -496,11 +476,16 @@ pub async fn patch(
             },
         )
         .await?;
-    let warnings = warnings(
+    let consent = s
+        .engine
+        .booking_consent_warnings(tenant.account_id, booking.id)
+        .await?;
+    let warnings = super::warnings::warnings(
         &s.engine
             .query()
             .contact(tenant.account_id, booking.fields.contact_id)
             .await?,
+        consent,
     );
     Ok(Json(BookingResult {
         booking: out(&booking),

@@ -75,6 +75,10 @@ pub struct ContactOut {
     /// Its type: `mobile`, `fixed_line`, `fixed_line_or_mobile`, ...
     #[schema(value_type = Option<String>)]
     pub phone_type: Option<PhoneType>,
+    /// In the answer to a create or replace: what staff should know (an address missing,
+    /// a consent the active rules of the contact's properties need).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<Vec<super::warnings::Warning>>,
 }
 
 impl From<&Contact> for ContactOut {
@@ -97,6 +101,7 @@ impl From<&Contact> for ContactOut {
             },
             phone_e164: c.phone_e164.clone().map(String::from),
             phone_type: c.phone_type,
+            warnings: None,
         }
     }
 }
@@ -204,7 +209,10 @@ pub async fn create(
     )?;
     extract::create(&s, tenant.account_id, &headers, &body, async |cmd| {
         cmd.upsert_contact(&contact).await?;
-        Ok(ContactOut::from(&contact))
+        let consent = cmd.contact_consent_warnings(&contact).await?;
+        let mut out = ContactOut::from(&contact);
+        out.warnings = Some(super::warnings::warnings(&contact, consent));
+        Ok(out)
     })
     .await
 }
@@ -284,7 +292,14 @@ pub async fn replace(
         s.engine.today(),
     )?;
     s.engine.upsert_contact(&contact).await?;
-    Ok(Json(ContactOut::from(&contact)))
+    let consent = s
+        .engine
+        .contact_consent_warnings(tenant.account_id, id)
+        .await?;
+    let stored = s.engine.query().contact(tenant.account_id, id).await?;
+    let mut out = ContactOut::from(&stored);
+    out.warnings = Some(super::warnings::warnings(&stored, consent));
+    Ok(Json(out))
 }
 
 pub fn router() -> Router<AppState> {

@@ -203,6 +203,10 @@ pub struct TimelineOut {
     pub row: TimelineRow,
     /// Due time in the property's zone.
     pub due_local: String,
+    /// For a planned message that will be suppressed as things stand (a consent the guest has
+    /// not given): why. It still goes if the consent arrives before it is due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub will_be_suppressed: Option<String>,
 }
 
 /// What will be (or was) sent in a time range, and why some will not.
@@ -236,13 +240,18 @@ pub async fn timeline(
         .query()
         .timeline(Some(tenant.account_id), from, to, limit)
         .await?;
+    let mut forecast = s.engine.consent_forecast(tenant.account_id, &rows).await?;
     Ok(Json(
         rows.into_iter()
             .map(|row| {
                 let due_local = parse_time_zone(&row.time_zone)
                     .map(|tz| format_local(&tz, row.due_at))
                     .unwrap_or_else(|_| row.due_at.to_string());
-                TimelineOut { row, due_local }
+                TimelineOut {
+                    will_be_suppressed: forecast.remove(&row.message_id),
+                    row,
+                    due_local,
+                }
             })
             .collect(),
     ))

@@ -14,6 +14,7 @@ mod schemas;
 mod sms;
 mod templates;
 mod validate;
+mod warnings;
 
 use crate::AppState;
 use axum::Router;

@@ -257,6 +257,16 @@ pub struct ConsentEvidenceSchema {
     pub migrated_id: Option<Uuid>,
 }
 
+/// A rule, named.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RuleRefSchema {
+    /// Id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+}
+
 /// One purpose and channel of a contact's consent.
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -387,6 +397,12 @@ pub struct TimelineRowSchema {
     pub reason: Option<String>,
     /// Subject, once rendered.
     pub subject: Option<String>,
+    /// The property.
+    pub property_id: Uuid,
+    /// The rule (planned messages).
+    pub rule_id: Option<Uuid>,
+    /// The contact.
+    pub contact_id: Uuid,
 }
 
 /// An SMS or call to a contact.
