@@ -385,15 +385,15 @@ impl Engine {
                 continue;
             }
             let key = (row.property_id, row.contact_id);
-            if !gaps.contains_key(&key) {
-                let property = tx.property(account, row.property_id).await?;
-                let contact = tx.contact(account, row.contact_id).await?;
-                gaps.insert(
-                    key,
-                    Self::consent_gaps_in(&mut tx, &property, &contact).await?,
-                );
-            }
-            if let Some(w) = gaps[&key]
+            let known = match gaps.entry(key) {
+                std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    let property = tx.property(account, row.property_id).await?;
+                    let contact = tx.contact(account, row.contact_id).await?;
+                    slot.insert(Self::consent_gaps_in(&mut tx, &property, &contact).await?)
+                }
+            };
+            if let Some(w) = known
                 .iter()
                 .find(|w| w.rules.iter().any(|r| r.id == rule))
             {
