@@ -5,6 +5,7 @@ pub mod app;
 pub mod bench;
 pub mod bench_sms;
 pub mod config;
+pub mod contacts;
 pub mod demo;
 pub mod diagnose;
 pub mod http;

@@ -64,6 +64,11 @@ enum Command {
         #[command(subcommand)]
         action: PhoneAction,
     },
+    /// A contact's data: export everything kept about them, or erase them (GDPR).
+    Contact {
+        #[command(subcommand)]
+        action: ContactAction,
+    },
     /// Ready-made rules and templates for a hotel or a salon.
     Presets {
         #[command(subcommand)]
@@ -101,6 +106,31 @@ enum ImportWhat {
         /// The file's format, when its name does not tell.
         #[arg(long, value_enum)]
         format: Option<import::Format>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ContactAction {
+    /// Print everything kept about a contact as JSON: contact, bookings with history,
+    /// messages with bodies, consent history, SMS received, one-time codes.
+    Export {
+        /// The contact.
+        id: uuid::Uuid,
+        /// The account (needed when there is more than one).
+        #[arg(long)]
+        account: Option<uuid::Uuid>,
+    },
+    /// Erase a contact: personal data leaves every table and kept bodies; bookings and
+    /// messages stay without it; a digest keeps their marketing withdrawal honoured.
+    Erase {
+        /// The contact.
+        id: uuid::Uuid,
+        /// The account (needed when there is more than one).
+        #[arg(long)]
+        account: Option<uuid::Uuid>,
+        /// Erase without asking (it cannot be undone).
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -269,6 +299,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = app::open_store(&config()?).await?;
             let report = presets::install(store, account, property, keys, set).await?;
             print!("{}", presets::describe(&report));
+            Ok(())
+        }
+        Command::Contact {
+            action: ContactAction::Export { id, account },
+        } => {
+            let store = app::open_store(&config()?).await?;
+            print!("{}", bellhop::contacts::export(store, account, id).await?);
+            Ok(())
+        }
+        Command::Contact {
+            action: ContactAction::Erase { id, account, yes },
+        } => {
+            if !yes {
+                anyhow::bail!("erasing cannot be undone: add --yes to erase contact {id}");
+            }
+            let store = app::open_store(&config()?).await?;
+            let erased = bellhop::contacts::erase(store, account, id).await?;
+            println!(
+                "contact {id} erased: {} kept bodies deleted, {} planned messages cancelled, {} consent events reduced to a digest or removed, {} inbound SMS blanked",
+                erased.bodies, erased.cancelled, erased.consent_events, erased.inbound_sms
+            );
             Ok(())
         }
         Command::Migrate => {

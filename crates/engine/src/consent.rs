@@ -393,10 +393,7 @@ impl Engine {
                     slot.insert(Self::consent_gaps_in(&mut tx, &property, &contact).await?)
                 }
             };
-            if let Some(w) = known
-                .iter()
-                .find(|w| w.rules.iter().any(|r| r.id == rule))
-            {
+            if let Some(w) = known.iter().find(|w| w.rules.iter().any(|r| r.id == rule)) {
                 out.insert(
                     row.message_id,
                     Reason::NoConsent {

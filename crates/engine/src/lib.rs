@@ -15,6 +15,7 @@ pub mod links;
 mod messages;
 mod prepare;
 mod presets;
+mod privacy;
 mod queries;
 mod self_service;
 mod service;
@@ -31,6 +32,7 @@ pub use import::{
     DEFAULT_SOURCE, IMPORT_CHUNK, ImportContact, ImportItem, ImportReport, OnInvalid, Refusal,
 };
 pub use presets::{InstalledPreset, PresetInstall, preset_ids};
+pub use privacy::{ContactExport, ExportedBooking, ExportedMessage};
 pub use queries::Queries;
 pub use self_service::{
     CONFIRMATION_DAYS, CONSENT_LINK_DAYS, Confirmed, ConsentPage, ConsentSubmitted, LinkError,

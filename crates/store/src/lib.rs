@@ -41,6 +41,7 @@ mod error;
 mod idempotency;
 mod messages;
 mod outbox;
+mod privacy;
 mod queue;
 pub mod scratch;
 mod sms;
@@ -55,6 +56,7 @@ pub use messages::{
     MessageEvent, MessageFilter, MessageRecord, PlanSummary, StaffAction, TimelineRow,
 };
 pub use outbox::{Claimed, Outcome, OutcomeKind, SendHold};
+pub use privacy::{Erased, Erasure, InboundSmsRow, TanRow};
 pub use sms::{
     AdHocMessage, AudienceFilter, CampaignRecord, DeliveryApplied, InboundRecord, MonthCounts,
     Reservation, Reserved, TanRecord, UsageRow,

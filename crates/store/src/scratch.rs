@@ -92,3 +92,54 @@ pub async fn execute(store: &Store, sql: &str) -> Result<(), StoreError> {
     });
     Ok(())
 }
+
+/// Every row of every table as text, prefixed with its table (erasure tests search it for
+/// what must be gone). Blobs show as hex.
+pub async fn every_row_as_text(store: &Store) -> Result<Vec<String>, StoreError> {
+    let mut pooled = store.acquire().await?;
+    let mut out = Vec::new();
+    match pooled.conn() {
+        crate::Conn::Sqlite(c) => {
+            let tables: Vec<String> = sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )
+            .fetch_all(&mut *c)
+            .await?;
+            for table in tables {
+                let columns: Vec<String> =
+                    sqlx::query_scalar("SELECT name FROM pragma_table_info($1)")
+                        .bind(&table)
+                        .fetch_all(&mut *c)
+                        .await?;
+                let row = columns
+                    .iter()
+                    .map(|col| format!("quote(\"{col}\")"))
+                    .collect::<Vec<_>>()
+                    .join(" || '|' || ");
+                let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT {row} FROM \"{table}\""
+                )))
+                .fetch_all(&mut *c)
+                .await?;
+                out.extend(rows.into_iter().map(|r| format!("{table}: {r}")));
+            }
+        }
+        crate::Conn::Postgres(c) => {
+            let tables: Vec<String> = sqlx::query_scalar(
+                "SELECT table_name::text FROM information_schema.tables
+                 WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+            )
+            .fetch_all(&mut *c)
+            .await?;
+            for table in tables {
+                let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT t::text FROM \"{table}\" t"
+                )))
+                .fetch_all(&mut *c)
+                .await?;
+                out.extend(rows.into_iter().map(|r| format!("{table}: {r}")));
+            }
+        }
+    }
+    Ok(out)
+}

@@ -6,6 +6,7 @@ mod edge;
 mod helpers;
 mod imports;
 mod presets;
+mod privacy;
 mod sms;
 
 use axum::http::StatusCode;

@@ -53,6 +53,9 @@ CREATE TABLE consent_confirmations (
 );
 CREATE INDEX consent_confirmations_contact ON consent_confirmations (contact_id);
 
+-- When a contact was erased (GDPR Art. 17): the row keeps only its id.
+ALTER TABLE contacts ADD COLUMN erased_at INTEGER;
+
 -- Whether service messages need explicit consent at this property.
 ALTER TABLE properties ADD COLUMN consent_policy TEXT NOT NULL DEFAULT '{}';
 

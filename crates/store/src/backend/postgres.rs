@@ -124,3 +124,8 @@ pub(crate) fn id_list(ids: &[uuid::Uuid]) -> Vec<crate::value::Id> {
 pub(crate) fn text_list<S: AsRef<str>>(texts: &[S]) -> Vec<String> {
     texts.iter().map(|t| t.as_ref().to_owned()).collect()
 }
+
+/// `REPLACE` inside a jsonb column, through its text.
+pub(crate) fn json_replace(column: &str, from: usize, to: usize) -> String {
+    format!("REPLACE({column}::text, ${from}, ${to})::jsonb")
+}

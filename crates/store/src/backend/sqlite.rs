@@ -183,3 +183,8 @@ pub(crate) fn text_list<S: AsRef<str>>(texts: &[S]) -> String {
     let texts: Vec<&str> = texts.iter().map(AsRef::as_ref).collect();
     serde_json::to_string(&texts).unwrap_or_else(|_| "[]".to_owned())
 }
+
+/// `REPLACE` inside a JSON column (stored as text here).
+pub(crate) fn json_replace(column: &str, from: usize, to: usize) -> String {
+    format!("REPLACE({column}, ${from}, ${to})")
+}

@@ -134,7 +134,7 @@ fn fields_of(b: &Booking) -> BookingIn {
     }
 }
 
-fn out(b: &Booking) -> BookingOut {
+pub(crate) fn out(b: &Booking) -> BookingOut {
     BookingOut {
         id: b.id,
         fields: fields_of(b),
@@ -509,6 +509,17 @@ pub struct ChangeOut {
     pub at: Timestamp,
 }
 
+impl From<BookingChange> for ChangeOut {
+    fn from(c: BookingChange) -> Self {
+        ChangeOut {
+            version: c.version,
+            actor: c.actor,
+            changes: c.changes,
+            at: c.at,
+        }
+    }
+}
+
 /// A booking's change history.
 #[utoipa::path(get, path = "/api/v1/bookings/{id}/changes", tag = "bookings", params(("id" = Uuid, Path)),
     responses((status = 200, body = [ChangeOut]), (status = 404, body = crate::error::Problem)))]
@@ -524,16 +535,7 @@ pub async fn changes(
         .query()
         .booking_changes(tenant.account_id, id)
         .await?;
-    Ok(Json(
-        all.into_iter()
-            .map(|c| ChangeOut {
-                version: c.version,
-                actor: c.actor,
-                changes: c.changes,
-                at: c.at,
-            })
-            .collect(),
-    ))
+    Ok(Json(all.into_iter().map(ChangeOut::from).collect()))
 }
 
 pub fn router() -> Router<AppState> {

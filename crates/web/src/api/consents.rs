@@ -276,10 +276,114 @@ pub async fn request(
     ))
 }
 
+/// Everything bellhop keeps about a contact (GDPR Art. 15 and 20): the contact, bookings
+/// with their history, messages with bodies and history, consent with evidence, SMS received
+/// from their number, one-time codes (never the codes).
+#[utoipa::path(get, path = "/api/v1/contacts/{id}/export", tag = "consent", params(("id" = Uuid, Path)),
+    responses((status = 200, body = ContactExportOut), (status = 404, body = crate::error::Problem)))]
+pub async fn export(
+    State(s): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+) -> Result<Json<ContactExportOut>, ApiError> {
+    let e = s
+        .engine
+        .export_contact(tenant.account_id, path_id(&id)?)
+        .await?;
+    Ok(Json(ContactExportOut {
+        exported_at: e.exported_at,
+        contact: super::contacts::ContactOut::from(&e.contact),
+        bookings: e
+            .bookings
+            .into_iter()
+            .map(|b| ExportedBookingOut {
+                booking: super::bookings::out(&b.booking),
+                changes: b.changes.into_iter().map(Into::into).collect(),
+            })
+            .collect(),
+        messages: e
+            .messages
+            .into_iter()
+            .map(|m| ExportedMessageOut {
+                message: m.message.into(),
+                events: m.events.into_iter().map(Into::into).collect(),
+            })
+            .collect(),
+        consent: e.consent,
+        inbound_sms: e.inbound_sms,
+        one_time_codes: e.one_time_codes,
+    }))
+}
+
+/// Everything kept about a contact, in the API's shapes.
+#[derive(serde::Serialize, ToSchema)]
+pub struct ContactExportOut {
+    /// When the export was made.
+    #[schema(value_type = String, format = DateTime)]
+    pub exported_at: jiff::Timestamp,
+    /// The contact.
+    pub contact: super::contacts::ContactOut,
+    /// Bookings with their change history.
+    pub bookings: Vec<ExportedBookingOut>,
+    /// Messages with bodies and status history.
+    pub messages: Vec<ExportedMessageOut>,
+    /// Consent matrix and history with evidence.
+    #[schema(value_type = super::schemas::ContactConsentsSchema)]
+    pub consent: ContactConsents,
+    /// SMS received from the contact's number.
+    #[schema(value_type = Vec<super::schemas::InboundSmsSchema>)]
+    pub inbound_sms: Vec<bellhop_store::InboundSmsRow>,
+    /// One-time codes (never the codes).
+    #[schema(value_type = Vec<super::schemas::TanExportSchema>)]
+    pub one_time_codes: Vec<bellhop_store::TanRow>,
+}
+
+/// A booking with its history.
+#[derive(serde::Serialize, ToSchema)]
+pub struct ExportedBookingOut {
+    /// The booking.
+    pub booking: super::bookings::BookingOut,
+    /// Its changes.
+    pub changes: Vec<super::bookings::ChangeOut>,
+}
+
+/// A message with its history.
+#[derive(serde::Serialize, ToSchema)]
+pub struct ExportedMessageOut {
+    /// The message, with the bodies kept.
+    pub message: super::message_out::MessageOut,
+    /// Its status history.
+    pub events: Vec<super::message_out::MessageEventOut>,
+}
+
+/// Erases a contact (GDPR Art. 17): personal data leaves every table and every kept body;
+/// bookings and messages stay without it; planned messages are cancelled; a digest of each
+/// address keeps their withdrawal of marketing honoured. It cannot be undone.
+#[utoipa::path(post, path = "/api/v1/contacts/{id}/erase", tag = "consent", params(("id" = Uuid, Path)),
+    responses((status = 200, body = super::schemas::ErasedSchema), (status = 404, body = crate::error::Problem)))]
+pub async fn erase(
+    State(s): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+) -> Result<Json<bellhop_store::Erased>, ApiError> {
+    Ok(Json(
+        s.engine
+            .erase_contact(
+                tenant.account_id,
+                path_id(&id)?,
+                Source::Api,
+                &tenant.actor(),
+            )
+            .await?,
+    ))
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/contacts/{id}/consents", get(get_consents).post(record))
         .route("/contacts/{id}/consent-requests", post(request))
+        .route("/contacts/{id}/export", get(export))
+        .route("/contacts/{id}/erase", post(erase))
         .route(
             "/properties/{id}/consent-texts",
             get(texts).post(write_text),

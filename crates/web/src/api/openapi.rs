@@ -26,7 +26,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         sms::contact_sms, sms::set_consent,
         presets::list, presets::install, presets::preview,
         consents::get_consents, consents::record, consents::texts, consents::write_text,
-        consents::request,
+        consents::request, consents::export, consents::erase,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerAuth),

@@ -257,6 +257,62 @@ pub struct ConsentEvidenceSchema {
     pub migrated_id: Option<Uuid>,
 }
 
+/// What an erasure changed.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ErasedSchema {
+    /// Kept message bodies deleted.
+    pub bodies: u64,
+    /// Planned messages cancelled.
+    pub cancelled: u64,
+    /// Consent events removed (grants) or reduced to a digest (withdrawals).
+    pub consent_events: u64,
+    /// Inbound SMS blanked.
+    pub inbound_sms: u64,
+}
+
+/// An inbound SMS.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct InboundSmsSchema {
+    /// Id.
+    pub id: Uuid,
+    /// Gateway.
+    pub gateway: String,
+    /// From.
+    pub sender: String,
+    /// To.
+    pub recipient: String,
+    /// Text.
+    pub text: String,
+    /// `opt_out`, `opt_in`.
+    pub keyword: Option<String>,
+    /// When.
+    #[schema(format = DateTime)]
+    pub received_at: String,
+}
+
+/// A one-time code without its code.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TanExportSchema {
+    /// The message that carried it.
+    pub id: Uuid,
+    /// What for.
+    pub purpose: Option<String>,
+    /// Wrong tries.
+    pub attempts: i64,
+    /// Until when.
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+    /// When verified.
+    #[schema(format = DateTime)]
+    pub verified_at: Option<String>,
+    /// When made.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
 /// A rule, named.
 #[derive(ToSchema)]
 #[allow(dead_code)]
