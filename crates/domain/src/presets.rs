@@ -140,11 +140,24 @@ pub fn preview(
             _ => BookingStatus::Confirmed,
         });
     let guest = crate::sample::contact();
-    compiled.render(
+    let mut mail = compiled.render(
         &[language, property.default_language.as_str()],
         &context(property, &booking, &guest, language, booking.created_at),
-    )
+    )?;
+    if preset.category != crate::render::Category::Service {
+        // Sent, a marketing mail carries the contact's own one-click link (see consent).
+        (mail.html, mail.text) = crate::consent::with_unsubscribe_link(
+            &mail.html,
+            &mail.text,
+            SAMPLE_UNSUBSCRIBE_URL,
+            &mail.language,
+        );
+    }
+    Ok(mail)
 }
+
+/// Where a preview's unsubscribe link points: sent mails carry a signed link of their own.
+pub const SAMPLE_UNSUBSCRIBE_URL: &str = "https://bellhop.example/u/SAMPLE";
 
 /// The keys of a set (`hotel`, `salon`), or `None` for a set that does not exist.
 pub fn keys_of_set(set: &str) -> Option<Vec<&'static str>> {
@@ -297,12 +310,12 @@ pub fn hotel() -> Vec<Preset> {
                 (
                     "de",
                     "Danke für Ihren Besuch im {{ property.name }}",
-                    "<p>{% if property.salutation is defined and property.salutation == \"first_name\" and guest.first_name %}Hallo {{ guest.first_name }},{% elif guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>vielen Dank für Ihren Aufenthalt bei uns. Wir hoffen, Sie bald wieder begrüßen zu dürfen.</p><p>Herzliche Grüße<br>{{ property.name }}</p><p style=\"font-size:13px;color:#6b7280;\">Sie möchten solche E-Mails nicht mehr erhalten? Antworten Sie einfach mit „Abmelden“.</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"first_name\" and guest.first_name %}Hallo {{ guest.first_name }},{% elif guest.full_name %}Guten Tag {{ guest.full_name }},{% else %}Guten Tag,{% endif %}</p><p>vielen Dank für Ihren Aufenthalt bei uns. Wir hoffen, Sie bald wieder begrüßen zu dürfen.</p><p>Herzliche Grüße<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "Thank you for staying at {{ property.name }}",
-                    "<p>{% if property.salutation is defined and property.salutation == \"first_name\" and guest.first_name %}Hi {{ guest.first_name }},{% elif guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>thank you for staying with us. We hope to welcome you again soon.</p><p>Kind regards,<br>{{ property.name }}</p><p style=\"font-size:13px;color:#6b7280;\">Prefer not to get emails like this? Simply reply “unsubscribe”.</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"first_name\" and guest.first_name %}Hi {{ guest.first_name }},{% elif guest.full_name %}Dear {{ guest.full_name }},{% else %}Hello,{% endif %}</p><p>thank you for staying with us. We hope to welcome you again soon.</p><p>Kind regards,<br>{{ property.name }}</p>",
                 ),
             ],
         },
@@ -461,12 +474,12 @@ pub fn appointments() -> Vec<Preset> {
                 (
                     "de",
                     "Wie war Ihr Besuch?",
-                    "<p>{% if property.salutation is defined and property.salutation == \"full_name\" and guest.full_name %}Guten Tag {{ guest.full_name }},{% elif guest.first_name %}Hallo {{ guest.first_name }},{% else %}Guten Tag,{% endif %}</p><p>danke für Ihren Besuch. Wir freuen uns auf das nächste Mal!</p><p>Bis bald<br>{{ property.name }}</p><p style=\"font-size:13px;color:#6b7280;\">Sie möchten solche E-Mails nicht mehr erhalten? Antworten Sie einfach mit „Abmelden“.</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"full_name\" and guest.full_name %}Guten Tag {{ guest.full_name }},{% elif guest.first_name %}Hallo {{ guest.first_name }},{% else %}Guten Tag,{% endif %}</p><p>danke für Ihren Besuch. Wir freuen uns auf das nächste Mal!</p><p>Bis bald<br>{{ property.name }}</p>",
                 ),
                 (
                     "en",
                     "How was your visit?",
-                    "<p>{% if property.salutation is defined and property.salutation == \"full_name\" and guest.full_name %}Dear {{ guest.full_name }},{% elif guest.first_name %}Hello {{ guest.first_name }},{% else %}Hello,{% endif %}</p><p>thank you for your visit. We look forward to seeing you again!</p><p>See you soon,<br>{{ property.name }}</p><p style=\"font-size:13px;color:#6b7280;\">Prefer not to get emails like this? Simply reply “unsubscribe”.</p>",
+                    "<p>{% if property.salutation is defined and property.salutation == \"full_name\" and guest.full_name %}Dear {{ guest.full_name }},{% elif guest.first_name %}Hello {{ guest.first_name }},{% else %}Hello,{% endif %}</p><p>thank you for your visit. We look forward to seeing you again!</p><p>See you soon,<br>{{ property.name }}</p>",
                 ),
             ],
         },

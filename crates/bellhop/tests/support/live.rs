@@ -15,7 +15,8 @@ impl Api {
         Api {
             base: base.to_owned(),
             key,
-            http: reqwest::Client::new(),
+            // The same client the gateways use (it installs the TLS provider reqwest needs).
+            http: bellhop_transport::sms::http_client(Duration::from_secs(30)).unwrap(),
         }
     }
 
