@@ -91,7 +91,7 @@ async fn an_unsubscribe_post_from_a_mail_client_stops_the_next_marketing_mail_an
     let raw = eventually(
         "the thank-you mail",
         async || std::fs::read(&eml).ok(),
-        || String::new(),
+        String::new,
     )
     .await;
     let mail = mail_parser::MessageParser::default().parse(&raw).unwrap();
