@@ -1,17 +1,22 @@
 //! `bellhop demo`: a month in the life of a hotel and a salon, simulated on the injected clock
 //! in a few seconds. Bookings arrive, move across the daylight-saving change, get cancelled,
-//! options lapse, a guest has no email; every mail is written as an `.eml` file and the
-//! timeline of what was sent when — and what was not, and why — is printed.
+//! options lapse, a guest has no email; thank-you mails go only to guests who agreed to offers,
+//! one unsubscribes in one click, one signs up on their consent page; every mail is written as
+//! an `.eml` file and the timeline of what was sent when — and what was not, and why — is
+//! printed.
 
 use crate::timeline;
 use anyhow::Context;
+use bellhop_domain::consent::{Channel, Purpose, Source};
 use bellhop_domain::contact::EmailAddress;
 use bellhop_domain::language::LanguageTag;
 use bellhop_domain::presets;
 use bellhop_domain::property::{Brand, Property, Sender};
 use bellhop_domain::time::{LocalTime, parse_time_zone, resolve_local};
 use bellhop_domain::{BookingFields, BookingStatus, Contact, Schedule};
-use bellhop_engine::{Clock, DispatchConfig, Dispatcher, Engine, ManualClock};
+use bellhop_engine::{
+    Clock, ConsentDecision, DispatchConfig, Dispatcher, Engine, ManualClock, OnlineEvidence, links,
+};
 use bellhop_store::{Store, StoreOptions};
 use bellhop_transport::sms::{SmsFolder, SmsGateway, VoiceGateway};
 use bellhop_transport::{EmailTransport, EmlFolder};
@@ -74,6 +79,24 @@ enum Event {
     Texts {
         guest: usize,
         text: &'static str,
+    },
+    /// A guest agreed to offers when booking online (marketing, on one channel).
+    Grants {
+        guest: usize,
+        channel: Channel,
+    },
+    /// A guest clicks "unsubscribe" in a hotel mail (RFC 8058 one-click).
+    Unsubscribes {
+        guest: usize,
+    },
+    /// Staff send a guest the link to their consent page; the guest opens it and ticks
+    /// offers by email (which waits for the click in the confirmation mail).
+    ConsentPage {
+        guest: usize,
+    },
+    /// The guest clicks the link in the confirmation mail.
+    ConfirmsSignUp {
+        guest: usize,
     },
     /// A bulk SMS to the salon's customers.
     BulkSms {
@@ -436,6 +459,31 @@ fn events() -> Vec<(Timestamp, Event)> {
         },
     ));
     ev.push((april(1, 12, 0), Event::CompleteGuestData { guest: 4 }));
+    // Consent: some guests agreed to offers when they booked online (the hotel's thank-you
+    // mails reach them; the others' are suppressed, visibly), some salon customers to offers
+    // by SMS. Anna unsubscribes with one click after her first thank-you; James gets the link
+    // to his consent page, ticks offers by email and confirms it from the second mail.
+    for guest in [0, 2, 5, 8] {
+        ev.push((
+            start(15, 8, 0),
+            Event::Grants {
+                guest,
+                channel: Channel::Email,
+            },
+        ));
+    }
+    for guest in [0, 3, 5, 6, 7, 9] {
+        ev.push((
+            start(15, 8, 0),
+            Event::Grants {
+                guest,
+                channel: Channel::Sms,
+            },
+        ));
+    }
+    ev.push((start(22, 20, 15), Event::Unsubscribes { guest: 0 }));
+    ev.push((start(18, 11, 0), Event::ConsentPage { guest: 1 }));
+    ev.push((start(18, 11, 40), Event::ConfirmsSignUp { guest: 1 }));
     // A customer of the salon texts STOP; the bulk SMS a few days later skips her.
     ev.push((
         start(20, 19, 5),
@@ -659,6 +707,71 @@ impl Demo {
                     })
                     .await?;
             }
+            Event::Grants { guest, channel } => {
+                let mut d =
+                    ConsentDecision::new(Purpose::Marketing, channel, true, Source::OnlineBooking);
+                d.property_id = Some(match channel {
+                    Channel::Email => self.hotel,
+                    Channel::Sms => self.salon,
+                });
+                d.ip = Some("192.0.2.10".into());
+                d.evidence =
+                    serde_json::json!({"note": "newsletter box ticked in the booking form"});
+                self.engine
+                    .record_consent(self.account, self.guests[guest], &d)
+                    .await?;
+            }
+            Event::Unsubscribes { guest } => {
+                let subject = links::LinkSubject {
+                    contact: self.guests[guest],
+                    property: self.hotel,
+                };
+                let token = links::unsubscribe_token(self.engine.signer(), subject);
+                self.engine
+                    .unsubscribe(&token, "one_click", &browser())
+                    .await?;
+            }
+            Event::ConsentPage { guest } => {
+                let contact = self.guests[guest];
+                self.engine
+                    .request_consent(self.account, contact, self.hotel)
+                    .await?;
+                let subject = links::LinkSubject {
+                    contact,
+                    property: self.hotel,
+                };
+                let until = self
+                    .engine
+                    .now()
+                    .checked_add(SignedDuration::from_hours(24))?;
+                let token = links::consent_page_token(self.engine.signer(), subject, until);
+                let page = self.engine.consent_page(&token).await?;
+                let mut ticked: Vec<(Purpose, Channel)> = page
+                    .cells
+                    .iter()
+                    .filter(|c| bellhop_engine::ticked(c, &page.view.property))
+                    .map(|c| (c.purpose, c.channel))
+                    .collect();
+                ticked.push((Purpose::Marketing, Channel::Email));
+                self.engine
+                    .submit_consent_page(&token, &ticked, page.text.id, &browser())
+                    .await?;
+            }
+            Event::ConfirmsSignUp { guest } => {
+                let filter = bellhop_store::MessageFilter {
+                    contact_id: Some(self.guests[guest]),
+                    limit: 100,
+                    ..Default::default()
+                };
+                let mails = self.engine.query().messages(self.account, &filter).await?;
+                let confirmation = mails
+                    .iter()
+                    .find_map(|m| m.occurrence.strip_prefix("consent_confirm:"))
+                    .context("no confirmation mail")?
+                    .parse()?;
+                let token = links::confirmation_token(self.engine.signer(), confirmation);
+                self.engine.confirm_consent(&token, &browser()).await?;
+            }
             Event::BulkSms {
                 name,
                 text,
@@ -697,6 +810,15 @@ impl Demo {
             }
         }
         Ok(())
+    }
+}
+
+/// The demo guests' browser, as a consent record keeps it.
+fn browser() -> OnlineEvidence {
+    OnlineEvidence {
+        ip: Some("192.0.2.10".into()),
+        forwarded_for: None,
+        user_agent: Some("Mozilla/5.0 (demo)".into()),
     }
 }
 
@@ -787,7 +909,8 @@ pub async fn run(out: &Path) -> anyhow::Result<()> {
             node: "demo".into(),
             ..DispatchConfig::default()
         },
-    );
+    )
+    .with_signer(engine.signer().clone());
 
     let mut pending = events().into_iter().peekable();
     let step = SignedDuration::from_mins(5);
@@ -826,6 +949,33 @@ pub async fn run(out: &Path) -> anyhow::Result<()> {
         demo.bookings.len(),
         started.elapsed().as_secs_f64(),
         summary.join(", ")
+    );
+    let all = store
+        .messages(
+            account,
+            &bellhop_store::MessageFilter {
+                limit: 10_000,
+                ..Default::default()
+            },
+        )
+        .await?;
+    let no_consent = all
+        .iter()
+        .filter(|m| m.status_code.as_deref() == Some("no_consent"))
+        .count();
+    let anna = engine.consents(account, demo.guests[0]).await?;
+    let james = engine.consents(account, demo.guests[1]).await?;
+    let marketing_email = |c: &bellhop_engine::ContactConsents| {
+        c.matrix
+            .iter()
+            .find(|cell| cell.purpose == Purpose::Marketing && cell.channel == Channel::Email)
+            .map(|cell| format!("{:?}", cell.state).to_lowercase())
+            .unwrap_or_default()
+    };
+    println!(
+        "Consent: {no_consent} marketing messages suppressed for want of consent; Anna Gruber unsubscribed with one click (offers by email: {}); James Miller signed up on his consent page and confirmed by mail (offers by email: {}).",
+        marketing_email(&anna),
+        marketing_email(&james),
     );
     let overview = engine
         .sms_overview(account, salon.id, Some("2026-03"))

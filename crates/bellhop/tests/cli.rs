@@ -37,7 +37,10 @@ fn the_demo_simulates_a_month_writes_mails_and_prints_the_timeline_with_reasons(
         "(landline: bulk SMS are not read out as calls)",
         "voice",
         "(guest phone missing)",
-        "opted out of SMS (STOP)",
+        "(no consent: marketing/sms)",
+        "(no consent: marketing/email)",
+        "Anna Gruber unsubscribed with one click (offers by email: withdrawn)",
+        "confirmed by mail (offers by email: granted)",
         "Frühlingsaktion",
         "SMS of Salon Bella in March",
     ] {
