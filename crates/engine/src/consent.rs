@@ -72,15 +72,28 @@ fn purpose_index(p: Purpose) -> usize {
 }
 
 impl ConsentBook {
-    /// Takes an account's events (oldest first) for `points`.
-    pub fn add(&mut self, account: Uuid, points: &[(Channel, String)], events: &[ConsentEvent]) {
+    /// Takes an account's events (oldest first) for `points` — also those kept under the
+    /// points' digests, unless `digests` says the account has none.
+    pub fn add(
+        &mut self,
+        account: Uuid,
+        points: &[(Channel, String)],
+        digests: bool,
+        events: &[ConsentEvent],
+    ) {
         let mut by_key: HashMap<(Channel, &str), &str> = HashMap::new();
-        let erased: Vec<String> = points
-            .iter()
-            .map(|(ch, p)| erased_point(account, *ch, p))
-            .collect();
-        for ((channel, point), digest) in points.iter().zip(&erased) {
+        let erased: Vec<String> = if digests {
+            points
+                .iter()
+                .map(|(ch, p)| erased_point(account, *ch, p))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for (channel, point) in points {
             by_key.insert((*channel, point.as_str()), point.as_str());
+        }
+        for ((channel, point), digest) in points.iter().zip(&erased) {
             by_key.insert((*channel, digest.as_str()), point.as_str());
         }
         for e in events {
@@ -273,7 +286,7 @@ impl Engine {
             .consent_events_at(account, &lookup_keys(account, &points))
             .await?;
         let mut book = ConsentBook::default();
-        book.add(account, &points, &events);
+        book.add(account, &points, true, &events);
         let mut warnings: Vec<ConsentWarning> = Vec::new();
         let rules = tx.rules_of(property.id).await?;
         for rule in rules.iter().filter(|r| r.enabled) {

@@ -290,9 +290,16 @@ impl Dispatcher {
         for (account, mut list) in points {
             list.sort_unstable();
             list.dedup();
-            let keys = crate::consent::lookup_keys(account, &list);
+            // Digests are kept only for erased contacts: most accounts have none, and then each
+            // point is looked up once.
+            let digests = self.store.has_erased_points(account).await?;
+            let keys = if digests {
+                crate::consent::lookup_keys(account, &list)
+            } else {
+                list.iter().map(|(_, point)| point.clone()).collect()
+            };
             let events = self.store.consent_events_at(account, &keys).await?;
-            ctx.consents.add(account, &list, &events);
+            ctx.consents.add(account, &list, digests, &events);
         }
         Ok(ctx)
     }

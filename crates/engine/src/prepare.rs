@@ -173,17 +173,11 @@ pub(crate) fn rule_message(
                 unsubscribe
             });
             let email = OutgoingEmail {
-                message_id: c.id,
-                from_name: property.sender.name.clone(),
-                from_email: property.sender.email.clone(),
-                reply_to: property.sender.reply_to.clone(),
-                to_name: c.contact.full_name(),
-                to_email,
                 subject: rendered.subject,
                 html: rendered.html,
                 text: rendered.text,
-                date: now,
                 unsubscribe,
+                ..envelope(c, property, to_email, now)
             };
             Ok((
                 ready(rendered.language, rendered.fell_back),
@@ -287,6 +281,23 @@ pub(crate) fn ad_hoc_message(
     Ok((ready, prepared))
 }
 
+/// A mail from the property to the claimed message's contact, without content yet.
+fn envelope(c: &Claimed, property: &Property, to_email: String, now: Timestamp) -> OutgoingEmail {
+    OutgoingEmail {
+        message_id: c.id,
+        from_name: property.sender.name.clone(),
+        from_email: property.sender.email.clone(),
+        reply_to: property.sender.reply_to.clone(),
+        to_name: c.contact.full_name(),
+        to_email,
+        subject: String::new(),
+        html: String::new(),
+        text: String::new(),
+        date: now,
+        unsubscribe: None,
+    }
+}
+
 /// A mail about consent the customer asked for: the link to their consent page, or the
 /// double opt-in confirmation. The link is made now, so it holds from the moment it is sent.
 pub(crate) fn consent_mail(
@@ -327,17 +338,10 @@ pub(crate) fn consent_mail(
     let (subject, html, text) =
         crate::self_service::consent_mail(property, &c.contact, confirm, &url);
     let email = OutgoingEmail {
-        message_id: c.id,
-        from_name: property.sender.name.clone(),
-        from_email: property.sender.email.clone(),
-        reply_to: property.sender.reply_to.clone(),
-        to_name: c.contact.full_name(),
-        to_email,
         subject,
         html,
         text,
-        date: now,
-        unsubscribe: None,
+        ..envelope(c, property, to_email, now)
     };
     let ready = Ready {
         language: crate::self_service::page_language(&c.contact, property).to_owned(),

@@ -596,7 +596,7 @@ impl Engine {
             .consent_events_at(account, &crate::consent::lookup_keys(account, &points))
             .await?;
         let mut consents = crate::consent::ConsentBook::default();
-        consents.add(account, &points, &events);
+        consents.add(account, &points, true, &events);
         let marketing = |channel, address: &str| {
             consents.check(account, &property, Purpose::Marketing, channel, address)
         };

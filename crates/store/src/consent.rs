@@ -2,7 +2,7 @@
 //! customers were shown, and double opt-in confirmations waiting for their click.
 
 use crate::value::{Id, Ts, opt_id};
-use crate::{Store, StoreError, Tx};
+use crate::{Conn, Store, StoreError, Tx};
 use bellhop_domain::consent::{Channel, Purpose, Source};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -242,6 +242,43 @@ fn events(rows: Vec<EventRow>) -> Result<Vec<ConsentEvent>, StoreError> {
     rows.into_iter().map(ConsentEvent::try_from).collect()
 }
 
+async fn events_at<S: AsRef<str>>(
+    conn: Conn<'_>,
+    account: Uuid,
+    addresses: &[S],
+) -> Result<Vec<ConsentEvent>, StoreError> {
+    let rows: Vec<EventRow> = on!(conn, c, db => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} WHERE e.account_id = $1 AND e.address {}
+             ORDER BY e.created_at, e.id",
+            db::in_list(2)
+        )))
+        .bind(Id(account))
+        .bind(db::text_list(addresses))
+        .fetch_all(&mut *c)
+        .await?
+    });
+    events(rows)
+}
+
+async fn text_of(
+    conn: Conn<'_>,
+    property: Uuid,
+    language: &str,
+) -> Result<Option<ConsentText>, StoreError> {
+    let row: Option<TextRow> = on!(conn, c, _db => {
+        sqlx::query_as(
+            "SELECT id, property_id, language, version, body, created_at FROM consent_texts
+             WHERE property_id = $1 AND language = $2 ORDER BY version DESC LIMIT 1",
+        )
+        .bind(Id(property))
+        .bind(language)
+        .fetch_optional(&mut *c)
+        .await?
+    });
+    Ok(row.map(ConsentText::from))
+}
+
 impl Store {
     /// Consent events of these contact points in the account, oldest first (send-time checks).
     pub async fn consent_events_at<S: AsRef<str>>(
@@ -249,19 +286,22 @@ impl Store {
         account: Uuid,
         addresses: &[S],
     ) -> Result<Vec<ConsentEvent>, StoreError> {
+        events_at(self.acquire().await?.conn(), account, addresses).await
+    }
+
+    /// Whether the account keeps any consent event under a digest (an erased contact's).
+    pub async fn has_erased_points(&self, account: Uuid) -> Result<bool, StoreError> {
         let mut pooled = self.acquire().await?;
-        let rows: Vec<EventRow> = on!(pooled.conn(), c, db => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {EVENT_COLUMNS} WHERE e.account_id = $1 AND e.address {}
-                 ORDER BY e.created_at, e.id",
-                db::in_list(2)
-            )))
+        let found: Option<i32> = on!(pooled.conn(), c, _db => {
+            sqlx::query_scalar(
+                "SELECT 1 FROM consent_events
+                 WHERE account_id = $1 AND address >= 'sha256:' AND address < 'sha256;' LIMIT 1",
+            )
             .bind(Id(account))
-            .bind(db::text_list(addresses))
-            .fetch_all(&mut *c)
+            .fetch_optional(&mut *c)
             .await?
         });
-        events(rows)
+        Ok(found.is_some())
     }
 
     /// A contact's consent history: its own events and those of its contact points, oldest
@@ -294,18 +334,7 @@ impl Store {
         property: Uuid,
         language: &str,
     ) -> Result<Option<ConsentText>, StoreError> {
-        let mut pooled = self.acquire().await?;
-        let row: Option<TextRow> = on!(pooled.conn(), c, _db => {
-            sqlx::query_as(
-                "SELECT id, property_id, language, version, body, created_at FROM consent_texts
-                 WHERE property_id = $1 AND language = $2 ORDER BY version DESC LIMIT 1",
-            )
-            .bind(Id(property))
-            .bind(language)
-            .fetch_optional(&mut *c)
-            .await?
-        });
-        Ok(row.map(ConsentText::from))
+        text_of(self.acquire().await?.conn(), property, language).await
     }
 
     /// Every version of a property's consent texts, newest first.
@@ -408,18 +437,7 @@ impl Tx {
         account: Uuid,
         addresses: &[S],
     ) -> Result<Vec<ConsentEvent>, StoreError> {
-        let rows: Vec<EventRow> = on!(self.conn(), c, db => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {EVENT_COLUMNS} WHERE e.account_id = $1 AND e.address {}
-                 ORDER BY e.created_at, e.id",
-                db::in_list(2)
-            )))
-            .bind(Id(account))
-            .bind(db::text_list(addresses))
-            .fetch_all(&mut *c)
-            .await?
-        });
-        events(rows)
+        events_at(self.conn(), account, addresses).await
     }
 
     /// The newest version of a property's consent text in a language.
@@ -428,17 +446,7 @@ impl Tx {
         property: Uuid,
         language: &str,
     ) -> Result<Option<ConsentText>, StoreError> {
-        let row: Option<TextRow> = on!(self.conn(), c, _db => {
-            sqlx::query_as(
-                "SELECT id, property_id, language, version, body, created_at FROM consent_texts
-                 WHERE property_id = $1 AND language = $2 ORDER BY version DESC LIMIT 1",
-            )
-            .bind(Id(property))
-            .bind(language)
-            .fetch_optional(&mut *c)
-            .await?
-        });
-        Ok(row.map(ConsentText::from))
+        text_of(self.conn(), property, language).await
     }
 
     /// Writes a new version of a property's consent text in a language.

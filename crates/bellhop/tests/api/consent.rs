@@ -4,28 +4,9 @@
 
 use crate::helpers::{Api, Reply};
 use axum::http::StatusCode;
-use bellhop_engine::Dispatcher;
 use serde_json::{Value, json};
-use std::sync::Arc;
 
 const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
-
-/// A dispatcher writing mails into a folder, signing links as the API checks them.
-fn mailer(api: &Api) -> (tempfile::TempDir, Dispatcher) {
-    let dir = tempfile::tempdir().unwrap();
-    let dispatcher = Dispatcher::new(
-        api.store.clone(),
-        bellhop_engine::Transports::email_only(Arc::new(
-            bellhop_transport::EmailTransport::Folder(
-                bellhop_transport::EmlFolder::new(dir.path()).unwrap(),
-            ),
-        )),
-        Arc::new(api.clock.clone()),
-        bellhop_engine::DispatchConfig::default(),
-    )
-    .with_signer(api.engine.signer().clone());
-    (dir, dispatcher)
-}
 
 /// The text part of a sent mail.
 fn mail_text(dir: &tempfile::TempDir, id: &str) -> String {
@@ -306,7 +287,7 @@ async fn the_consent_page_records_each_choice_with_evidence_and_marketing_email_
  {
     let api = Api::new().await;
     let hotel = api.hotel().await;
-    let (dir, mailer) = mailer(&api);
+    let (dir, mailer) = api.mailer();
     let anna = contact(
         &api,
         json!({"first_name": "<b>Anna</b>", "email": "anna@example.com", "phone": "+43 664 1234567", "language": "de"}),
@@ -447,7 +428,7 @@ fn html_of(r: &Reply) -> String {
 async fn signed_links_refuse_tampering_expiry_other_accounts_and_forged_forms() {
     let api = Api::new().await;
     let hotel = api.hotel().await;
-    let (dir, mailer) = mailer(&api);
+    let (dir, mailer) = api.mailer();
     let anna = contact(
         &api,
         json!({"first_name": "Anna", "email": "anna@example.com", "language": "en"}),

@@ -158,6 +158,23 @@ impl Api {
         self.send(req).await
     }
 
+    /// A dispatcher writing mails into a new folder, signing links as this API checks them.
+    pub fn mailer(&self) -> (tempfile::TempDir, bellhop_engine::Dispatcher) {
+        let dir = tempfile::tempdir().unwrap();
+        let dispatcher = bellhop_engine::Dispatcher::new(
+            self.store.clone(),
+            bellhop_engine::Transports::email_only(Arc::new(
+                bellhop_transport::EmailTransport::Folder(
+                    bellhop_transport::EmlFolder::new(dir.path()).unwrap(),
+                ),
+            )),
+            Arc::new(self.clock.clone()),
+            bellhop_engine::DispatchConfig::default(),
+        )
+        .with_signer(self.engine.signer().clone());
+        (dir, dispatcher)
+    }
+
     pub async fn post(&self, path: &str, body: Value) -> Reply {
         self.call("POST", path, Some(&self.key), Some(&body.to_string()), &[])
             .await

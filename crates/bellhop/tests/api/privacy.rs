@@ -4,7 +4,6 @@
 use crate::helpers::Api;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use std::sync::Arc;
 
 const FIRST: &str = "Zorbalina";
 const LAST: &str = "Quentinova";
@@ -59,17 +58,7 @@ async fn guest_with_history(api: &Api) -> (String, String) {
                "ip": "203.0.113.5"}),
     )
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let dispatcher = bellhop_engine::Dispatcher::new(
-        api.store.clone(),
-        bellhop_engine::Transports::email_only(Arc::new(
-            bellhop_transport::EmailTransport::Folder(
-                bellhop_transport::EmlFolder::new(dir.path()).unwrap(),
-            ),
-        )),
-        Arc::new(api.clock.clone()),
-        bellhop_engine::DispatchConfig::default(),
-    );
+    let (_dir, dispatcher) = api.mailer();
     assert!(dispatcher.drain().await.unwrap().sent >= 1);
     (hotel, contact)
 }

@@ -100,3 +100,39 @@ async fn where_the_property_asks_for_it_service_mail_needs_a_grant_too() {
         MessageStatus::Sent
     );
 }
+
+#[tokio::test]
+async fn an_erased_guests_address_back_as_a_new_contact_still_gets_no_offers() {
+    let w = World::new().await;
+    let before = w.guest("anna@example.com", Some("de")).await;
+    decide(&w, before, Purpose::Marketing, true).await;
+    w.engine
+        .erase_contact(w.account, before, Source::Api, "test")
+        .await
+        .unwrap();
+    let again = w.guest("Anna@Example.com", Some("de")).await;
+    let stay = w.stay(again, date(2026, 3, 10), date(2026, 3, 12)).await;
+    run_until(&w, "2026-03-07T09:00:00Z").await;
+    run_until(&w, "2026-03-14T09:00:00Z").await;
+    assert_eq!(
+        w.message_of(stay, "Before arrival").await.status,
+        MessageStatus::Sent
+    );
+    let thanks = w.message_of(stay, "After departure").await;
+    assert_eq!(
+        (thanks.status, thanks.status_reason.as_deref()),
+        (
+            MessageStatus::Suppressed,
+            Some("no consent: marketing/email")
+        ),
+        "the withdrawal kept under a digest holds"
+    );
+    // Their own new grant, given after the erasure, counts.
+    decide(&w, again, Purpose::Marketing, true).await;
+    let next = w.stay(again, date(2026, 3, 20), date(2026, 3, 22)).await;
+    run_until(&w, "2026-03-24T09:00:00Z").await;
+    assert_eq!(
+        w.message_of(next, "After departure").await.status,
+        MessageStatus::Sent
+    );
+}

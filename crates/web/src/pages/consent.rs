@@ -1,7 +1,7 @@
 //! `/c/{token}`: the customer's consent page — purposes × channels to tick, in their language,
 //! under the property's consent text — and `/c/confirm/{token}`: the double opt-in click.
 
-use super::{Online, cross_site, page, refused};
+use super::{Online, form_token, from_the_page, page, refused};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -10,7 +10,6 @@ use axum::response::Response;
 use bellhop_domain::consent::{Channel, Purpose};
 use bellhop_domain::text::escape_html;
 use bellhop_engine::{ConsentPage, ConsentSubmitted, LinkError};
-use bellhop_transport::callbacks::constant_time_eq;
 use uuid::Uuid;
 
 struct Words {
@@ -84,11 +83,6 @@ fn channel_label(c: Channel, language: &str) -> &'static str {
         (Channel::Email, false) => "Email",
         (Channel::Sms, _) => "SMS",
     }
-}
-
-/// The token a page's form carries: only someone who opened the page has it.
-fn form_token(s: &AppState, token: &str) -> String {
-    s.engine.signer().sign("consent_form", token)
 }
 
 fn render(s: &AppState, token: &str, p: &ConsentPage, done: Option<&ConsentSubmitted>) -> Response {
@@ -221,9 +215,7 @@ pub async fn submit(
 ) -> Response {
     let pairs = crate::callbacks::form_urlencoded_pairs(&body);
     let value = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v);
-    let form_ok = value("form_token")
-        .is_some_and(|t| constant_time_eq(t.as_bytes(), form_token(&s, &token).as_bytes()));
-    if !form_ok || cross_site(&headers) {
+    if !from_the_page(&s, &token, &pairs, &headers) {
         return forbidden();
     }
     let Some(text_id) = value("text_id").and_then(|t| t.parse::<Uuid>().ok()) else {
@@ -299,10 +291,7 @@ pub async fn confirm(
     body: Bytes,
 ) -> Response {
     let pairs = crate::callbacks::form_urlencoded_pairs(&body);
-    let form_ok = pairs.iter().any(|(k, v)| {
-        k == "form_token" && constant_time_eq(v.as_bytes(), form_token(&s, &token).as_bytes())
-    });
-    if !form_ok || cross_site(&headers) {
+    if !from_the_page(&s, &token, &pairs, &headers) {
         return forbidden();
     }
     match s.engine.confirm_consent(&token, &online.0).await {

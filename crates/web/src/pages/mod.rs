@@ -54,12 +54,31 @@ impl<S: Send + Sync> FromRequestParts<S> for Online {
     }
 }
 
-/// Whether the browser says the form came from another site (`Sec-Fetch-Site`).
-fn cross_site(parts: &axum::http::HeaderMap) -> bool {
-    parts
+/// The token a page's form carries: only someone who opened the page has it.
+fn form_token(s: &AppState, token: &str) -> String {
+    s.engine.signer().sign("consent_form", token)
+}
+
+/// Whether a posted form came from the page of this link: it carries the page's form token,
+/// and the browser does not say it came from another site (`Sec-Fetch-Site`).
+fn from_the_page(
+    s: &AppState,
+    token: &str,
+    pairs: &[(String, String)],
+    headers: &axum::http::HeaderMap,
+) -> bool {
+    let cross_site = headers
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == "cross-site")
+        .is_some_and(|v| v == "cross-site");
+    let carries_token = pairs.iter().any(|(k, v)| {
+        k == "form_token"
+            && bellhop_transport::callbacks::constant_time_eq(
+                v.as_bytes(),
+                form_token(s, token).as_bytes(),
+            )
+    });
+    carries_token && !cross_site
 }
 
 /// A page in the property's colours. `body` is HTML made by this module (values escaped).
