@@ -1,6 +1,7 @@
 //! One-click unsubscribe against a running bellhop (`app::start`, as `bellhop serve` runs it):
 //! a real HTTP client POSTs to the `List-Unsubscribe` URL of a mail that went out, without
 //! cookies or a key; the guest's next marketing mail is suppressed, their reminder still goes.
+//! Then `bellhop contact export|erase` answer the guest's GDPR requests on the same database.
 
 mod support;
 
@@ -165,5 +166,30 @@ async fn an_unsubscribe_post_from_a_mail_client_stops_the_next_marketing_mail_an
     )
     .await;
     assert_eq!(suppressed["status_reason"], "no consent: marketing/email");
+
+    // The operator answers Anna's GDPR requests from the command line.
+    let database = live.dir.path().join("live.db");
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_bellhop"))
+            .args(args)
+            .env("BELLHOP_DATABASE", &database)
+            .env("BELLHOP_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let export = cli(&["contact", "export", &contact]);
+    assert!(export.status.success(), "{export:?}");
+    let exported: Value = serde_json::from_slice(&export.stdout).unwrap();
+    assert_eq!(exported["contact"]["email"], "anna@example.com");
+    assert_eq!(exported["bookings"].as_array().unwrap().len(), 2);
+    assert!(exported["consent"]["history"].as_array().unwrap().len() >= 2);
+    let refused = cli(&["contact", "erase", &contact]);
+    assert!(!refused.status.success(), "erasing asks for --yes");
+    let erased = cli(&["contact", "erase", &contact, "--yes"]);
+    assert!(erased.status.success(), "{erased:?}");
+    assert!(String::from_utf8_lossy(&erased.stdout).contains("erased"));
+    let after: Value =
+        serde_json::from_slice(&cli(&["contact", "export", &contact]).stdout).unwrap();
+    assert!(after["contact"]["email"].is_null(), "{after}");
     live.stop().await;
 }

@@ -151,11 +151,11 @@ async fn a_reminder_through_kannel_is_delivered_and_an_inbound_stop_opts_the_num
     )
     .await;
     let event = &record["consent_events"][0];
-    assert_eq!(event["action"], "opt_out");
+    assert_eq!(event["granted"], false);
     assert_eq!(event["source"], "sms_keyword");
-    assert_eq!(event["keyword"], "STOP");
+    assert_eq!(event["evidence"]["keyword"], "STOP");
     assert!(
-        event["inbound_id"].is_string(),
+        event["evidence"]["inbound_id"].is_string(),
         "kept with the raw message as evidence"
     );
 

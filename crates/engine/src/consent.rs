@@ -8,6 +8,7 @@
 use crate::EngineError;
 use crate::service::Engine;
 use bellhop_domain::consent::{self, Channel, Decisive, Purpose, Source, State};
+use bellhop_domain::render::Category;
 use bellhop_domain::{Contact, Property, Reason};
 use bellhop_store::{ConsentEvent, ConsentText, NewConsentEvent, Tx};
 use serde::Serialize;
@@ -259,6 +260,24 @@ pub struct ConsentWarning {
     pub rules: Vec<RuleRef>,
 }
 
+/// A property's enabled rules with the category of their templates.
+async fn active_rules(
+    tx: &mut Tx,
+    property: &Property,
+) -> Result<Vec<(bellhop_domain::Rule, Category)>, EngineError> {
+    let categories = tx.template_categories(property.id).await?;
+    Ok(tx
+        .rules_of(property.id)
+        .await?
+        .into_iter()
+        .filter(|r| r.enabled)
+        .map(|r| {
+            let category = categories.get(&r.template_id).copied().unwrap_or_default();
+            (r, category)
+        })
+        .collect())
+}
+
 /// The purposes and channels a reason refuses for lack of consent.
 fn refusals(reason: &Reason, out: &mut Vec<(Purpose, Channel)>) {
     match reason {
@@ -280,6 +299,17 @@ impl Engine {
         property: &Property,
         contact: &Contact,
     ) -> Result<Vec<ConsentWarning>, EngineError> {
+        let rules = active_rules(tx, property).await?;
+        Self::consent_gaps_of(tx, property, contact, &rules).await
+    }
+
+    /// `consent_gaps_in` for a property's active rules, read before.
+    async fn consent_gaps_of(
+        tx: &mut Tx,
+        property: &Property,
+        contact: &Contact,
+        rules: &[(bellhop_domain::Rule, Category)],
+    ) -> Result<Vec<ConsentWarning>, EngineError> {
         let account = property.account_id;
         let points = crate::prepare::points_of(contact, property);
         let events = tx
@@ -288,9 +318,8 @@ impl Engine {
         let mut book = ConsentBook::default();
         book.add(account, &points, true, &events);
         let mut warnings: Vec<ConsentWarning> = Vec::new();
-        let rules = tx.rules_of(property.id).await?;
-        for rule in rules.iter().filter(|r| r.enabled) {
-            let category = tx.template(account, rule.template_id).await?.category;
+        for (rule, category) in rules {
+            let category = *category;
             let consent = |channel, address: &str| {
                 book.check(account, property, category.into(), channel, address)
             };
@@ -388,6 +417,8 @@ impl Engine {
     ) -> Result<HashMap<Uuid, String>, EngineError> {
         let mut out = HashMap::new();
         let mut gaps: HashMap<(Uuid, Uuid), Vec<ConsentWarning>> = HashMap::new();
+        let mut rules: HashMap<Uuid, (Property, Vec<(bellhop_domain::Rule, Category)>)> =
+            HashMap::new();
         let mut tx = self.store().begin_read().await?;
         for row in rows {
             let Some(rule) = row.rule_id else { continue };
@@ -401,9 +432,14 @@ impl Engine {
             let known = match gaps.entry(key) {
                 std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
                 std::collections::hash_map::Entry::Vacant(slot) => {
-                    let property = tx.property(account, row.property_id).await?;
+                    if !rules.contains_key(&row.property_id) {
+                        let property = tx.property(account, row.property_id).await?;
+                        let active = active_rules(&mut tx, &property).await?;
+                        rules.insert(row.property_id, (property, active));
+                    }
+                    let (property, active) = &rules[&row.property_id];
                     let contact = tx.contact(account, row.contact_id).await?;
-                    slot.insert(Self::consent_gaps_in(&mut tx, &property, &contact).await?)
+                    slot.insert(Self::consent_gaps_of(&mut tx, property, &contact, active).await?)
                 }
             };
             if let Some(w) = known.iter().find(|w| w.rules.iter().any(|r| r.id == rule)) {

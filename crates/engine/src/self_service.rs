@@ -265,11 +265,21 @@ impl Engine {
     pub async fn consent_page(&self, token: &str) -> Result<ConsentPage, LinkError> {
         let subject = links::read_consent_page_token(self.signer(), token, self.now())?;
         let view = self.link_view(subject).await?;
-        let mut tx = self.store().begin().await.map_err(EngineError::from)?;
-        let text = self
-            .shown_text(&mut tx, &view.property, view.language)
-            .await?;
-        tx.commit().await.map_err(EngineError::from)?;
+        let text = match self
+            .store()
+            .consent_text(view.property.id, view.language)
+            .await?
+        {
+            Some(text) => text,
+            None => {
+                let mut tx = self.store().begin().await.map_err(EngineError::from)?;
+                let text = self
+                    .shown_text(&mut tx, &view.property, view.language)
+                    .await?;
+                tx.commit().await.map_err(EngineError::from)?;
+                text
+            }
+        };
         let consents = self
             .consents(view.contact.account_id, view.contact.id)
             .await?;

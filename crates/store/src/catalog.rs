@@ -320,6 +320,22 @@ impl Tx {
         properties_from(rows)
     }
 
+    /// The category of each of a property's templates.
+    pub async fn template_categories(
+        &mut self,
+        property: Uuid,
+    ) -> Result<std::collections::HashMap<Uuid, bellhop_domain::render::Category>, StoreError> {
+        let rows: Vec<(Id, String)> = on!(self.conn(), c, _db => {
+            sqlx::query_as("SELECT id, category FROM templates WHERE property_id = $1")
+                .bind(Id(property))
+                .fetch_all(&mut *c)
+                .await?
+        });
+        rows.into_iter()
+            .map(|(id, category)| Ok((id.0, enum_from("category", category)?)))
+            .collect()
+    }
+
     /// The country of the account's first property: where a phone number typed without a
     /// country code is read when nothing else says.
     pub async fn default_country(&mut self, account: Uuid) -> Result<Option<String>, StoreError> {

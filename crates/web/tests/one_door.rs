@@ -6,12 +6,16 @@ use std::path::Path;
 
 /// What the API may take from `bellhop_store`: records it shows, filters it passes on, the
 /// error it maps, and the staff action it names.
-const READ_TYPES: [&str; 14] = [
+const READ_TYPES: [&str; 18] = [
     "AudienceFilter",
     "BookingChange",
     "BookingFilter",
     "CampaignRecord",
     "ConsentEvent",
+    "ConsentText",
+    "Erased",
+    "InboundSmsRow",
+    "TanRow",
     "MessageEvent",
     "MessageFilter",
     "MessageRecord",
