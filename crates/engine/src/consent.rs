@@ -432,12 +432,14 @@ impl Engine {
             let known = match gaps.entry(key) {
                 std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
                 std::collections::hash_map::Entry::Vacant(slot) => {
-                    if !rules.contains_key(&row.property_id) {
-                        let property = tx.property(account, row.property_id).await?;
-                        let active = active_rules(&mut tx, &property).await?;
-                        rules.insert(row.property_id, (property, active));
-                    }
-                    let (property, active) = &rules[&row.property_id];
+                    let (property, active) = match rules.entry(row.property_id) {
+                        std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+                        std::collections::hash_map::Entry::Vacant(slot) => {
+                            let property = tx.property(account, row.property_id).await?;
+                            let active = active_rules(&mut tx, &property).await?;
+                            slot.insert((property, active))
+                        }
+                    };
                     let contact = tx.contact(account, row.contact_id).await?;
                     slot.insert(Self::consent_gaps_of(&mut tx, property, &contact, active).await?)
                 }
