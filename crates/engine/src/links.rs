@@ -158,6 +158,27 @@ mod tests {
         assert_eq!(read_unsubscribe_token(&s, "not base64 !"), None);
     }
 
+    proptest::proptest! {
+        /// Whatever a link carries, reading it never panics and never yields a subject
+        /// bellhop did not sign.
+        #[test]
+        fn any_text_as_a_token_is_refused_without_panicking(token in "\\PC{0,300}") {
+            let s = signer(b"key");
+            let now = Timestamp::from_second(1_800_000_000).unwrap();
+            proptest::prop_assert!(read_unsubscribe_token(&s, &token).is_none());
+            proptest::prop_assert!(read_confirmation_token(&s, &token).is_none());
+            proptest::prop_assert!(read_consent_page_token(&s, &token, now).is_err());
+        }
+
+        /// Well-formed tokens of the right length with a wrong signature are refused too.
+        #[test]
+        fn forged_tokens_of_the_right_shape_are_refused(bytes in proptest::collection::vec(0u8..=255, 48)) {
+            let s = signer(b"key");
+            let token = URL_SAFE_NO_PAD.encode(&bytes);
+            proptest::prop_assert!(read_unsubscribe_token(&s, &token).is_none());
+        }
+    }
+
     #[test]
     fn a_consent_page_token_expires() {
         let s = signer(b"key");
