@@ -148,12 +148,13 @@ async fn after_an_erasure_no_table_names_the_contact_and_their_withdrawal_stays_
         !rows.iter().any(|r| r.starts_with("message_bodies:")),
         "kept bodies deleted"
     );
-    bellhop_store::scratch::queue_mismatches(&api.store)
+    let mismatches = bellhop_store::scratch::queue_mismatches(&api.store)
         .await
-        .unwrap()
-        .is_empty()
-        .then_some(())
-        .expect("the dispatch queue follows the cancelled messages");
+        .unwrap();
+    assert!(
+        mismatches.is_empty(),
+        "the dispatch queue follows the cancelled messages: {mismatches:?}"
+    );
     let export = api
         .get(&format!("/api/v1/contacts/{contact}/export"))
         .await

@@ -84,7 +84,8 @@ fn says_one_click(headers: &HeaderMap, body: &[u8]) -> Option<bool> {
             };
             head.contains("name=\"List-Unsubscribe\"") && value.trim_end() == "One-Click"
         });
-        return Some(found).filter(|f| *f).map(|_| false);
+        // A mail client's POST: never from the page, whose form is urlencoded.
+        return found.then_some(false);
     }
     let pairs = crate::callbacks::form_urlencoded_pairs(body);
     pairs
