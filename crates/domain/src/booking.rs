@@ -253,7 +253,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(field: &'static str, message: &'static str) -> Self {
+    pub(crate) fn new(field: &'static str, message: &'static str) -> Self {
         FieldError { field, message }
     }
 }

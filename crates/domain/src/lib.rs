@@ -8,6 +8,45 @@
 /// Result<$name, $error>`): read from JSON and `str::parse` through `parse`, written as the
 /// text, used as a `&str`, and `stored` for values read back from storage, where only parsed
 /// ones are written.
+/// A closed set of names, each with its stored and shown spelling.
+macro_rules! names {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)*
+        }
+
+        impl $name {
+            /// Every value, in the order they are shown.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            /// The name as stored and shown.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)*
+                }
+            }
+
+            /// The value of a stored or given name.
+            pub fn parse(text: &str) -> Option<Self> {
+                match text {
+                    $($text => Some($name::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 macro_rules! checked_text {
     ($name:ident, $error:ty) => {
         impl $name {
@@ -65,6 +104,7 @@ macro_rules! checked_text {
 
 pub mod billing;
 pub mod booking;
+pub mod channel;
 pub mod consent;
 pub mod contact;
 pub mod language;

@@ -51,6 +51,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "consent",
         include_str!("../../migrations/postgres/0007_consent.sql"),
     ),
+    (
+        8,
+        "channels",
+        include_str!("../../migrations/postgres/0008_channels.sql"),
+    ),
 ];
 
 pub(crate) fn migrator() -> sqlx::migrate::Migrator {
