@@ -27,6 +27,15 @@ pub enum Notice {
         /// The property-local month, `YYYY-MM`.
         month: String,
     },
+    /// A channel keeps sending an unpaid cart hold that lapsed long ago.
+    ChannelHoldResent {
+        /// The channel connection's name.
+        channel: String,
+        /// The channel's id of the reservation.
+        external_id: String,
+        /// How long the hold has existed, in minutes.
+        held_minutes: i64,
+    },
 }
 
 impl Notice {
@@ -36,6 +45,7 @@ impl Notice {
             Notice::MessageFailed { .. } => "message_failed",
             Notice::SmsNotDelivered { .. } => "sms_not_delivered",
             Notice::SmsLimitReached { .. } => "sms_limit_reached",
+            Notice::ChannelHoldResent { .. } => "channel_hold_resent",
         }
     }
 
@@ -70,6 +80,15 @@ impl Notice {
             Notice::SmsLimitReached { limit, month } => format!(
                 "The monthly SMS limit of {limit} for {month} is reached: further SMS this month \
                  are rejected (not sent, not billed) until the limit is raised."
+            ),
+            Notice::ChannelHoldResent {
+                channel,
+                external_id,
+                held_minutes,
+            } => format!(
+                "{channel} keeps sending the unpaid reservation {external_id}, held for \
+                 {held_minutes} minutes now: it stays lapsed here. Ask {channel} to confirm or \
+                 drop it."
             ),
         }
     }

@@ -35,6 +35,7 @@ mod backend;
 mod booking_locks;
 mod bookings;
 mod catalog;
+mod channels;
 mod consent;
 mod contacts;
 mod error;
@@ -49,6 +50,7 @@ mod value;
 
 pub use accounts::{ApiKeyRecord, NotificationRecord};
 pub use bookings::{BookingChange, BookingFilter};
+pub use channels::{Connection, NewConnection, TakenReservation};
 pub use consent::{Confirmation, ConsentEvent, ConsentText, NewConsentEvent};
 pub use error::StoreError;
 pub use idempotency::{IdempotencyStart, SavedResponse};
