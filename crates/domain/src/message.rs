@@ -94,6 +94,8 @@ pub enum MessageKind {
     /// A mail about consent the customer asked for: the link to their consent page, or the
     /// double opt-in confirmation.
     Consent,
+    /// A staff change of a channel booking, sent back to the channel as a signed webhook.
+    ChannelChange,
 }
 
 impl MessageKind {
@@ -104,6 +106,7 @@ impl MessageKind {
             MessageKind::Tan => "tan",
             MessageKind::Bulk => "bulk",
             MessageKind::Consent => "consent",
+            MessageKind::ChannelChange => "channel_change",
         }
     }
 }
@@ -116,6 +119,7 @@ impl FromStr for MessageKind {
             MessageKind::Tan,
             MessageKind::Bulk,
             MessageKind::Consent,
+            MessageKind::ChannelChange,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

@@ -502,6 +502,7 @@ async fn queue_consent_mail(
         account_id: view.contact.account_id,
         property_id: view.property.id,
         contact_id: view.contact.id,
+        booking_id: None,
         kind: MessageKind::Consent,
         channel: "email",
         occurrence: occurrence.to_owned(),

@@ -9,6 +9,7 @@ mod eml;
 mod mime;
 pub mod sms;
 mod smtp;
+pub mod webhook;
 
 pub use eml::EmlFolder;
 pub use mime::{OutgoingEmail, Unsubscribe, format_email};

@@ -35,9 +35,11 @@ pub struct AdHocMessage {
     pub property_id: Uuid,
     /// Contact.
     pub contact_id: Uuid,
-    /// `tan`, `bulk` or `consent`.
+    /// The booking it is about (a channel change), if any.
+    pub booking_id: Option<Uuid>,
+    /// `tan`, `bulk`, `consent` or `channel_change`.
     pub kind: bellhop_domain::MessageKind,
-    /// `sms` or `email`.
+    /// `sms`, `email` or `webhook`.
     pub channel: &'static str,
     /// What it is, where a kind has several (`consent_request`, `consent_confirm:<id>`).
     pub occurrence: String,
@@ -135,7 +137,7 @@ impl Tx {
                 .collect();
             on!(self.conn(), c, db => {
                 let mut q = sqlx::QueryBuilder::<db::Db>::new(
-                    "INSERT INTO messages (id, account_id, property_id, contact_id, kind, campaign_id, occurrence,
+                    "INSERT INTO messages (id, account_id, property_id, contact_id, booking_id, kind, campaign_id, occurrence,
                        channel, status, status_reason, status_code, due_at, run_at, priority, sms_text, created_at,
                        updated_at) ",
                 );
@@ -144,6 +146,7 @@ impl Tx {
                         .push_bind(Id(m.account_id))
                         .push_bind(Id(m.property_id))
                         .push_bind(Id(m.contact_id))
+                        .push_bind(opt_id(m.booking_id))
                         .push_bind(m.kind.as_str())
                         .push_bind(opt_id(m.campaign_id))
                         .push_bind(m.occurrence.as_str())
