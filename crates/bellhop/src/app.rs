@@ -111,6 +111,7 @@ fn start_dispatch(
         email: transport.clone(),
         sms: Arc::new(config.sms_gateway(callbacks)?),
         voice: Arc::new(config.voice_gateway(callbacks)?),
+        webhook: Arc::new(config.channels.webhook_sender()?),
     };
     let dispatch = config.dispatch_config();
     tracing::info!(node = %dispatch.node, workers = config.dispatch.workers, batch = dispatch.batch_size,

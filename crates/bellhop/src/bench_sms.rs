@@ -333,6 +333,7 @@ pub async fn kannel(k: KannelArgs, messages: usize) -> anyhow::Result<()> {
         )?)),
         sms: Arc::new(SmsGateway::Kannel(gateway)),
         voice: Arc::new(VoiceGateway::None),
+        webhook: Default::default(),
     };
     let dispatcher = Arc::new(Dispatcher::new(
         store.clone(),

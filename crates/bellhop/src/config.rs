@@ -43,6 +43,38 @@ pub struct Config {
     pub sms: SmsConfig,
     /// Voice calls for landlines.
     pub voice: VoiceConfig,
+    /// Booking channels.
+    pub channels: ChannelsConfig,
+}
+
+/// Booking channels: where their webhooks may go.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChannelsConfig {
+    /// Let webhooks reach private, loopback and link-local addresses (an on-premise channel
+    /// manager). Off: such URLs are refused when saved and when resolved (SSRF).
+    pub allow_private_webhooks: bool,
+    /// Seconds a channel has to answer a webhook.
+    pub webhook_timeout_secs: u64,
+}
+
+impl Default for ChannelsConfig {
+    fn default() -> Self {
+        ChannelsConfig {
+            allow_private_webhooks: false,
+            webhook_timeout_secs: 10,
+        }
+    }
+}
+
+impl ChannelsConfig {
+    /// The webhook sender these settings describe.
+    pub fn webhook_sender(&self) -> anyhow::Result<bellhop_transport::webhook::WebhookSender> {
+        Ok(bellhop_transport::webhook::WebhookSender::new(
+            Duration::from_secs(self.webhook_timeout_secs.max(1)),
+            self.allow_private_webhooks,
+        )?)
+    }
 }
 
 /// Limits of the HTTP server: slow or idle clients are cut off, and connections are capped.
@@ -364,6 +396,7 @@ impl Default for Config {
             public_url: None,
             sms: SmsConfig::default(),
             voice: VoiceConfig::default(),
+            channels: ChannelsConfig::default(),
         }
     }
 }

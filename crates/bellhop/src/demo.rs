@@ -900,6 +900,7 @@ pub async fn run(out: &Path) -> anyhow::Result<()> {
         voice: Arc::new(VoiceGateway::Folder(
             SmsFolder::new(&sms_dir)?.with_caller_id(Some("+43512123456".into())),
         )),
+        webhook: Default::default(),
     };
     let dispatcher = Dispatcher::new(
         store.clone(),

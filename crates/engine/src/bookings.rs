@@ -134,6 +134,20 @@ impl Engine {
         tx.contact(account, draft.contact_id)
             .await
             .map_err(|_| EngineError::invalid("contact_id", "no such contact"))?;
+        if let Some(external_id) = &draft.details.external_id
+            && let Some(existing) = tx
+                .booking_id_by_external(
+                    draft.property_id,
+                    draft.details.source_channel.as_deref(),
+                    external_id,
+                )
+                .await?
+        {
+            return Err(EngineError::Duplicate {
+                existing,
+                external_id: external_id.clone(),
+            });
+        }
         let booking = Booking::created(Uuid::now_v7(), account, draft, now);
         tx.insert_booking(&booking).await?;
         tx.insert_booking_change(
@@ -193,6 +207,8 @@ impl Engine {
         }
         let draft = edit(&old)?;
         validate(&draft)?;
+        self.guard_channel_booking(&mut tx, &old, &draft, actor)
+            .await?;
         let out = change_booking(&mut tx, &old, draft, actor, now).await?;
         tx.commit().await.map_err(EngineError::from)?;
         Ok(out.unwrap_or((old, PlanSummary::default())))

@@ -163,6 +163,28 @@ impl Command<'_> {
             .await
     }
 
+    /// Replaces the fields of an existing booking (an upsert by external id).
+    pub async fn replace_booking(
+        &mut self,
+        id: Uuid,
+        draft: bellhop_domain::BookingFields,
+        actor: &str,
+    ) -> Result<(Booking, PlanSummary), EngineError> {
+        if !self.tx.try_hold_booking(id) {
+            return Err(EngineError::Busy(
+                "a message of this booking is being sent; try again".into(),
+            ));
+        }
+        let old = self.tx.booking_for_change(self.account, id).await?;
+        crate::bookings::validate(&draft)?;
+        self.engine
+            .guard_channel_booking(&mut self.tx, &old, &draft, actor)
+            .await?;
+        let now = self.engine.now();
+        let out = crate::bookings::change_booking(&mut self.tx, &old, draft, actor, now).await?;
+        Ok(out.unwrap_or((old, PlanSummary::default())))
+    }
+
     /// Stores a template (compiled first: a syntax error is refused).
     pub async fn save_template(
         &mut self,

@@ -19,6 +19,7 @@ use bellhop_domain::{MessageKind, Property};
 use bellhop_store::{Claimed, Outcome, OutcomeKind, Reservation, Reserved, Store};
 use bellhop_transport::callbacks::Callbacks;
 use bellhop_transport::sms::{SmsGateway, VoiceGateway};
+use bellhop_transport::webhook::WebhookSender;
 use bellhop_transport::{EmailTransport, SendError};
 use jiff::{SignedDuration, Timestamp};
 use std::collections::HashMap;
@@ -92,6 +93,8 @@ pub struct Transports {
     pub sms: Arc<SmsGateway>,
     /// Voice calls for landlines.
     pub voice: Arc<VoiceGateway>,
+    /// Webhooks to booking channels.
+    pub webhook: Arc<WebhookSender>,
 }
 
 impl Transports {
@@ -101,6 +104,7 @@ impl Transports {
             email,
             sms: Arc::new(SmsGateway::None),
             voice: Arc::new(VoiceGateway::None),
+            webhook: Arc::new(WebhookSender::default()),
         }
     }
 }
@@ -171,6 +175,7 @@ enum Slot {
     Email(usize),
     Sms(usize),
     Voice(usize),
+    Webhook(usize),
 }
 
 impl Dispatcher {
@@ -234,7 +239,16 @@ impl Dispatcher {
             campaigns: HashMap::new(),
             consents: Default::default(),
             signer: self.signer.clone(),
+            connections: HashMap::new(),
         };
+        let connection_ids: Vec<Uuid> = claimed
+            .iter()
+            .filter(|c| c.kind == MessageKind::ChannelChange)
+            .filter_map(|c| c.occurrence.split(':').nth(1)?.parse().ok())
+            .collect();
+        for connection in self.store.connections_by_ids(&connection_ids).await? {
+            ctx.connections.insert(connection.id, connection);
+        }
         for c in claimed {
             if let std::collections::hash_map::Entry::Vacant(slot) =
                 ctx.properties.entry(c.property_id)
@@ -346,6 +360,7 @@ impl Dispatcher {
                 }
                 (MessageKind::Tan | MessageKind::Bulk, _) => prepare::ad_hoc_message(&ctx, c, now),
                 (MessageKind::Consent, _) => prepare::consent_mail(&ctx, c, now),
+                (MessageKind::ChannelChange, _) => prepare::channel_change(&ctx, c),
             };
             match decided {
                 Ok((r, p)) => ready.push((i, r, p)),
@@ -405,6 +420,7 @@ impl Dispatcher {
         let mut emails = Vec::new();
         let mut texts = Vec::new();
         let mut calls = Vec::new();
+        let mut hooks = Vec::new();
         let mut slots = Vec::with_capacity(to_send.len());
         for (_, _, p) in &to_send {
             slots.push(match p {
@@ -420,10 +436,14 @@ impl Dispatcher {
                     calls.push(call.clone());
                     Slot::Voice(calls.len() - 1)
                 }
+                Prepared::Webhook(hook) => {
+                    hooks.push(hook.clone());
+                    Slot::Webhook(hooks.len() - 1)
+                }
             });
         }
         let concurrency = self.config.sms_concurrency;
-        let (mail_results, sms_results, call_results) = tokio::join!(
+        let (mail_results, sms_results, call_results, hook_results) = tokio::join!(
             timed(
                 "email",
                 emails.len(),
@@ -439,6 +459,13 @@ impl Dispatcher {
                 calls.len(),
                 self.transports.voice.call_many(&calls, concurrency)
             ),
+            timed(
+                "webhook",
+                hooks.len(),
+                self.transports
+                    .webhook
+                    .send_many(&hooks, now.as_second(), concurrency)
+            ),
         );
         hold.release().await?;
         for ((i, r, p), slot) in to_send.into_iter().zip(slots) {
@@ -446,6 +473,7 @@ impl Dispatcher {
                 Slot::Email(k) => mail_results[k].clone(),
                 Slot::Sms(k) => sms_results[k].clone(),
                 Slot::Voice(k) => call_results[k].clone(),
+                Slot::Webhook(k) => hook_results[k].clone(),
             };
             let c = &claimed[i];
             outcomes.push(outcome(c, self.settle(c, r, p, result, now)));
@@ -550,6 +578,17 @@ impl Dispatcher {
                         language: r.language,
                         body_html: None,
                         body_text: keep.then_some(call.text),
+                        provider_ref,
+                    },
+                    Prepared::Webhook(hook) => OutcomeKind::Sent {
+                        channel: "webhook",
+                        detail: format!("acknowledged by the channel: {provider_ref}"),
+                        recipient: hook.url,
+                        subject: Some("booking.changed".into()),
+                        sms: None,
+                        language: r.language,
+                        body_html: None,
+                        body_text: keep.then_some(hook.body),
                         provider_ref,
                     },
                 }

@@ -23,6 +23,14 @@ pub enum EngineError {
     /// The record changed meanwhile or is in a state that forbids the action.
     #[error("{0}")]
     Conflict(String),
+    /// A booking with this external id from this source exists at the property already.
+    #[error("a booking with external_id {external_id} from this source exists already: {existing}")]
+    Duplicate {
+        /// The booking that exists.
+        existing: uuid::Uuid,
+        /// The external id.
+        external_id: String,
+    },
     /// The record changed since the caller read it; it is at version `current` now.
     #[error("the booking changed meanwhile: it is at version {current} now")]
     Stale {

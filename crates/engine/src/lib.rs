@@ -3,6 +3,7 @@
 
 mod bookings;
 mod catalog;
+mod channels;
 pub mod clock;
 mod command;
 mod consent;
@@ -23,6 +24,7 @@ mod sms;
 pub mod telemetry;
 
 pub use catalog::{PlanImpact, Preview};
+pub use channels::{ConnectionSecrets, ConnectionSettings, PushOutcome, Pushed};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use command::{Answer, Command, IdempotencyKey};
 pub use consent::{ConsentCell, ConsentDecision, ConsentWarning, ContactConsents, RuleRef};

@@ -14,6 +14,7 @@ use bellhop_domain::{Booking, Contact, MessageKind, Property, Rule};
 use bellhop_store::Claimed;
 use bellhop_transport::callbacks::Callbacks;
 use bellhop_transport::sms::{OutgoingCall, OutgoingSms};
+use bellhop_transport::webhook::WebhookRequest;
 use bellhop_transport::{OutgoingEmail, Unsubscribe};
 use jiff::Timestamp;
 use std::collections::HashMap;
@@ -37,6 +38,8 @@ pub(crate) struct BatchContext {
     pub consents: crate::consent::ConsentBook,
     /// Signs the unsubscribe links of marketing mail.
     pub signer: Arc<Callbacks>,
+    /// The channel connections of the batch's webhooks.
+    pub connections: HashMap<Uuid, bellhop_store::Connection>,
 }
 
 /// Settling a sent message needs this besides the message itself.
@@ -64,12 +67,13 @@ pub(crate) enum Prepared {
         call: OutgoingCall,
         month: Month,
     },
+    Webhook(WebhookRequest),
 }
 
 impl Prepared {
     pub fn sms_parts(&self) -> Option<(i64, Month)> {
         match self {
-            Prepared::Email(_) => None,
+            Prepared::Email(_) | Prepared::Webhook(_) => None,
             Prepared::Sms {
                 analysis, month, ..
             } => Some((analysis.segments as i64, *month)),
@@ -477,4 +481,52 @@ pub(crate) fn points_of(contact: &Contact, property: &Property) -> Vec<(ConsentC
         points.push((ConsentChannel::Sms, number.into()));
     }
     points
+}
+
+/// A staff change of a channel booking, for the channel: its JSON, signed with the
+/// connection's current secret when sent. A connection revoked or without a URL fails it.
+pub(crate) fn channel_change(
+    ctx: &BatchContext,
+    c: &Claimed,
+) -> Result<(Ready, Prepared), NotSent> {
+    let connection_id = c
+        .occurrence
+        .strip_prefix("channel_change:")
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|id| id.parse::<Uuid>().ok())
+        .ok_or_else(|| NotSent::Fail("a channel change without its connection".into()))?;
+    let connection = ctx
+        .connections
+        .get(&connection_id)
+        .ok_or_else(|| NotSent::Fail("the channel connection no longer exists".into()))?;
+    if connection.revoked_at.is_some() {
+        return Err(NotSent::Fail(format!(
+            "the connection to {} was revoked",
+            connection.name
+        )));
+    }
+    let url = connection
+        .webhook_url
+        .clone()
+        .ok_or_else(|| NotSent::Fail(format!("{} has no webhook URL any more", connection.name)))?;
+    let body = c
+        .sms_text
+        .clone()
+        .ok_or_else(|| NotSent::Fail("a channel change without its content".into()))?;
+    let ready = Ready {
+        language: String::new(),
+        fell_back: None,
+        retry_until: None,
+        keep_text: true,
+        note: String::new(),
+    };
+    Ok((
+        ready,
+        Prepared::Webhook(WebhookRequest {
+            url,
+            body,
+            secret: crate::channels::webhook_secret(&ctx.signer, connection),
+            delivery_id: c.id.to_string(),
+        }),
+    ))
 }

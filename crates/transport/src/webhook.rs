@@ -165,6 +165,16 @@ pub struct WebhookSender {
     allow_private: bool,
 }
 
+impl Default for WebhookSender {
+    /// Ten seconds per request; private targets refused.
+    fn default() -> Self {
+        WebhookSender::new(Duration::from_secs(10), false).unwrap_or_else(|_| WebhookSender {
+            client: reqwest::Client::new(),
+            allow_private: false,
+        })
+    }
+}
+
 impl WebhookSender {
     /// A sender with `timeout` per request; `allow_private` lets webhooks reach private and
     /// loopback addresses (on-premise channel managers, tests).
@@ -230,8 +240,12 @@ impl WebhookSender {
         concurrency: usize,
     ) -> Vec<Result<String, SendError>> {
         use futures_util::StreamExt;
-        futures_util::stream::iter(requests)
-            .map(|r| self.send(r, unix_seconds))
+        // Built first, as in `SmsGateway::send_many` (rust-lang/rust#102211).
+        let sends: Vec<_> = requests
+            .iter()
+            .map(|r| Box::pin(self.send(r, unix_seconds)))
+            .collect();
+        futures_util::stream::iter(sends)
             .buffered(concurrency.max(1))
             .collect()
             .await

@@ -49,6 +49,14 @@ pub enum ApiError {
         /// The version it is at now.
         current_version: i64,
     },
+    /// 409: a booking with this external id from this source exists.
+    #[error("duplicate external id")]
+    Duplicate {
+        /// The booking that exists.
+        existing: uuid::Uuid,
+        /// The external id.
+        external_id: String,
+    },
     /// 422: semantically invalid fields.
     #[error("invalid input")]
     Invalid(Vec<FieldError>),
@@ -78,7 +86,9 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Status(status, _) => *status,
-            ApiError::Conflict(_) | ApiError::Stale { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::Stale { .. } | ApiError::Duplicate { .. } => {
+                StatusCode::CONFLICT
+            }
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -106,6 +116,10 @@ pub struct Problem {
     /// this as `If-Match` to overwrite.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_version: Option<i64>,
+    /// The booking that exists already (409 on a second create with the same external id):
+    /// read it, or create again with `?on_conflict=update` to replace it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub existing_booking_id: Option<uuid::Uuid>,
 }
 
 impl IntoResponse for ApiError {
@@ -113,6 +127,10 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let current_version = match &self {
             ApiError::Stale { current_version } => Some(*current_version),
+            _ => None,
+        };
+        let existing_booking_id = match &self {
+            ApiError::Duplicate { existing, .. } => Some(*existing),
             _ => None,
         };
         let (slug, detail, errors) = match self {
@@ -140,6 +158,17 @@ impl IntoResponse for ApiError {
                 vec![],
             ),
             ApiError::Conflict(d) => ("conflict", Some(d), vec![]),
+            ApiError::Duplicate {
+                existing,
+                external_id,
+            } => (
+                "duplicate",
+                Some(format!(
+                    "booking {existing} has external_id {external_id:?} from this source \
+                     already; send ?on_conflict=update to replace it"
+                )),
+                vec![],
+            ),
             ApiError::Stale { current_version } => (
                 "stale",
                 Some(format!(
@@ -175,6 +204,7 @@ impl IntoResponse for ApiError {
             detail,
             errors,
             current_version,
+            existing_booking_id,
         };
         let mut response = (status, axum::Json(problem)).into_response();
         response.headers_mut().insert(
@@ -202,6 +232,13 @@ impl From<EngineError> for ApiError {
             ),
             EngineError::NotFound => ApiError::NotFound,
             EngineError::Conflict(m) => ApiError::Conflict(m),
+            EngineError::Duplicate {
+                existing,
+                external_id,
+            } => ApiError::Duplicate {
+                existing,
+                external_id,
+            },
             EngineError::Stale { current } => ApiError::Stale {
                 current_version: current,
             },

@@ -351,6 +351,7 @@ async fn gateway_callbacks_need_their_token_or_signature() {
             bellhop_transport::sms::SmsFolder::new(dir.path()).unwrap(),
         )),
         voice: std::sync::Arc::new(bellhop_transport::sms::VoiceGateway::None),
+        webhook: Default::default(),
     };
     let dispatcher = bellhop_engine::Dispatcher::new(
         api.store.clone(),

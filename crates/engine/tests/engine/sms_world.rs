@@ -205,6 +205,7 @@ impl World {
                     .unwrap()
                     .with_caller_id(Some(CALLER_ID.into())),
             )),
+            webhook: Default::default(),
         }
     }
 

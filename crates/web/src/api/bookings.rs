@@ -253,11 +253,12 @@ fn details_of(
 /// What staff should know about a booking's contact.
 /// Creates a booking and plans its messages.
 #[utoipa::path(post, path = "/api/v1/bookings", tag = "bookings", request_body = BookingIn,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key")),
-    responses((status = 201, body = BookingResult), (status = 400, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key"), CreateQuery),
+    responses((status = 201, body = BookingResult), (status = 400, body = crate::error::Problem), (status = 409, body = crate::error::Problem, description = "a booking with this external_id from this source exists (`existing_booking_id`)"), (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(s): State<AppState>,
     tenant: Tenant,
+    Query(query): Query<CreateQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -303,7 +304,14 @@ pub async fn create(
             }
         };
         let draft = to_draft(&input, contact_id)?;
-        let (booking, plan) = cmd.create_booking(draft, &actor).await?;
+        let created = cmd.create_booking(draft.clone(), &actor).await;
+        let (booking, plan) = match (created, query.on_conflict) {
+            (
+                Err(bellhop_engine::EngineError::Duplicate { existing, .. }),
+                Some(OnConflict::Update),
+            ) => cmd.replace_booking(existing, draft, &actor).await?,
+            (created, _) => created?,
+        };
         let contact = cmd.contact(contact_id).await?;
         let consent = cmd.booking_consent_warnings(&booking).await?;
         Ok(BookingResult {
@@ -313,6 +321,24 @@ pub async fn create(
         })
     })
     .await
+}
+
+/// What a create does when the external id exists.
+#[derive(Clone, Copy, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnConflict {
+    /// Answer 409 with the existing booking's id (the default).
+    Refuse,
+    /// Replace the existing booking's fields with the request's.
+    Update,
+}
+
+/// Options of a create.
+#[derive(Deserialize, IntoParams)]
+pub struct CreateQuery {
+    /// With `update`, a booking whose `external_id` (from the same `source_channel`) exists
+    /// at the property is replaced instead of refused.
+    on_conflict: Option<OnConflict>,
 }
 
 /// Filters and paging of bookings.
