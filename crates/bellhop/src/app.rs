@@ -70,6 +70,7 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
     let addr = listener.local_addr()?;
     let state = AppState {
         engine: engine.clone(),
+        allow_private_webhooks: config.channels.allow_private_webhooks,
         callbacks: config.callback_settings(),
     };
     let router = if config.role.api() {

@@ -313,6 +313,7 @@ pub async fn kannel(k: KannelArgs, messages: usize) -> anyhow::Result<()> {
     let engine = Engine::new(store.clone(), Arc::new(clock.clone())).with_signer(callbacks.clone());
     let app = bellhop_web::app(bellhop_web::AppState {
         engine,
+        allow_private_webhooks: false,
         callbacks: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", k.callback_port)).await?;

@@ -366,7 +366,7 @@ pub fn booking_fields(
 ) -> Result<BookingFields, FieldError> {
     let schedule = match (r.arrival, r.departure, before) {
         (Some(arrival), Some(departure), _) => Schedule::Stay { arrival, departure },
-        (_, _, Some(b)) => b.schedule.clone(),
+        (_, _, Some(b)) => b.schedule,
         _ => return Err(FieldError::new("arrival", "an arrival date is needed")),
     };
     let mut fields =

@@ -78,6 +78,12 @@ reads! {
     fn count_by_status_and_channel() -> Vec<(String, String, i64)>;
     /// Whether the database answers.
     fn ping() -> ();
+    /// The account's channel connections, of one property or all.
+    fn connections(account: Uuid, property: Option<Uuid>) -> Vec<bellhop_store::Connection>;
+    /// One channel connection.
+    fn connection(account: Uuid, id: Uuid) -> bellhop_store::Connection;
+    /// The booking with this voucher number.
+    fn booking_id_by_voucher(account: Uuid, voucher: &str) -> Option<Uuid>;
 }
 
 impl Queries {

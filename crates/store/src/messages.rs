@@ -448,7 +448,7 @@ impl Tx {
     ) -> Result<Vec<ExistingMessage>, StoreError> {
         let rows: Vec<ExistingRow> = on!(self.conn(), c, _db => {
             sqlx::query_as(
-                "SELECT id, rule_id, occurrence, status, due_at, cancelled_by FROM messages WHERE booking_id = $1",
+                "SELECT id, rule_id, occurrence, status, due_at, cancelled_by FROM messages WHERE booking_id = $1 AND rule_id IS NOT NULL",
             )
             .bind(Id(booking_id))
             .fetch_all(&mut *c)

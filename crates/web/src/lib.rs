@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod callbacks;
+pub mod channel_api;
 mod edge;
 pub mod error;
 pub mod extract;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub engine: Engine,
     /// Gateway callback settings.
     pub callbacks: callbacks::CallbackSettings,
+    /// Channel webhooks may go to private and loopback addresses (on-premise, tests).
+    pub allow_private_webhooks: bool,
 }
 
 /// Largest request body accepted.
@@ -37,6 +40,10 @@ pub fn app(state: AppState) -> Router {
         .nest(
             "/api/v1",
             api::router().layer(middleware::from_fn(edge::require_json)),
+        )
+        .nest(
+            "/channel/v1",
+            channel_api::router().layer(middleware::from_fn(edge::require_json)),
         )
         .merge(callbacks::router())
         .merge(pages::router())

@@ -11,12 +11,12 @@ CREATE TABLE channel_connections (
     key_prefix        TEXT NOT NULL UNIQUE,        -- finds the key (json) or is the user name (alpinebits)
     secret_hash       TEXT NOT NULL,               -- SHA-256 of the key's secret or the password
     webhook_url       TEXT,                        -- where staff changes go back
-    secret_generation INTEGER NOT NULL DEFAULT 1,  -- the webhook signing secret is derived from it
-    hold_minutes      INTEGER NOT NULL DEFAULT 60,
+    secret_generation BIGINT NOT NULL DEFAULT 1,  -- the webhook signing secret is derived from it
+    hold_minutes      BIGINT NOT NULL DEFAULT 60,
     poll_url          TEXT,                        -- an AlpineBits server to poll for GuestRequests
     poll_user         TEXT,
     poll_secret       TEXT,                        -- sealed under the installation key
-    poll_every_secs   INTEGER,
+    poll_every_secs   BIGINT,
     poll_due_at       TIMESTAMPTZ,
     poll_owner        TEXT,                        -- the node polling now, until poll_until
     poll_until        TIMESTAMPTZ,
@@ -36,7 +36,7 @@ CREATE TABLE channel_reservations (
     connection_id    UUID NOT NULL REFERENCES channel_connections (id),
     external_id      TEXT NOT NULL,
     booking_id       UUID NOT NULL REFERENCES bookings (id),
-    revision         INTEGER,
+    revision         BIGINT,
     modified_at      TIMESTAMPTZ,
     content_hash     TEXT NOT NULL,
     status           TEXT NOT NULL,

@@ -134,7 +134,7 @@ fn fields_of(b: &Booking) -> BookingIn {
     }
 }
 
-pub(crate) fn out(b: &Booking) -> BookingOut {
+pub fn out(b: &Booking) -> BookingOut {
     BookingOut {
         id: b.id,
         fields: fields_of(b),

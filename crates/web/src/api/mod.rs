@@ -1,6 +1,7 @@
 //! The `/api/v1` resources, one module each.
 
 mod bookings;
+mod channels;
 mod consents;
 mod contacts;
 pub mod imports;
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .merge(contacts::router())
         .merge(consents::router())
         .merge(bookings::router())
+        .merge(channels::router())
         .merge(templates::router())
         .merge(rules::router())
         .merge(messages::router())

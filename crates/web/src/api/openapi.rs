@@ -1,7 +1,8 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations.
 
 use super::{
-    bookings, consents, contacts, imports, messages, presets, properties, rules, sms, templates,
+    bookings, channels, consents, contacts, imports, messages, presets, properties, rules, sms,
+    templates,
 };
 use crate::AppState;
 use axum::routing::get;
@@ -27,8 +28,11 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         presets::list, presets::install, presets::preview,
         consents::get_consents, consents::record, consents::texts, consents::write_text,
         consents::request, consents::export, consents::erase,
+        channels::create, channels::list, channels::get_one, channels::update, channels::rotate,
+        channels::revoke, channels::by_voucher,
+        crate::channel_api::push,
     ),
-    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    components(schemas(crate::error::Problem, crate::error::FieldError, bookings::OnConflict)),
     modifiers(&BearerAuth),
     security(("api_key" = [])),
 )]
@@ -42,6 +46,17 @@ impl utoipa::Modify for BearerAuth {
         components.add_security_scheme(
             "api_key",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "channel_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "a channel connection's key (bhc_…), not an account key",
+                    ))
+                    .build(),
+            ),
         );
     }
 }
