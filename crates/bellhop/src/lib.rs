@@ -1,6 +1,7 @@
 //! The bellhop application: configuration, wiring of store, engine, dispatcher and API, and
 //! the demo, timeline and benchmark commands. `main.rs` only parses the command line.
 
+pub mod alpinebits;
 pub mod app;
 pub mod bench;
 pub mod bench_sms;

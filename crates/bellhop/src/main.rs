@@ -69,6 +69,11 @@ enum Command {
         #[command(subcommand)]
         action: ContactAction,
     },
+    /// AlpineBits diagnostics.
+    Alpinebits {
+        #[command(subcommand)]
+        action: AlpinebitsAction,
+    },
     /// Ready-made rules and templates for a hotel or a salon.
     Presets {
         #[command(subcommand)]
@@ -188,6 +193,21 @@ enum SmsAction {
 }
 
 #[derive(Subcommand)]
+enum AlpinebitsAction {
+    /// Read one GuestRequests message (OTA_ResRetrieveRS or OTA_HotelResNotifRQ, 2018-10 to
+    /// 2024-10) and print what bellhop takes from it; stores nothing. A refused message
+    /// prints {"error": ...} and exits 1.
+    Parse {
+        /// Print one JSON object on one line (default: indented).
+        #[arg(long)]
+        json: bool,
+        /// The file (`-` reads standard input).
+        #[arg(allow_hyphen_values = true)]
+        file: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum PhoneAction {
     /// E.164 form, validity and type (mobile, fixed_line, ...) of a number.
     Normalize {
@@ -299,6 +319,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = app::open_store(&config()?).await?;
             let report = presets::install(store, account, property, keys, set).await?;
             print!("{}", presets::describe(&report));
+            Ok(())
+        }
+        Command::Alpinebits {
+            action: AlpinebitsAction::Parse { json, file },
+        } => {
+            let result = bellhop::alpinebits::read_input(&file)
+                .and_then(|xml| bellhop::alpinebits::report(&xml));
+            let (value, ok) = match result {
+                Ok(v) => (v, true),
+                Err(e) => (serde_json::json!({ "error": e }), false),
+            };
+            let text = if json {
+                serde_json::to_string(&value)?
+            } else {
+                serde_json::to_string_pretty(&value)?
+            };
+            println!("{text}");
+            if !ok {
+                std::process::exit(1);
+            }
             Ok(())
         }
         Command::Contact {
