@@ -2,7 +2,7 @@
 //! `EchoData`; the server answers what both support.
 
 use crate::{Error, Limits};
-use quick_xml::escape::escape;
+use quick_xml::escape::partial_escape as escape;
 use serde::{Deserialize, Serialize};
 
 /// The versions bellhop speaks, newest first.

@@ -51,6 +51,10 @@ pub(crate) async fn require_json(request: Request, next: Next) -> Response {
 /// Turns an error response that is not a problem document (axum's own rejections: 413,
 /// a query string that does not parse, a path parameter, 405) into one, keeping its status
 /// and its text as the detail.
+/// Marks a response whose error body follows its protocol, not RFC 9457.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OwnErrorFormat;
+
 pub(crate) async fn problems_for_every_error(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
@@ -62,8 +66,9 @@ pub(crate) async fn problems_for_every_error(request: Request, next: Next) -> Re
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/problem+json") || v.starts_with("text/html"));
-    // A problem already, or a page for a person (the customer pages answer in HTML).
-    if is_problem {
+    // A problem already, a page for a person (the customer pages answer in HTML), or a
+    // protocol's own error format (AlpineBits).
+    if is_problem || response.extensions().get::<OwnErrorFormat>().is_some() {
         return response;
     }
     let (parts, body) = response.into_parts();

@@ -2,6 +2,7 @@
 //! idempotency keys on creating POSTs, an OpenAPI 3 document at `/api/v1/openapi.json`,
 //! and `/healthz`, `/readyz` and `/metrics` (Prometheus) for operators.
 
+pub mod alpinebits;
 pub mod api;
 pub mod auth;
 pub mod callbacks;
@@ -45,6 +46,7 @@ pub fn app(state: AppState) -> Router {
             "/channel/v1",
             channel_api::router().layer(middleware::from_fn(edge::require_json)),
         )
+        .merge(alpinebits::router())
         .merge(callbacks::router())
         .merge(pages::router())
         .fallback(|| async { error::ApiError::NotFound })

@@ -1,5 +1,6 @@
 //! The REST API end to end (in-process router, real SQLite file).
 
+mod alpinebits;
 mod channels;
 mod concurrency;
 mod consent;
