@@ -86,9 +86,14 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
     ))];
     if config.role.worker() {
         tasks.push(start_dispatch(config, &store, &clock, &callbacks, &stop)?);
+        let poller = bellhop_transport::alpinebits::AlpineBitsClient::new(
+            Duration::from_secs(config.channels.webhook_timeout_secs.max(1) * 3),
+            config.channels.allow_private_webhooks,
+        )?;
         tasks.push(start_sweep(
             engine,
             config.dispatch.retain_bodies_days,
+            (poller, config.dispatch_config().node),
             stop.clone(),
         ));
     }
@@ -138,6 +143,7 @@ fn start_dispatch(
 fn start_sweep(
     engine: Engine,
     retain_bodies_days: Option<u32>,
+    (poller, node): (bellhop_transport::alpinebits::AlpineBitsClient, String),
     mut stop: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -145,6 +151,10 @@ fn start_sweep(
         for turn in 0u64.. {
             if let Err(e) = engine.expire_lapsed().await {
                 tracing::error!(error = %e, "expiry sweep failed");
+            }
+            // Channels polled as an AlpineBits client, each at its own period (≥ 30 s).
+            if let Err(e) = engine.poll_channels(&poller, &node).await {
+                tracing::error!(error = %e, "channel polling failed");
             }
             if let Some(days) = retain_bodies_days
                 && turn % 120 == 0

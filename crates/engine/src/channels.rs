@@ -30,7 +30,39 @@ pub struct ConnectionSettings {
     pub webhook_url: Option<String>,
     /// How long an unpaid cart hold lasts (default 60).
     pub hold_minutes: i64,
+    /// Where to poll the channel's AlpineBits server for GuestRequests, if bellhop pulls.
+    pub poll: Option<PollSettings>,
 }
+
+/// Pulling a channel's GuestRequests as an AlpineBits client.
+#[derive(Clone, Debug)]
+pub struct PollSettings {
+    /// The channel's AlpineBits endpoint (checked against SSRF by the caller).
+    pub url: String,
+    /// The user bellhop logs in as.
+    pub user: String,
+    /// Its password (kept sealed under the installation key); `None` keeps the stored one.
+    pub password: Option<String>,
+    /// The hotel code the channel knows the property by.
+    pub hotel_code: String,
+    /// Seconds between polls (30 to 86,400).
+    pub every_secs: i64,
+}
+
+/// What a round of polling did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PollStats {
+    /// Connections polled.
+    pub polled: usize,
+    /// Reservations taken (created, updated or already known).
+    pub taken: usize,
+    /// Reservations refused (and reported as such to the channel).
+    pub refused: usize,
+    /// Polls that failed.
+    pub failed: usize,
+}
+
+const POLL_SECRET: &str = "alpinebits-poll";
 
 /// The webhook signing secret of a connection's current generation.
 pub(crate) fn webhook_secret(
@@ -167,6 +199,7 @@ impl Engine {
     ) -> Result<ConnectionSecrets, EngineError> {
         check_settings(&settings)?;
         let now = self.now();
+        let poll = settings.poll.is_some().then(|| settings.clone());
         let (key_prefix, secret_hash, shown) = new_key(settings.kind);
         let connection = Connection {
             id: Uuid::now_v7(),
@@ -180,6 +213,7 @@ impl Engine {
             hold_minutes: settings.hold_minutes,
             poll_url: None,
             poll_user: None,
+            poll_hotel_code: None,
             poll_every_secs: None,
             last_activity_at: None,
             last_error: None,
@@ -201,6 +235,13 @@ impl Engine {
         )
         .await?;
         tx.commit().await?;
+        let connection = match poll {
+            Some(settings) => {
+                self.update_connection(account, connection.id, settings)
+                    .await?
+            }
+            None => connection,
+        };
         Ok(self.with_secrets(connection, shown))
     }
 
@@ -228,8 +269,43 @@ impl Engine {
         connection.name = settings.name.trim().to_owned();
         connection.webhook_url = settings.webhook_url;
         connection.hold_minutes = settings.hold_minutes;
+        let sealed = match &settings.poll {
+            Some(poll) => {
+                if !(30..=86_400).contains(&poll.every_secs) {
+                    return Err(EngineError::invalid(
+                        "poll.every_secs",
+                        "must be between 30 seconds and a day",
+                    ));
+                }
+                if poll.hotel_code.trim().is_empty() || poll.user.trim().is_empty() {
+                    return Err(EngineError::invalid(
+                        "poll",
+                        "a hotel code and a user are needed",
+                    ));
+                }
+                connection.poll_url = Some(poll.url.clone());
+                connection.poll_user = Some(poll.user.trim().to_owned());
+                connection.poll_hotel_code = Some(poll.hotel_code.trim().to_owned());
+                connection.poll_every_secs = Some(poll.every_secs);
+                poll.password
+                    .as_deref()
+                    .map(|p| Some(self.signer().seal(POLL_SECRET, p)))
+            }
+            None => {
+                connection.poll_url = None;
+                connection.poll_user = None;
+                connection.poll_hotel_code = None;
+                connection.poll_every_secs = None;
+                Some(None)
+            }
+        };
         let mut tx = self.store().begin().await?;
-        tx.update_connection(&connection, None, self.now()).await?;
+        tx.update_connection(
+            &connection,
+            sealed.as_ref().map(|s| s.as_deref()),
+            self.now(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(connection)
     }
@@ -598,6 +674,113 @@ impl Engine {
             birth_date: None,
         };
         self.find_or_create_contact_in(tx, &contact).await
+    }
+
+    /// Polls the channels whose poll is due, as an AlpineBits client: `OTA_Read` for the
+    /// GuestRequests not yet acknowledged, each taken like a push, then `OTA_NotifReport`
+    /// acknowledging those taken and refusing the rest. A connection is leased to `node`
+    /// while it is polled, so nodes sharing a database never poll one channel twice at once.
+    pub async fn poll_channels(
+        &self,
+        client: &bellhop_transport::alpinebits::AlpineBitsClient,
+        node: &str,
+    ) -> Result<PollStats, EngineError> {
+        let now = self.now();
+        let lease = now.checked_add(SignedDuration::from_mins(5)).unwrap_or(now);
+        let due = self.store().claim_due_polls(node, now, lease, 20).await?;
+        let mut stats = PollStats::default();
+        for (connection, sealed) in due {
+            stats.polled += 1;
+            let outcome = self.poll_one(client, &connection, sealed.as_deref()).await;
+            let error = match outcome {
+                Ok((taken, refused)) => {
+                    stats.taken += taken;
+                    stats.refused += refused;
+                    None
+                }
+                Err(e) => {
+                    stats.failed += 1;
+                    tracing::warn!(connection_id = %connection.id, error = %e, "AlpineBits poll failed");
+                    Some(format!("poll: {e}"))
+                }
+            };
+            self.note_channel_activity(connection.id, error.as_deref())
+                .await;
+            let every = SignedDuration::from_secs(connection.poll_every_secs.unwrap_or(300));
+            let next = self.now().checked_add(every).unwrap_or(now);
+            self.store().finish_poll(connection.id, node, next).await?;
+        }
+        Ok(stats)
+    }
+
+    async fn poll_one(
+        &self,
+        client: &bellhop_transport::alpinebits::AlpineBitsClient,
+        connection: &Connection,
+        sealed: Option<&str>,
+    ) -> Result<(usize, usize), String> {
+        let (Some(url), Some(user), Some(hotel)) = (
+            connection.poll_url.as_deref(),
+            connection.poll_user.as_deref(),
+            connection.poll_hotel_code.as_deref(),
+        ) else {
+            return Err("polling is not set up".into());
+        };
+        let password = sealed
+            .and_then(|s| self.signer().open(POLL_SECRET, s))
+            .ok_or("the stored password cannot be opened with this installation's key")?;
+        let limits = bellhop_alpinebits::Limits::default();
+        let answer = client
+            .exchange(
+                url,
+                user,
+                &password,
+                "OTA_Read:GuestRequests",
+                &bellhop_alpinebits::read_request(hotel, None),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let read = bellhop_alpinebits::parse_guest_requests(&answer, &limits)
+            .map_err(|e| format!("the channel's answer is refused: {e}"))?;
+        if read.message != "OTA_ResRetrieveRS" {
+            return Err(format!("the channel answered {}", read.message));
+        }
+        if !read.errors.is_empty() {
+            return Err(format!("the channel reported {}", read.errors.join("; ")));
+        }
+        let mut acks = Vec::new();
+        let mut refused = Vec::new();
+        for g in read.reservations {
+            let id = g.reservation.external_id.clone();
+            match self.push_reservation(connection, &g.reservation).await {
+                Ok(p) if p.outcome != PushOutcome::HoldLapsed => {
+                    acks.push(bellhop_alpinebits::Ack {
+                        kind: g.unique_id_type,
+                        id,
+                    })
+                }
+                Ok(p) => refused.push((id, p.detail.unwrap_or_default())),
+                Err(EngineError::Invalid { field, message }) => {
+                    refused.push((id, format!("{field}: {message}")))
+                }
+                Err(EngineError::Conflict(why)) => refused.push((id, why)),
+                // Not acknowledged: the channel sends it again with the next poll.
+                Err(e) => tracing::error!(error = %e, "cannot take a polled reservation"),
+            }
+        }
+        if !acks.is_empty() || !refused.is_empty() {
+            client
+                .exchange(
+                    url,
+                    user,
+                    &password,
+                    "OTA_NotifReport:GuestRequests",
+                    &bellhop_alpinebits::notif_report_request(&acks, &refused),
+                )
+                .await
+                .map_err(|e| format!("acknowledgement not delivered: {e}"))?;
+        }
+        Ok((acks.len(), refused.len()))
     }
 
     /// Refuses what only the channel may do to its booking, and queues the change for the

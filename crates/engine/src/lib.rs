@@ -24,7 +24,9 @@ mod sms;
 pub mod telemetry;
 
 pub use catalog::{PlanImpact, Preview};
-pub use channels::{ConnectionSecrets, ConnectionSettings, PushOutcome, Pushed};
+pub use channels::{
+    ConnectionSecrets, ConnectionSettings, PollSettings, PollStats, PushOutcome, Pushed,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use command::{Answer, Command, IdempotencyKey};
 pub use consent::{ConsentCell, ConsentDecision, ConsentWarning, ContactConsents, RuleRef};

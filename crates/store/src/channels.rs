@@ -34,6 +34,8 @@ pub struct Connection {
     pub poll_url: Option<String>,
     /// The user name there.
     pub poll_user: Option<String>,
+    /// The hotel code it knows this property by.
+    pub poll_hotel_code: Option<String>,
     /// Polling period in seconds.
     pub poll_every_secs: Option<i64>,
     /// Last push or poll.
@@ -72,6 +74,7 @@ struct ConnectionRow {
     hold_minutes: i64,
     poll_url: Option<String>,
     poll_user: Option<String>,
+    poll_hotel_code: Option<String>,
     poll_every_secs: Option<i64>,
     last_activity_at: Option<Ts>,
     last_error: Option<String>,
@@ -81,7 +84,7 @@ struct ConnectionRow {
 }
 
 const CONNECTION_COLUMNS: &str = "id, account_id, property_id, name, kind, key_prefix, webhook_url,
-    secret_generation, hold_minutes, poll_url, poll_user, poll_every_secs, last_activity_at,
+    secret_generation, hold_minutes, poll_url, poll_user, poll_hotel_code, poll_every_secs, last_activity_at,
     last_error, last_error_at, revoked_at, created_at";
 
 impl TryFrom<ConnectionRow> for Connection {
@@ -100,6 +103,7 @@ impl TryFrom<ConnectionRow> for Connection {
             hold_minutes: r.hold_minutes,
             poll_url: r.poll_url,
             poll_user: r.poll_user,
+            poll_hotel_code: r.poll_hotel_code,
             poll_every_secs: r.poll_every_secs,
             last_activity_at: r.last_activity_at.map(|t| t.0),
             last_error: r.last_error,
@@ -232,6 +236,69 @@ impl Store {
         rows.into_iter().map(Connection::try_from).collect()
     }
 
+    /// Leases the connections whose poll is due to `node` until `lease_until`, with their
+    /// sealed poll passwords: one node polls a connection at a time, and a node that dies
+    /// mid-poll leaves it to another once the lease lapses.
+    pub async fn claim_due_polls(
+        &self,
+        node: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<(Connection, Option<String>)>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            connection: ConnectionRow,
+            poll_secret: Option<String>,
+        }
+        let mut pooled = self.acquire().await?;
+        let rows: Vec<Row> = on!(pooled.conn(), c, db => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "UPDATE channel_connections SET poll_owner = $1, poll_until = $3
+                 WHERE id IN (SELECT id FROM channel_connections
+                   WHERE poll_url IS NOT NULL AND revoked_at IS NULL AND poll_due_at <= $2
+                     AND (poll_until IS NULL OR poll_until < $2)
+                   ORDER BY poll_due_at LIMIT $4{})
+                 RETURNING {CONNECTION_COLUMNS}, poll_secret",
+                db::SKIP_LOCKED
+            )))
+            .bind(node)
+            .bind(Ts(now))
+            .bind(Ts(lease_until))
+            .bind(limit)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        rows.into_iter()
+            .map(|r| Ok((Connection::try_from(r.connection)?, r.poll_secret)))
+            .collect()
+    }
+
+    /// Ends `node`'s poll of a connection: the next is due at `next`. A node whose lease was
+    /// taken over records nothing (`false`).
+    pub async fn finish_poll(
+        &self,
+        id: Uuid,
+        node: &str,
+        next: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut pooled = self.acquire().await?;
+        let done = on!(pooled.conn(), c, _db => {
+            sqlx::query(
+                "UPDATE channel_connections SET poll_owner = NULL, poll_until = NULL, poll_due_at = $3
+                 WHERE id = $1 AND poll_owner = $2",
+            )
+            .bind(Id(id))
+            .bind(node)
+            .bind(Ts(next))
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
     /// Records a connection's activity: a request taken (`error` none) or refused.
     pub async fn touch_connection(
         &self,
@@ -307,8 +374,8 @@ impl Tx {
             sqlx::query(
                 "INSERT INTO channel_connections (id, account_id, property_id, name, kind, key_prefix,
                    secret_hash, webhook_url, secret_generation, hold_minutes, poll_url, poll_user,
-                   poll_secret, poll_every_secs, poll_due_at, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $15)",
+                   poll_hotel_code, poll_secret, poll_every_secs, poll_due_at, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $16)",
             )
             .bind(Id(c.id))
             .bind(Id(c.account_id))
@@ -322,6 +389,7 @@ impl Tx {
             .bind(c.hold_minutes)
             .bind(&c.poll_url)
             .bind(&c.poll_user)
+            .bind(&c.poll_hotel_code)
             .bind(&new.poll_secret)
             .bind(c.poll_every_secs)
             .bind(Ts(now))
@@ -342,7 +410,8 @@ impl Tx {
             sqlx::query(
                 "UPDATE channel_connections SET name = $3, webhook_url = $4, hold_minutes = $5,
                    poll_url = $6, poll_user = $7, poll_every_secs = $8,
-                   poll_secret = CASE WHEN $9 THEN $10 ELSE poll_secret END, updated_at = $11
+                   poll_secret = CASE WHEN $9 THEN $10 ELSE poll_secret END, updated_at = $11,
+                   poll_hotel_code = $12, poll_due_at = COALESCE(poll_due_at, $11)
                  WHERE id = $1 AND account_id = $2",
             )
             .bind(Id(c.id))
@@ -356,6 +425,7 @@ impl Tx {
             .bind(poll_secret.is_some())
             .bind(poll_secret.flatten())
             .bind(Ts(now))
+            .bind(&c.poll_hotel_code)
             .execute(&mut *conn)
             .await?
             .rows_affected()

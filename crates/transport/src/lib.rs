@@ -4,6 +4,7 @@
 //! API, a generic HTTP provider or a folder; landlines get a voice call (`sms`).
 #![deny(missing_docs)]
 
+pub mod alpinebits;
 pub mod callbacks;
 mod eml;
 mod mime;

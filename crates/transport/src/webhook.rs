@@ -232,6 +232,69 @@ impl WebhookSender {
         }
     }
 
+    /// POSTs a multipart form with HTTP Basic and the AlpineBits headers; answers the body
+    /// of a 2xx (at most `max` bytes).
+    pub(crate) async fn post_form(
+        &self,
+        url: &str,
+        user: &str,
+        password: &str,
+        boundary: &str,
+        body: String,
+        max: usize,
+    ) -> Result<String, SendError> {
+        let url = check_url(url, self.allow_private).map_err(SendError::Permanent)?;
+        let response = self
+            .client
+            .post(url)
+            .basic_auth(user, Some(password))
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .header(
+                "X-AlpineBits-ClientProtocolVersion",
+                crate::alpinebits::CLIENT_VERSION,
+            )
+            .header("X-AlpineBits-ClientID", crate::alpinebits::CLIENT_ID)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| SendError::Transient(format!("the channel cannot be reached: {e}")))?;
+        let status = response.status();
+        if response.content_length().is_some_and(|n| n as usize > max) {
+            return Err(SendError::Transient(format!(
+                "the channel's answer is larger than {max} bytes"
+            )));
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| SendError::Transient(format!("the channel's answer broke off: {e}")))?;
+        if bytes.len() > max {
+            return Err(SendError::Transient(format!(
+                "the channel's answer is larger than {max} bytes"
+            )));
+        }
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        if !status.is_success() || text.trim_start().starts_with("ERROR") {
+            let first: String = text
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .take(200)
+                .collect();
+            let message = format!("the channel answered HTTP {}: {first}", status.as_u16());
+            return Err(if status.is_server_error() {
+                SendError::Transient(message)
+            } else {
+                SendError::Permanent(message)
+            });
+        }
+        Ok(text)
+    }
+
     /// Sends each webhook, up to `concurrency` at once, in order of the answers given back.
     pub async fn send_many(
         &self,

@@ -290,3 +290,123 @@ async fn every_refused_request_gets_a_precise_alpinebits_error() {
     let bookings = api.get("/api/v1/bookings").await;
     assert!(bookings.body["items"].as_array().unwrap().is_empty());
 }
+
+/// A stand-in AlpineBits server on 127.0.0.1: answers `OTA_Read` with the reservations it
+/// holds that were not acknowledged yet, and takes `OTA_NotifReport` acknowledgements.
+struct StandIn {
+    url: String,
+    reads: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    acked: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    auth: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+async fn stand_in() -> StandIn {
+    use std::sync::atomic::Ordering;
+    let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let acked: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let auth: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let (r, a, h) = (reads.clone(), acked.clone(), auth.clone());
+    let app = axum::Router::new().route(
+        "/alpinebits",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let (reads, acked, auth) = (r.clone(), a.clone(), h.clone());
+            async move {
+                let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                auth.lock().unwrap().push(format!(
+                    "{} {}",
+                    header("authorization"),
+                    header("x-alpinebits-clientprotocolversion")
+                ));
+                if body.contains("OTA_Read:GuestRequests") {
+                    reads.fetch_add(1, Ordering::SeqCst);
+                    let sample = fixture("samples-2018-10/GuestRequests-OTA_ResRetrieveRS-reservation.xml");
+                    if acked.lock().unwrap().iter().any(|id| id == "6b34fe24ac2ff810") {
+                        return fixture("samples-2018-10/GuestRequests-OTA_ResRetrieveRS-reservation-empty.xml");
+                    }
+                    return sample;
+                }
+                if body.contains("OTA_NotifReport:GuestRequests") {
+                    let start = body.find("<?xml").unwrap();
+                    let end = body.find("</OTA_NotifReportRQ>").unwrap() + "</OTA_NotifReportRQ>".len();
+                    let ids = bellhop_alpinebits::read_acks(&body[start..end], &Default::default()).unwrap();
+                    acked.lock().unwrap().extend(ids);
+                    return r#"<OTA_NotifReportRS xmlns="http://www.opentravel.org/OTA/2003/05" Version="7.000"><Success/></OTA_NotifReportRS>"#.to_owned();
+                }
+                "ERROR:unknown action".to_owned()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/alpinebits", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    StandIn {
+        url,
+        reads,
+        acked,
+        auth,
+    }
+}
+
+#[tokio::test]
+async fn the_client_polls_a_channel_one_node_at_a_time_and_acknowledges_what_it_took() {
+    use std::sync::atomic::Ordering;
+    let api = Api::new().await;
+    let server = stand_in().await;
+    let hotel = api.hotel().await;
+    let c = api
+        .post(
+            &format!("/api/v1/properties/{hotel}/channels"),
+            json!({"name": "Südtirol pull", "kind": "alpinebits",
+                   "poll": {"url": server.url, "user": "hotel-123", "password": "s3cret-pw",
+                            "hotel_code": "123", "every_secs": 60}}),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::CREATED, "{:?}", c.body);
+    assert_eq!(c.body["connection"]["poll_hotel_code"], "123");
+    let rows = bellhop_store::scratch::every_row_as_text(&api.store)
+        .await
+        .unwrap();
+    assert!(
+        rows.iter().all(|r| !r.contains("s3cret-pw")),
+        "the poll password is sealed"
+    );
+
+    let client = bellhop_transport::alpinebits::AlpineBitsClient::new(
+        std::time::Duration::from_secs(5),
+        true,
+    )
+    .unwrap();
+    let (a, b) = tokio::join!(
+        api.engine.poll_channels(&client, "node-a"),
+        api.engine.poll_channels(&client, "node-b"),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.polled + b.polled, 1, "one node polls a channel at a time");
+    assert_eq!(a.taken + b.taken, 1);
+    assert_eq!(server.reads.load(Ordering::SeqCst), 1);
+    assert_eq!(*server.acked.lock().unwrap(), ["6b34fe24ac2ff810"]);
+    let expected = format!(
+        "Basic {} 2022-10",
+        base64::engine::general_purpose::STANDARD.encode("hotel-123:s3cret-pw")
+    );
+    assert_eq!(server.auth.lock().unwrap()[0], expected);
+    let list = api
+        .get(&format!("/api/v1/bookings?property_id={hotel}"))
+        .await;
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
+
+    // Not due again until its period has passed; then nothing new.
+    let again = api.engine.poll_channels(&client, "node-a").await.unwrap();
+    assert_eq!(again.polled, 0);
+    api.clock.advance(jiff::SignedDuration::from_secs(61));
+    let later = api.engine.poll_channels(&client, "node-b").await.unwrap();
+    assert_eq!((later.polled, later.taken), (1, 0));
+    assert_eq!(server.reads.load(Ordering::SeqCst), 2);
+    let channel = api.get("/api/v1/channels").await;
+    assert!(channel.body[0]["last_activity_at"].is_string());
+    assert!(
+        channel.body[0]["last_error"].is_null(),
+        "{:?}",
+        channel.body
+    );
+}

@@ -15,6 +15,7 @@ CREATE TABLE channel_connections (
     hold_minutes      BIGINT NOT NULL DEFAULT 60,
     poll_url          TEXT,                        -- an AlpineBits server to poll for GuestRequests
     poll_user         TEXT,
+    poll_hotel_code   TEXT,                        -- the HotelCode of OTA_ReadRQ
     poll_secret       TEXT,                        -- sealed under the installation key
     poll_every_secs   BIGINT,
     poll_due_at       TIMESTAMPTZ,

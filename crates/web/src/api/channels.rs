@@ -34,6 +34,28 @@ pub struct ConnectionIn {
     /// Minutes an unpaid cart hold lasts (default 60).
     #[serde(default)]
     pub hold_minutes: Option<i64>,
+    /// Pull GuestRequests from the channel's AlpineBits server (AlpineBits connections;
+    /// set with PUT; `null` stops polling).
+    #[serde(default)]
+    pub poll: Option<PollIn>,
+}
+
+/// Where and how often bellhop polls a channel's AlpineBits server.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PollIn {
+    /// The channel's AlpineBits endpoint.
+    pub url: String,
+    /// The user bellhop logs in as.
+    pub user: String,
+    /// Its password: stored sealed, never shown; leave out to keep the stored one.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// The hotel code the channel knows the property by.
+    pub hotel_code: String,
+    /// Seconds between polls (30 to 86,400; default 300).
+    #[serde(default)]
+    pub every_secs: Option<i64>,
 }
 
 /// A channel connection (its secrets are never shown again).
@@ -53,6 +75,14 @@ pub struct ConnectionOut {
     pub webhook_url: Option<String>,
     /// Hold time in minutes.
     pub hold_minutes: i64,
+    /// The AlpineBits server polled, if any.
+    pub poll_url: Option<String>,
+    /// The user there.
+    pub poll_user: Option<String>,
+    /// The hotel code there.
+    pub poll_hotel_code: Option<String>,
+    /// Seconds between polls.
+    pub poll_every_secs: Option<i64>,
     /// Last request taken or refused.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub last_activity_at: Option<Timestamp>,
@@ -93,6 +123,10 @@ fn out(c: Connection) -> ConnectionOut {
         key_prefix: c.key_prefix,
         webhook_url: c.webhook_url,
         hold_minutes: c.hold_minutes,
+        poll_url: c.poll_url,
+        poll_user: c.poll_user,
+        poll_hotel_code: c.poll_hotel_code,
+        poll_every_secs: c.poll_every_secs,
         last_activity_at: c.last_activity_at,
         last_error: c.last_error,
         last_error_at: c.last_error_at,
@@ -129,12 +163,33 @@ fn settings(
             Some(url.to_owned())
         }
     };
+    let poll = match input.poll {
+        Some(p) if kind == ConnectionKind::AlpineBits => {
+            bellhop_transport::webhook::check_url(p.url.trim(), state.allow_private_webhooks)
+                .map_err(|e| ApiError::invalid("poll.url", e))?;
+            Some(bellhop_engine::PollSettings {
+                url: p.url.trim().to_owned(),
+                user: p.user,
+                password: p.password,
+                hotel_code: p.hotel_code,
+                every_secs: p.every_secs.unwrap_or(300),
+            })
+        }
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "poll",
+                "only AlpineBits connections are polled",
+            ));
+        }
+        None => None,
+    };
     Ok(ConnectionSettings {
         property_id,
         name: input.name,
         kind,
         webhook_url,
         hold_minutes: input.hold_minutes.unwrap_or(60),
+        poll,
     })
 }
 
