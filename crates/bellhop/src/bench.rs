@@ -79,6 +79,19 @@ pub enum Which {
         #[command(flatten)]
         kannel: crate::bench_sms::KannelArgs,
     },
+    /// Reservations pushed over HTTP by concurrent channel clients (JSON and AlpineBits),
+    /// against the same server answering `/healthz`.
+    Channels {
+        /// JSON pushes (and `/healthz` requests for the baseline).
+        #[arg(long, default_value_t = 20_000)]
+        json: usize,
+        /// AlpineBits pushes.
+        #[arg(long, default_value_t = 5_000)]
+        alpinebits: usize,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+    },
     /// One node of `dispatch`: drains the outbox when told to on stdin (started by `dispatch`).
     #[command(hide = true)]
     DispatchNode {
@@ -139,6 +152,13 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
             corpus_out,
             smart_encoding,
         } => crate::bench_sms::segments(texts, corpus_out.as_deref(), smart_encoding),
+        Which::Channels {
+            json,
+            alpinebits,
+            clients,
+        } => crate::bench_channels::channels(json, alpinebits, clients)
+            .await
+            .context("channel benchmark"),
         Which::SmsKannel { messages, kannel } => crate::bench_sms::kannel(kannel, messages)
             .await
             .context("SMS benchmark"),
@@ -314,7 +334,7 @@ async fn plan_bench(bookings: usize, stored: usize) -> anyhow::Result<()> {
 }
 
 /// The bench hotel in Vienna with the eight hotel presets as rules.
-async fn bench_hotel(engine: &Engine, account: Uuid) -> anyhow::Result<Property> {
+pub(crate) async fn bench_hotel(engine: &Engine, account: Uuid) -> anyhow::Result<Property> {
     let property = vienna(account, "Bench Hotel")?;
     engine.create_property(&property).await?;
     for preset in presets::hotel()
@@ -328,7 +348,11 @@ async fn bench_hotel(engine: &Engine, account: Uuid) -> anyhow::Result<Property>
     Ok(property)
 }
 
-async fn setup_account(store: &Store, account: Uuid, now: Timestamp) -> anyhow::Result<()> {
+pub(crate) async fn setup_account(
+    store: &Store,
+    account: Uuid,
+    now: Timestamp,
+) -> anyhow::Result<()> {
     let mut tx = store.begin().await?;
     tx.insert_account(account, "Bench", now).await?;
     tx.commit().await?;

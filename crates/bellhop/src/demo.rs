@@ -7,6 +7,7 @@
 
 use crate::timeline;
 use anyhow::Context;
+use bellhop_domain::channel::{ChannelGuest, Reservation, ReservationStatus};
 use bellhop_domain::consent::{Channel, Purpose, Source};
 use bellhop_domain::contact::EmailAddress;
 use bellhop_domain::language::LanguageTag;
@@ -97,6 +98,15 @@ enum Event {
     /// The guest clicks the link in the confirmation mail.
     ConfirmsSignUp {
         guest: usize,
+    },
+    /// Slevomat pushes a reservation of the hotel (its whole content, every time).
+    ChannelPush {
+        key: &'static str,
+        external_id: &'static str,
+        status: ReservationStatus,
+        revision: i64,
+        arrival: Date,
+        nights: i32,
     },
     /// A bulk SMS to the salon's customers.
     BulkSms {
@@ -553,6 +563,69 @@ fn events() -> Vec<(Timestamp, Event)> {
             staff: "Mia",
         },
     ));
+    // Slevomat: a paid voucher stay, moved by staff later (the change goes back to Slevomat
+    // as a signed webhook, and the guest is told); an unpaid cart that lapses after an hour;
+    // a cart paid within the hour.
+    let slevomat = |key, external_id, status, revision, arrival, nights| Event::ChannelPush {
+        key,
+        external_id,
+        status,
+        revision,
+        arrival,
+        nights,
+    };
+    ev.push((
+        start(16, 10, 0),
+        slevomat(
+            "slv",
+            "SLV-4711",
+            ReservationStatus::Confirmed,
+            1,
+            date(2026, 4, 9),
+            3,
+        ),
+    ));
+    ev.push((
+        start(16, 11, 0),
+        slevomat(
+            "cart",
+            "SLV-CART-88",
+            ReservationStatus::PendingPayment,
+            1,
+            date(2026, 4, 2),
+            2,
+        ),
+    ));
+    ev.push((
+        start(17, 14, 0),
+        slevomat(
+            "paid",
+            "SLV-CART-90",
+            ReservationStatus::PendingPayment,
+            1,
+            date(2026, 4, 12),
+            2,
+        ),
+    ));
+    ev.push((
+        start(17, 14, 35),
+        slevomat(
+            "paid",
+            "SLV-CART-90",
+            ReservationStatus::Confirmed,
+            2,
+            date(2026, 4, 12),
+            2,
+        ),
+    ));
+    ev.push((
+        start(24, 16, 0),
+        Event::MoveStay {
+            key: "slv",
+            arrival: date(2026, 4, 10),
+            nights: 3,
+        },
+    ));
     ev.sort_by_key(|(at, _)| *at);
     ev
 }
@@ -591,6 +664,8 @@ fn property(account: Uuid, name: &str, email: &str, layout: bool) -> anyhow::Res
 
 struct Demo {
     engine: Engine,
+    /// The hotel's Slevomat connection.
+    slevomat: Option<bellhop_store::Connection>,
     account: Uuid,
     hotel: Uuid,
     salon: Uuid,
@@ -691,6 +766,50 @@ impl Demo {
                     .await?;
             }
             Event::Status { key, status } => self.edit(key, |d| d.status = status).await?,
+            Event::ChannelPush {
+                key,
+                external_id,
+                status,
+                revision,
+                arrival,
+                nights,
+            } => {
+                let connection = self.slevomat.as_ref().context("no Slevomat connection")?;
+                let paid = status == ReservationStatus::Confirmed;
+                let reservation = Reservation {
+                    external_id: external_id.into(),
+                    status,
+                    revision: Some(revision),
+                    modified_at: None,
+                    arrival: Some(arrival),
+                    departure: Some(arrival.checked_add(jiff::Span::new().days(nights))?),
+                    language: Some("cs".into()),
+                    guest: ChannelGuest {
+                        first_name: Some("Jana".into()),
+                        last_name: Some(format!("Nováková ({key})")),
+                        email: Some(format!("jana.{key}@example.cz")),
+                        phone: None,
+                    },
+                    room_category: Some("Doppelzimmer".into()),
+                    adults: Some(2),
+                    children_ages: vec![],
+                    newsletter: None,
+                    total: Some(bellhop_domain::channel::Money {
+                        amount: "389.00".into(),
+                        currency: "EUR".into(),
+                    }),
+                    voucher: paid.then(|| format!("V-{external_id}")),
+                    replaces: None,
+                    comment: None,
+                };
+                let pushed = self
+                    .engine
+                    .push_reservation(connection, &reservation)
+                    .await?;
+                if let Some(b) = pushed.booking {
+                    self.bookings.insert(key, b.id);
+                }
+            }
             Event::Room { key, room } => {
                 self.edit(key, |d| d.details.room_category = Some(room.into()))
                     .await?
@@ -885,8 +1004,32 @@ pub async fn run(out: &Path) -> anyhow::Result<()> {
         engine.upsert_contact(&c).await?;
         guests.push(c.id);
     }
+    // Slevomat's webhooks land on a receiver on loopback that checks their signature and
+    // keeps each as a file.
+    let webhooks = out.join("webhooks");
+    let _ = std::fs::remove_dir_all(&webhooks);
+    std::fs::create_dir_all(&webhooks)?;
+    let receiver = webhook_receiver(webhooks.clone()).await?;
+    let slevomat = engine
+        .create_connection(
+            account,
+            bellhop_engine::ConnectionSettings {
+                property_id: hotel.id,
+                name: "Slevomat".into(),
+                kind: bellhop_domain::channel::ConnectionKind::Json,
+                webhook_url: Some(receiver.0.clone()),
+                hold_minutes: 60,
+                poll: None,
+            },
+        )
+        .await?;
+    *receiver
+        .1
+        .lock()
+        .map_err(|_| anyhow::anyhow!("receiver lock"))? = slevomat.webhook_secret.clone();
     let mut demo = Demo {
         engine: engine.clone(),
+        slevomat: Some(slevomat.connection.clone()),
         account,
         hotel: hotel.id,
         salon: salon.id,
@@ -900,7 +1043,10 @@ pub async fn run(out: &Path) -> anyhow::Result<()> {
         voice: Arc::new(VoiceGateway::Folder(
             SmsFolder::new(&sms_dir)?.with_caller_id(Some("+43512123456".into())),
         )),
-        webhook: Default::default(),
+        webhook: Arc::new(bellhop_transport::webhook::WebhookSender::new(
+            std::time::Duration::from_secs(10),
+            true,
+        )?),
     };
     let dispatcher = Dispatcher::new(
         store.clone(),
@@ -978,6 +1124,19 @@ pub async fn run(out: &Path) -> anyhow::Result<()> {
         marketing_email(&anna),
         marketing_email(&james),
     );
+    let lapsed = demo
+        .bookings
+        .get("cart")
+        .map(|id| engine.query().booking(account, *id));
+    let lapsed = match lapsed {
+        Some(b) => b.await?.fields.status.as_str(),
+        None => "missing",
+    };
+    let hooks = std::fs::read_dir(&webhooks)?.count();
+    println!(
+        "Channels: Slevomat pushed 3 reservations; the unpaid cart SLV-CART-88 is {lapsed} (no mail), SLV-CART-90 was paid in time; staff moved SLV-4711 to 10.04.2026: {hooks} signed webhook(s) verified in {}, and the guest was told.",
+        webhooks.display()
+    );
     let overview = engine
         .sms_overview(account, salon.id, Some("2026-03"))
         .await?;
@@ -1005,6 +1164,52 @@ pub async fn run(out: &Path) -> anyhow::Result<()> {
     let _ = Clock::now(&clock);
     store.close().await;
     Ok(())
+}
+
+/// A receiver of Slevomat's webhooks on 127.0.0.1: checks each signature (against the
+/// clock of the demo's world, which is far from the wall clock, so by the HMAC only) and
+/// writes the body to `dir`. Returns its URL and the secret to check with.
+async fn webhook_receiver(
+    dir: std::path::PathBuf,
+) -> anyhow::Result<(String, Arc<std::sync::Mutex<String>>)> {
+    let secret = Arc::new(std::sync::Mutex::new(String::new()));
+    let key = secret.clone();
+    let app = axum::Router::new().route(
+        "/slevomat",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let (key, dir) = (key.clone(), dir.clone());
+            async move {
+                let header = |n: &str| {
+                    headers
+                        .get(n)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                let signature = header("bellhop-signature");
+                let signed_at = signature
+                    .strip_prefix("t=")
+                    .and_then(|s| s.split(',').next())
+                    .and_then(|t| t.parse::<i64>().ok())
+                    .unwrap_or_default();
+                let secret = key.lock().map(|s| s.clone()).unwrap_or_default();
+                if bellhop_transport::webhook::verify(&secret, &signature, &body, signed_at)
+                    .is_err()
+                {
+                    return axum::http::StatusCode::UNAUTHORIZED;
+                }
+                let name = header("bellhop-delivery");
+                match std::fs::write(dir.join(format!("{name}.json")), body) {
+                    Ok(()) => axum::http::StatusCode::OK,
+                    Err(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/slevomat", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok((url, secret))
 }
 
 fn timeline_date(t: Timestamp) -> String {

@@ -4,6 +4,7 @@
 pub mod alpinebits;
 pub mod app;
 pub mod bench;
+pub mod bench_channels;
 pub mod bench_sms;
 pub mod config;
 pub mod contacts;
