@@ -748,26 +748,9 @@ impl Engine {
         if !read.errors.is_empty() {
             return Err(format!("the channel reported {}", read.errors.join("; ")));
         }
-        let mut acks = Vec::new();
-        let mut refused = Vec::new();
-        for g in read.reservations {
-            let id = g.reservation.external_id.clone();
-            match self.push_reservation(connection, &g.reservation).await {
-                Ok(p) if p.outcome != PushOutcome::HoldLapsed => {
-                    acks.push(bellhop_alpinebits::Ack {
-                        kind: g.unique_id_type,
-                        id,
-                    })
-                }
-                Ok(p) => refused.push((id, p.detail.unwrap_or_default())),
-                Err(EngineError::Invalid { field, message }) => {
-                    refused.push((id, format!("{field}: {message}")))
-                }
-                Err(EngineError::Conflict(why)) => refused.push((id, why)),
-                // Not acknowledged: the channel sends it again with the next poll.
-                Err(e) => tracing::error!(error = %e, "cannot take a polled reservation"),
-            }
-        }
+        let (acks, refused) = self
+            .take_guest_requests(connection, read.reservations)
+            .await;
         if !acks.is_empty() || !refused.is_empty() {
             client
                 .exchange(
@@ -781,6 +764,38 @@ impl Engine {
                 .map_err(|e| format!("acknowledgement not delivered: {e}"))?;
         }
         Ok((acks.len(), refused.len()))
+    }
+
+    /// Takes an AlpineBits message's reservations like pushes: the acknowledgements of those
+    /// taken, and (id, why) for those refused. One that failed for a reason of bellhop's own
+    /// is in neither, so the channel sends it again.
+    pub async fn take_guest_requests(
+        &self,
+        connection: &Connection,
+        requests: Vec<bellhop_alpinebits::GuestRequest>,
+    ) -> (Vec<bellhop_alpinebits::Ack>, Vec<(String, String)>) {
+        let mut acks = Vec::new();
+        let mut refused = Vec::new();
+        for g in requests {
+            let id = g.reservation.external_id.clone();
+            match self.push_reservation(connection, &g.reservation).await {
+                Ok(p) if p.outcome != PushOutcome::HoldLapsed => {
+                    acks.push(bellhop_alpinebits::Ack {
+                        kind: g.unique_id_type,
+                        id,
+                    })
+                }
+                Ok(p) => refused.push((id, p.detail.unwrap_or_default())),
+                Err(EngineError::Invalid { field, message }) => {
+                    refused.push((id, format!("{field}: {message}")))
+                }
+                Err(EngineError::Conflict(why)) => refused.push((id, why)),
+                Err(e) => {
+                    tracing::error!(error = %e, external_id = %id, "cannot take an AlpineBits reservation")
+                }
+            }
+        }
+        (acks, refused)
     }
 
     /// Refuses what only the channel may do to its booking, and queues the change for the

@@ -17,8 +17,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use base64::Engine as _;
-use bellhop_alpinebits::{Ack, Limits, SUPPORTED_VERSIONS};
-use bellhop_engine::{EngineError, PushOutcome};
+use bellhop_alpinebits::{Limits, SUPPORTED_VERSIONS};
+use bellhop_engine::EngineError;
 use bellhop_store::Connection;
 
 const HANDSHAKE: &str = "OTA_Ping:Handshaking";
@@ -263,26 +263,10 @@ async fn push(
             );
         }
     };
-    let mut acks = Vec::new();
-    let mut refused = Vec::new();
-    for g in read.reservations {
-        let id = g.reservation.external_id.clone();
-        match s.engine.push_reservation(connection, &g.reservation).await {
-            Ok(p) if p.outcome != PushOutcome::HoldLapsed => acks.push(Ack {
-                kind: g.unique_id_type,
-                id,
-            }),
-            Ok(p) => refused.push((id, p.detail.unwrap_or_default())),
-            Err(EngineError::Invalid { field, message }) => {
-                refused.push((id, format!("{field}: {message}")))
-            }
-            Err(EngineError::Conflict(why)) => refused.push((id, why)),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot take an AlpineBits reservation");
-                refused.push((id, "temporarily unable to take it; send it again".into()));
-            }
-        }
-    }
+    let (acks, refused) = s
+        .engine
+        .take_guest_requests(connection, read.reservations)
+        .await;
     let error = (!refused.is_empty()).then(|| {
         refused
             .iter()

@@ -57,6 +57,21 @@ fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// The token of an `Authorization: Bearer` header (the scheme is case-insensitive, RFC 9110
+/// §11.1).
+pub(crate) fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::Unauthorized)?;
+    let (scheme, token) = value.split_once(' ').ok_or(ApiError::Unauthorized)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::Unauthorized);
+    }
+    Ok(token.trim())
+}
+
 impl FromRequestParts<AppState> for Tenant {
     type Rejection = ApiError;
 
@@ -64,17 +79,7 @@ impl FromRequestParts<AppState> for Tenant {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(ApiError::Unauthorized)?;
-        // The scheme is case-insensitive (RFC 9110 §11.1).
-        let (scheme, token) = value.split_once(' ').ok_or(ApiError::Unauthorized)?;
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err(ApiError::Unauthorized);
-        }
-        let token = token.trim();
+        let token = bearer(parts)?;
         let rest = token.strip_prefix("bh_").ok_or(ApiError::Unauthorized)?;
         let (prefix, secret) = rest.split_once('_').ok_or(ApiError::Unauthorized)?;
         if prefix.len() != 12 || secret.len() != 32 {

@@ -8,7 +8,6 @@ use crate::extract::parse_json;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
-use axum::http::header;
 use axum::http::request::Parts;
 use axum::routing::post;
 use axum::{Json, Router};
@@ -29,16 +28,8 @@ impl FromRequestParts<AppState> for ChannelKey {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(ApiError::Unauthorized)?;
-        let (scheme, token) = value.split_once(' ').ok_or(ApiError::Unauthorized)?;
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err(ApiError::Unauthorized);
-        }
-        match state.engine.connection_by_api_key(token.trim()).await {
+        let token = crate::auth::bearer(parts)?;
+        match state.engine.connection_by_api_key(token).await {
             Ok(c) => Ok(ChannelKey(c)),
             Err(EngineError::NotFound) => Err(ApiError::Unauthorized),
             Err(e) => Err(e.into()),
