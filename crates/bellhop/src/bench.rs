@@ -91,6 +91,10 @@ pub enum Which {
         /// Concurrent clients.
         #[arg(long, default_value_t = 16)]
         clients: usize,
+        /// SQLite with `synchronous=NORMAL` (commits not synced one by one), to see what the
+        /// default's syncing costs.
+        #[arg(long)]
+        normal_durability: bool,
     },
     /// One node of `dispatch`: drains the outbox when told to on stdin (started by `dispatch`).
     #[command(hide = true)]
@@ -156,7 +160,8 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
             json,
             alpinebits,
             clients,
-        } => crate::bench_channels::channels(json, alpinebits, clients)
+            normal_durability,
+        } => crate::bench_channels::channels(json, alpinebits, clients, normal_durability)
             .await
             .context("channel benchmark"),
         Which::SmsKannel { messages, kannel } => crate::bench_sms::kannel(kannel, messages)

@@ -118,9 +118,22 @@ fn alpinebits_form(i: usize) -> (String, String) {
 }
 
 /// The benchmark: prints one line per part and the ratios to `/healthz`.
-pub async fn channels(json: usize, alpinebits: usize, clients: usize) -> anyhow::Result<()> {
+pub async fn channels(
+    json: usize,
+    alpinebits: usize,
+    clients: usize,
+    normal_durability: bool,
+) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let store = Store::open(&dir.path().join("channels.db"), &StoreOptions::default()).await?;
+    let options = StoreOptions {
+        durability: if normal_durability {
+            bellhop_store::Durability::Normal
+        } else {
+            bellhop_store::Durability::Full
+        },
+        ..StoreOptions::default()
+    };
+    let store = Store::open(&dir.path().join("channels.db"), &options).await?;
     store.migrate().await?;
     let engine = Engine::new(store.clone(), Arc::new(SystemClock));
     let account = Uuid::now_v7();

@@ -362,4 +362,66 @@ mod tests {
         assert!(check_url("https://channel.example.com/bellhop", false).is_ok());
         assert!(check_url("http://93.184.216.34/hook", false).is_ok());
     }
+
+    /// A listener on 127.0.0.1 that answers every request with `answer` and counts them.
+    async fn listener(
+        answer: &'static str,
+    ) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = socket.local_addr().unwrap().port();
+        let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = socket.accept().await {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf).await;
+                let _ = stream.write_all(answer.as_bytes()).await;
+            }
+        });
+        (port, seen)
+    }
+
+    fn hook(url: String) -> WebhookRequest {
+        WebhookRequest {
+            url,
+            body: "{}".into(),
+            secret: "s".into(),
+            delivery_id: "d".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_name_that_resolves_to_loopback_is_never_dialled() {
+        let (port, seen) = listener("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await;
+        let sender = WebhookSender::new(Duration::from_secs(2), false).unwrap();
+        // "localhost." passes the check at save (a name), and resolves to 127.0.0.1.
+        let err = sender
+            .send(&hook(format!("http://localhost.:{port}/hook")), 0)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("not delivered"), "{err}");
+        assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_not_followed() {
+        let (target, reached) = listener("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await;
+        let redirect: &'static str = Box::leak(
+            format!("HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:{target}/\r\ncontent-length: 0\r\n\r\n")
+                .into_boxed_str(),
+        );
+        let (port, _) = listener(redirect).await;
+        let sender = WebhookSender::new(Duration::from_secs(2), true).unwrap();
+        let err = sender
+            .send(&hook(format!("http://127.0.0.1:{port}/hook")), 0)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, SendError::Permanent(ref m) if m.contains("302")),
+            "{err}"
+        );
+        assert_eq!(reached.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
 }
