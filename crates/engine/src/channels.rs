@@ -534,7 +534,6 @@ impl Engine {
                         }
                         other => other,
                     })?;
-                tx.set_booking_connection(booking.id, connection.id).await?;
                 tx.save_channel_reservation(
                     &TakenReservation {
                         content_hash: &content_hash,

@@ -618,22 +618,6 @@ impl Tx {
         .await
     }
 
-    /// Marks a booking as a channel's.
-    pub async fn set_booking_connection(
-        &mut self,
-        booking: Uuid,
-        connection: Uuid,
-    ) -> Result<(), StoreError> {
-        on!(self.conn(), c, _db => {
-            sqlx::query("UPDATE bookings SET connection_id = $2 WHERE id = $1")
-                .bind(Id(booking))
-                .bind(Id(connection))
-                .execute(&mut *c)
-                .await?;
-        });
-        Ok(())
-    }
-
     /// The connection a booking came from, if a channel's.
     pub async fn booking_connection(
         &mut self,
@@ -641,8 +625,8 @@ impl Tx {
     ) -> Result<Option<Connection>, StoreError> {
         let row: Option<ConnectionRow> = on!(self.conn(), c, _db => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {} FROM channel_connections k JOIN bookings b ON b.connection_id = k.id
-                 WHERE b.id = $1",
+                "SELECT {} FROM channel_connections k
+                 WHERE k.id = (SELECT connection_id FROM channel_reservations WHERE booking_id = $1 LIMIT 1)",
                 CONNECTION_COLUMNS
                     .split(',')
                     .map(|c| format!("k.{}", c.trim()))

@@ -50,7 +50,6 @@ CREATE TABLE channel_reservations (
 );
 CREATE INDEX channel_reservations_booking ON channel_reservations (booking_id);
 
-ALTER TABLE bookings ADD COLUMN connection_id TEXT REFERENCES channel_connections (id);
 CREATE INDEX bookings_voucher ON bookings (account_id, voucher) WHERE voucher IS NOT NULL;
 
 -- Earlier releases let the same external_id be created twice: the later copies keep their
