@@ -505,9 +505,12 @@ async fn the_newsletter_flag_becomes_a_marketing_consent_from_the_channel() {
     assert_eq!(history[0]["granted"], true);
 }
 
-/// A webhook receiver on 127.0.0.1: answers 500 to the first request, 200 after; records
-/// what it got.
-async fn receiver() -> (String, Arc<Mutex<Vec<(String, String, String)>>>) {
+/// A webhook receiver on 127.0.0.1: answers `first` to the first request and `then` after;
+/// records what it got.
+async fn receiver_answering(
+    first: StatusCode,
+    then: StatusCode,
+) -> (String, Arc<Mutex<Vec<(String, String, String)>>>) {
     let seen: Arc<Mutex<Vec<(String, String, String)>>> = Arc::default();
     let record = seen.clone();
     let app = axum::Router::new().route(
@@ -528,11 +531,7 @@ async fn receiver() -> (String, Arc<Mutex<Vec<(String, String, String)>>>) {
                     header("bellhop-delivery"),
                     body,
                 ));
-                if seen.len() == 1 {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                } else {
-                    StatusCode::OK
-                }
+                if seen.len() == 1 { first } else { then }
             }
         }),
     );
@@ -545,44 +544,14 @@ async fn receiver() -> (String, Arc<Mutex<Vec<(String, String, String)>>>) {
 #[tokio::test]
 async fn a_staff_date_change_goes_back_as_one_signed_webhook_and_one_guest_mail() {
     let api = Api::new().await;
-    let (url, seen) = receiver().await;
+    let (url, seen) = receiver_answering(StatusCode::INTERNAL_SERVER_ERROR, StatusCode::OK).await;
     let (_, key, _, secret) = hotel_with_channel(&api, Some(&url)).await;
     let created = push(&api, &key, &reservation("SLV-50", "confirmed", 1)).await;
     let id = created.body["booking_id"].as_str().unwrap().to_owned();
-    let dir = tempfile::tempdir().unwrap();
-    let mailer = bellhop_engine::Dispatcher::new(
-        api.store.clone(),
-        bellhop_engine::Transports {
-            webhook: Arc::new(
-                bellhop_transport::webhook::WebhookSender::new(
-                    std::time::Duration::from_secs(5),
-                    true,
-                )
-                .unwrap(),
-            ),
-            ..bellhop_engine::Transports::email_only(Arc::new(
-                bellhop_transport::EmailTransport::Folder(
-                    bellhop_transport::EmlFolder::new(dir.path()).unwrap(),
-                ),
-            ))
-        },
-        Arc::new(api.clock.clone()),
-        bellhop_engine::DispatchConfig::default(),
-    )
-    .with_signer(api.engine.signer().clone());
+    let (dir, mailer) = webhook_mailer(&api);
     mailer.drain().await.unwrap();
     let before = mails(dir.path()).len();
-
-    let r = api
-        .call(
-            "PATCH",
-            &format!("/api/v1/bookings/{id}"),
-            Some(&api.key),
-            Some(r#"{"arrival": "2026-04-11", "departure": "2026-04-14"}"#),
-            &[("content-type", "application/merge-patch+json")],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    a_date_change_of(&api, &id).await;
     mailer.drain().await.unwrap();
     assert_eq!(
         seen.lock().unwrap().len(),
@@ -668,4 +637,82 @@ async fn a_replacement_reservation_plans_its_messages_once() {
         "{sent:?}"
     );
     assert!(!sent.iter().any(|s| s.contains("Cancelled")), "{sent:?}");
+}
+
+/// A dispatcher for mails and webhooks (private targets allowed: the receiver is local).
+fn webhook_mailer(api: &Api) -> (tempfile::TempDir, bellhop_engine::Dispatcher) {
+    let dir = tempfile::tempdir().unwrap();
+    let mailer = bellhop_engine::Dispatcher::new(
+        api.store.clone(),
+        bellhop_engine::Transports {
+            webhook: Arc::new(
+                bellhop_transport::webhook::WebhookSender::new(
+                    std::time::Duration::from_secs(5),
+                    true,
+                )
+                .unwrap(),
+            ),
+            ..bellhop_engine::Transports::email_only(Arc::new(
+                bellhop_transport::EmailTransport::Folder(
+                    bellhop_transport::EmlFolder::new(dir.path()).unwrap(),
+                ),
+            ))
+        },
+        Arc::new(api.clock.clone()),
+        bellhop_engine::DispatchConfig::default(),
+    )
+    .with_signer(api.engine.signer().clone());
+    (dir, mailer)
+}
+
+async fn a_date_change_of(api: &Api, id: &str) {
+    let r = api
+        .call(
+            "PATCH",
+            &format!("/api/v1/bookings/{id}"),
+            Some(&api.key),
+            Some(r#"{"arrival": "2026-04-11", "departure": "2026-04-14"}"#),
+            &[("content-type", "application/merge-patch+json")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+}
+
+#[tokio::test]
+async fn a_webhook_the_channel_refuses_fails_and_staff_are_told() {
+    let api = Api::new().await;
+    let (url, seen) = receiver_answering(StatusCode::GONE, StatusCode::GONE).await;
+    let (_, key, _, _) = hotel_with_channel(&api, Some(&url)).await;
+    let created = push(&api, &key, &reservation("SLV-51", "confirmed", 1)).await;
+    let id = created.body["booking_id"].as_str().unwrap().to_owned();
+    let (_dir, mailer) = webhook_mailer(&api);
+    a_date_change_of(&api, &id).await;
+    mailer.drain().await.unwrap();
+    api.clock.advance(jiff::SignedDuration::from_mins(60));
+    mailer.drain().await.unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 1, "a 4xx is not retried");
+    let history = api.get(&format!("/api/v1/messages?booking_id={id}")).await;
+    let hook = history.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["channel"] == "webhook")
+        .cloned()
+        .unwrap_or_else(|| panic!("{:?}", history.body));
+    assert_eq!(hook["status"], "failed", "{hook:?}");
+    assert!(
+        hook["status_reason"].as_str().unwrap().contains("410"),
+        "{hook:?}"
+    );
+    let notes = api.get("/api/v1/notifications").await;
+    assert!(
+        notes
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["kind"] == "message_failed"),
+        "{:?}",
+        notes.body
+    );
 }
