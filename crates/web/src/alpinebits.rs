@@ -237,30 +237,15 @@ async fn push(
     limits: &Limits,
 ) -> (StatusCode, Answer, Option<String>) {
     let read = match bellhop_alpinebits::parse_guest_requests(request, limits) {
-        Ok(r) if r.message == "OTA_HotelResNotifRQ" => r,
-        Ok(r) => {
-            let message = format!("{} is an answer, not a push", r.message);
-            return (
-                StatusCode::BAD_REQUEST,
-                Answer::Xml(bellhop_alpinebits::error_response(
-                    "OTA_HotelResNotifRS",
-                    450,
-                    &message,
-                )),
-                Some(message),
-            );
-        }
-        Err(e) => {
-            let message = e.to_string();
-            return (
-                StatusCode::BAD_REQUEST,
-                Answer::Xml(bellhop_alpinebits::error_response(
-                    "OTA_HotelResNotifRS",
-                    450,
-                    &message,
-                )),
-                Some(message),
-            );
+        Ok(r) if r.message == "OTA_HotelResNotifRQ" => Ok(r),
+        Ok(r) => Err(format!("{} is an answer, not a push", r.message)),
+        Err(e) => Err(e.to_string()),
+    };
+    let read = match read {
+        Ok(r) => r,
+        Err(message) => {
+            let body = bellhop_alpinebits::error_response("OTA_HotelResNotifRS", 450, &message);
+            return (StatusCode::BAD_REQUEST, Answer::Xml(body), Some(message));
         }
     };
     let (acks, refused) = s
