@@ -495,13 +495,20 @@ impl Engine {
         let content_hash = r.content_hash();
         match decision {
             PushDecision::Unchanged => {
-                let booking = stored
+                let stored = stored
                     .as_ref()
-                    .map(|s| s.booking_id)
                     .ok_or_else(|| EngineError::Internal("unchanged without a booking".into()))?;
+                let booking = tx.booking(account, stored.booking_id).await?;
+                // A channel that keeps re-sending the same unpaid cart after it lapsed: it
+                // stays lapsed, and staff hear of it once.
+                if booking.fields.status == BookingStatus::Expired
+                    && r.status == ReservationStatus::PendingPayment
+                {
+                    return lapsed_hold(tx, connection, r, stored, booking, held_since, now).await;
+                }
                 Ok(Pushed {
                     outcome: PushOutcome::Unchanged,
-                    booking: Some(tx.booking(account, booking).await?),
+                    booking: Some(booking),
                     detail: None,
                     plan: PlanSummary::default(),
                 })
@@ -582,19 +589,7 @@ impl Engine {
                         now,
                     )
                     .await?;
-                    if !previous.hold_reported {
-                        let minutes = held_since
-                            .map(|t| now.duration_since(t).as_mins())
-                            .unwrap_or_default();
-                        tx.report_resent_hold(connection, &r.external_id, minutes, now)
-                            .await?;
-                    }
-                    return Ok(Pushed {
-                        outcome: PushOutcome::HoldLapsed,
-                        booking: Some(old),
-                        detail: Some("the unpaid hold lapsed; it stays lapsed".into()),
-                        plan: PlanSummary::default(),
-                    });
+                    return lapsed_hold(tx, connection, r, previous, old, held_since, now).await;
                 }
                 let fields = channel::booking_fields(
                     r,
@@ -871,6 +866,32 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// The answer to an unpaid hold re-sent after it lapsed: it stays lapsed, and staff are told
+/// once that the channel keeps sending it.
+async fn lapsed_hold(
+    tx: &mut Tx,
+    connection: &Connection,
+    r: &Reservation,
+    stored: &StoredReservation,
+    booking: Booking,
+    held_since: Option<Timestamp>,
+    now: Timestamp,
+) -> Result<Pushed, EngineError> {
+    if !stored.hold_reported {
+        let minutes = held_since
+            .map(|t| now.duration_since(t).as_mins())
+            .unwrap_or_default();
+        tx.report_resent_hold(connection, &r.external_id, minutes, now)
+            .await?;
+    }
+    Ok(Pushed {
+        outcome: PushOutcome::HoldLapsed,
+        booking: Some(booking),
+        detail: Some("the unpaid hold lapsed; it stays lapsed".into()),
+        plan: PlanSummary::default(),
+    })
 }
 
 /// The JSON a channel receives for a staff change of its booking.
