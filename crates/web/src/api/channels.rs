@@ -35,7 +35,7 @@ pub struct ConnectionIn {
     #[serde(default)]
     pub hold_minutes: Option<i64>,
     /// Pull GuestRequests from the channel's AlpineBits server (AlpineBits connections;
-    /// set with PUT; `null` stops polling).
+    /// left out of a PUT, polling stops).
     #[serde(default)]
     pub poll: Option<PollIn>,
 }
