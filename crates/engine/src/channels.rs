@@ -483,16 +483,16 @@ impl Engine {
         };
         let hold = SignedDuration::from_mins(connection.hold_minutes);
         let hold_until = held_since.and_then(|t| t.checked_add(hold).ok());
+        let content_hash = r.content_hash();
         let taken = |booking_id: Uuid| TakenReservation {
             connection_id: connection.id,
             external_id: &r.external_id,
             booking_id,
             version: r.version(),
-            content_hash: "",
+            content_hash: &content_hash,
             status: r.status,
             held_since,
         };
-        let content_hash = r.content_hash();
         match decision {
             PushDecision::Unchanged => {
                 let stored = stored
@@ -541,14 +541,7 @@ impl Engine {
                         }
                         other => other,
                     })?;
-                tx.save_channel_reservation(
-                    &TakenReservation {
-                        content_hash: &content_hash,
-                        ..taken(booking.id)
-                    },
-                    now,
-                )
-                .await?;
+                tx.save_channel_reservation(&taken(booking.id), now).await?;
                 if r.newsletter == Some(true) && contact.email.is_some() {
                     let mut decision = ConsentDecision::new(
                         Purpose::Marketing,
@@ -581,14 +574,7 @@ impl Engine {
                     && r.status == ReservationStatus::PendingPayment
                     && hold_until.is_some_and(|until| until <= now);
                 if lapsed {
-                    tx.save_channel_reservation(
-                        &TakenReservation {
-                            content_hash: &content_hash,
-                            ..taken(old.id)
-                        },
-                        now,
-                    )
-                    .await?;
+                    tx.save_channel_reservation(&taken(old.id), now).await?;
                     return lapsed_hold(tx, connection, r, previous, old, held_since, now).await;
                 }
                 let fields = channel::booking_fields(
@@ -610,14 +596,7 @@ impl Engine {
                     .await?;
                 }
                 let changed = change_booking(tx, &old, fields, &actor, now).await?;
-                tx.save_channel_reservation(
-                    &TakenReservation {
-                        content_hash: &content_hash,
-                        ..taken(old.id)
-                    },
-                    now,
-                )
-                .await?;
+                tx.save_channel_reservation(&taken(old.id), now).await?;
                 let (booking, plan) = changed.unwrap_or((old, PlanSummary::default()));
                 Ok(Pushed {
                     outcome: PushOutcome::Updated,

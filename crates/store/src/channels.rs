@@ -342,24 +342,6 @@ impl Store {
         });
         Ok(id.map(|i| i.0))
     }
-
-    /// The channel's ids of a booking (the newest first), with their connection.
-    pub async fn booking_references(
-        &self,
-        booking: Uuid,
-    ) -> Result<Vec<(Uuid, String, Option<String>)>, StoreError> {
-        let mut pooled = self.acquire().await?;
-        let rows: Vec<(Id, String, Option<String>)> = on!(pooled.conn(), c, _db => {
-            sqlx::query_as(
-                "SELECT connection_id, external_id, replaced_by FROM channel_reservations
-                 WHERE booking_id = $1 ORDER BY created_at DESC, external_id",
-            )
-            .bind(Id(booking))
-            .fetch_all(&mut *c)
-            .await?
-        });
-        Ok(rows.into_iter().map(|(c, e, r)| (c.0, e, r)).collect())
-    }
 }
 
 impl Tx {

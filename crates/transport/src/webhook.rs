@@ -163,14 +163,18 @@ impl reqwest::dns::Resolve for PublicOnly {
 pub struct WebhookSender {
     client: reqwest::Client,
     allow_private: bool,
+    /// Why the guarded client could not be built (then nothing is sent).
+    unusable: Option<String>,
 }
 
 impl Default for WebhookSender {
-    /// Ten seconds per request; private targets refused.
+    /// Ten seconds per request; private targets refused. Should the HTTP client fail to
+    /// build, every send fails rather than going out without the SSRF guards.
     fn default() -> Self {
-        WebhookSender::new(Duration::from_secs(10), false).unwrap_or_else(|_| WebhookSender {
+        WebhookSender::new(Duration::from_secs(10), false).unwrap_or_else(|e| WebhookSender {
             client: reqwest::Client::new(),
             allow_private: false,
+            unusable: Some(e.to_string()),
         })
     }
 }
@@ -194,7 +198,16 @@ impl WebhookSender {
         Ok(WebhookSender {
             client,
             allow_private,
+            unusable: None,
         })
+    }
+
+    /// `url` checked against the SSRF rules, with a client that keeps them.
+    fn checked(&self, url: &str) -> Result<reqwest::Url, SendError> {
+        if let Some(why) = &self.unusable {
+            return Err(SendError::Transient(format!("no HTTP client: {why}")));
+        }
+        check_url(url, self.allow_private).map_err(SendError::Permanent)
     }
 
     /// Sends one webhook signed at `unix_seconds`: `Ok` with the status line when the receiver
@@ -243,7 +256,7 @@ impl WebhookSender {
         body: String,
         max: usize,
     ) -> Result<String, SendError> {
-        let url = check_url(url, self.allow_private).map_err(SendError::Permanent)?;
+        let url = self.checked(url)?;
         let response = self
             .client
             .post(url)
