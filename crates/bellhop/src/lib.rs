@@ -2,6 +2,7 @@
 //! the demo, timeline and benchmark commands. `main.rs` only parses the command line.
 
 pub mod alpinebits;
+pub mod autoreply;
 pub mod app;
 pub mod bench;
 pub mod bench_channels;

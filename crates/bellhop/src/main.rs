@@ -74,6 +74,11 @@ enum Command {
         #[command(subcommand)]
         action: AlpinebitsAction,
     },
+    /// Autoresponder diagnostics.
+    Autoreply {
+        #[command(subcommand)]
+        action: AutoreplyAction,
+    },
     /// Ready-made rules and templates for a hotel or a salon.
     Presets {
         #[command(subcommand)]
@@ -190,6 +195,32 @@ enum SmsAction {
     /// sendsms-user bellhop logs in as, and the sms-service whose get-url delivers inbound
     /// SMS (STOP, START) with the token bellhop checks.
     KannelConfig,
+}
+
+#[derive(Subcommand)]
+enum AutoreplyAction {
+    /// Read one mail from standard input and print whether a mailbox with these addresses
+    /// would answer it, and why: {"reply", "reason", ...}, with the reply's "to", "subject",
+    /// "in_reply_to" and "auto_submitted" when it would. Stateless (the once-per-period rule
+    /// is not applied); exits 0 whatever it decides.
+    Explain {
+        /// The mailbox's address.
+        #[arg(long)]
+        address: String,
+        /// Another address of the mailbox (repeatable).
+        #[arg(long = "alias")]
+        aliases: Vec<String>,
+        /// The SMTP envelope sender (`MAIL FROM`; empty for `<>`). Default: the message's
+        /// Return-Path, else its From.
+        #[arg(long)]
+        envelope_from: Option<String>,
+        /// The SMTP envelope recipient (`RCPT TO`).
+        #[arg(long)]
+        envelope_to: Option<String>,
+        /// Print one JSON object on one line (default: indented).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -339,6 +370,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if !ok {
                 std::process::exit(1);
             }
+            Ok(())
+        }
+        Command::Autoreply {
+            action:
+                AutoreplyAction::Explain {
+                    address,
+                    aliases,
+                    envelope_from,
+                    envelope_to,
+                    json,
+                },
+        } => {
+            let value = bellhop::autoreply::explain_stdin(
+                address,
+                aliases,
+                envelope_from,
+                envelope_to,
+            )?;
+            let text = if json {
+                serde_json::to_string(&value)?
+            } else {
+                serde_json::to_string_pretty(&value)?
+            };
+            println!("{text}");
             Ok(())
         }
         Command::Contact {

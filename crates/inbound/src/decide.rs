@@ -229,3 +229,80 @@ pub fn truncate_subject(subject: &str) -> String {
     let end = floor_char_boundary(subject, bytes);
     format!("{}…", &subject[..end])
 }
+
+/// A decision in words, as `bellhop autoreply explain` and the API print it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Explanation {
+    /// Whether a reply would go.
+    pub reply: bool,
+    /// `reply`, a [`NoReply::code`], or `refused` (the mail breaks a limit or is no mail).
+    pub code: &'static str,
+    /// Why, in words.
+    pub reason: String,
+    /// The reply's recipient.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// The reply's subject, decoded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The reply's `In-Reply-To`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_reply_to: Option<String>,
+    /// The reply's `Auto-Submitted`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_submitted: Option<&'static str>,
+}
+
+/// Parses `raw` and explains what a mailbox with `addresses` would do with it. Without an
+/// envelope sender, the message's `Return-Path` stands for it (a stored mail carries it), else
+/// its `From`.
+pub fn explain(
+    addresses: &[String],
+    envelope: &Envelope,
+    raw: &[u8],
+    limits: &crate::Limits,
+) -> Explanation {
+    let mail = match Incoming::parse(raw, limits) {
+        Ok(mail) => mail,
+        Err(refused) => {
+            return Explanation {
+                reply: false,
+                code: "refused",
+                reason: refused.text,
+                to: None,
+                subject: None,
+                in_reply_to: None,
+                auto_submitted: None,
+            };
+        }
+    };
+    let mut envelope = envelope.clone();
+    if envelope.from.is_none() {
+        envelope.from = mail
+            .return_path
+            .clone()
+            .or_else(|| mail.from.as_ref().map(|f| f.address.clone()));
+    }
+    match decide(addresses, &envelope, &mail) {
+        Decision::Reply(shape) => Explanation {
+            reply: true,
+            code: "reply",
+            reason: "a person wrote to this mailbox: it is answered (at most once per sender \
+                     and period)"
+                .into(),
+            to: Some(shape.to),
+            subject: Some(shape.subject),
+            in_reply_to: shape.in_reply_to.map(|id| format!("<{id}>")),
+            auto_submitted: Some(shape.auto_submitted),
+        },
+        Decision::NoReply(why) => Explanation {
+            reply: false,
+            code: why.code(),
+            reason: why.to_string(),
+            to: None,
+            subject: None,
+            in_reply_to: None,
+            auto_submitted: None,
+        },
+    }
+}

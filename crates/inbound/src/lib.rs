@@ -10,6 +10,6 @@ pub mod limits;
 pub mod mail;
 pub mod session;
 
-pub use decide::{Decision, Envelope, NoReply, ReplyShape, decide};
+pub use decide::{Decision, Envelope, Explanation, NoReply, ReplyShape, decide, explain};
 pub use limits::{Limits, Refusal};
 pub use mail::Incoming;

@@ -38,6 +38,8 @@ pub struct Incoming {
     pub suppress: Option<String>,
     /// `Content-Language`.
     pub content_language: Option<String>,
+    /// `Return-Path`: the envelope sender as the last server recorded it.
+    pub return_path: Option<String>,
     /// The first text body (or the HTML body as text), for the language and for staff.
     pub text: String,
     /// Bytes of the raw message.
@@ -98,6 +100,10 @@ impl Incoming {
                 "precedence" => incoming.precedence = Some(value.trim().to_ascii_lowercase()),
                 "x-auto-response-suppress" => incoming.suppress = Some(value.trim().to_owned()),
                 "content-language" => incoming.content_language = Some(value.trim().to_owned()),
+                "return-path" => {
+                    let path = value.trim().trim_start_matches('<').trim_end_matches('>');
+                    incoming.return_path = Some(path.trim().to_owned());
+                }
                 _ if lower.starts_with("list-") && incoming.list_header.is_none() => {
                     incoming.list_header = Some(name.to_owned());
                 }
