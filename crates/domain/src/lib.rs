@@ -108,6 +108,7 @@ pub mod channel;
 pub mod consent;
 pub mod contact;
 pub mod language;
+pub mod mailbox;
 pub mod message;
 pub mod notice;
 pub mod phone;

@@ -96,6 +96,8 @@ pub enum MessageKind {
     Consent,
     /// A staff change of a channel booking, sent back to the channel as a signed webhook.
     ChannelChange,
+    /// An autoresponder's answer to an inbound mail.
+    AutoReply,
 }
 
 impl MessageKind {
@@ -107,6 +109,7 @@ impl MessageKind {
             MessageKind::Bulk => "bulk",
             MessageKind::Consent => "consent",
             MessageKind::ChannelChange => "channel_change",
+            MessageKind::AutoReply => "auto_reply",
         }
     }
 }
@@ -120,6 +123,7 @@ impl FromStr for MessageKind {
             MessageKind::Bulk,
             MessageKind::Consent,
             MessageKind::ChannelChange,
+            MessageKind::AutoReply,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

@@ -361,6 +361,7 @@ impl Dispatcher {
                 (MessageKind::Tan | MessageKind::Bulk, _) => prepare::ad_hoc_message(&ctx, c, now),
                 (MessageKind::Consent, _) => prepare::consent_mail(&ctx, c, now),
                 (MessageKind::ChannelChange, _) => prepare::channel_change(&ctx, c),
+                (MessageKind::AutoReply, _) => prepare::auto_reply(&ctx, c, now),
             };
             match decided {
                 Ok((r, p)) => ready.push((i, r, p)),

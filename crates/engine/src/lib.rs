@@ -1,6 +1,7 @@
 //! bellhop's engine: booking changes with re-planning in one transaction, the dispatcher that
 //! turns due messages into sent mail, retries, and the injected clock.
 
+mod autoreply;
 mod bookings;
 mod catalog;
 mod channels;
@@ -23,6 +24,7 @@ mod service;
 mod sms;
 pub mod telemetry;
 
+pub use autoreply::{Delivery, IntakeError, MAIL_VARIABLES, MailboxDraft, Received};
 pub use catalog::{PlanImpact, Preview};
 pub use channels::{
     ConnectionSecrets, ConnectionSettings, PollSettings, PollStats, PushOutcome, Pushed,

@@ -15,7 +15,7 @@ use bellhop_store::Claimed;
 use bellhop_transport::callbacks::Callbacks;
 use bellhop_transport::sms::{OutgoingCall, OutgoingSms};
 use bellhop_transport::webhook::WebhookRequest;
-use bellhop_transport::{OutgoingEmail, Unsubscribe};
+use bellhop_transport::{AutoReply, OutgoingEmail, Unsubscribe};
 use jiff::Timestamp;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -299,6 +299,7 @@ fn envelope(c: &Claimed, property: &Property, to_email: String, now: Timestamp) 
         text: String::new(),
         date: now,
         unsubscribe: None,
+        auto_reply: None,
     }
 }
 
@@ -353,6 +354,52 @@ pub(crate) fn consent_mail(
         retry_until: None,
         // The body holds a live link: it is not kept.
         keep_text: false,
+        note: String::new(),
+    };
+    Ok((ready, Prepared::Email(email)))
+}
+
+/// An autoresponder's answer, rendered when the mail came in: it goes to the envelope sender
+/// as it was, from the property's sender, with the thread's headers.
+pub(crate) fn auto_reply(
+    ctx: &BatchContext,
+    c: &Claimed,
+    now: Timestamp,
+) -> Result<(Ready, Prepared), NotSent> {
+    let Some(property) = ctx.properties.get(&c.property_id) else {
+        return Err(NotSent::Fail(
+            "the property of this message no longer exists".into(),
+        ));
+    };
+    let payload: crate::autoreply::ReplyPayload = c
+        .sms_text
+        .as_deref()
+        .and_then(|t| serde_json::from_str(t).ok())
+        .ok_or_else(|| NotSent::Fail("the auto-reply's content is gone".into()))?;
+    let html = format!(
+        "<div style=\"white-space:pre-wrap;font-family:sans-serif\">{}</div>",
+        bellhop_domain::text::escape_html(&payload.text)
+    );
+    let email = OutgoingEmail {
+        to_name: payload.to_name,
+        subject: payload.subject,
+        html,
+        text: payload.text,
+        auto_reply: Some(AutoReply {
+            in_reply_to: payload.in_reply_to,
+            references: payload.references,
+        }),
+        ..envelope(c, property, payload.to, now)
+    };
+    let ready = Ready {
+        language: c
+            .contact
+            .language
+            .clone()
+            .map_or_else(|| property.default_language.clone(), String::from),
+        fell_back: None,
+        retry_until: None,
+        keep_text: true,
         note: String::new(),
     };
     Ok((ready, Prepared::Email(email)))

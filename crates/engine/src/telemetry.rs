@@ -12,6 +12,14 @@ pub const CLAIM_BATCH: &str = "bellhop_claim_batch_size";
 /// Seconds a transport took to answer a batch, by `transport` (email, sms, voice).
 pub const TRANSPORT_BATCH: &str = "bellhop_transport_batch_seconds";
 
+/// Inbound mail taken by the autoresponder, by `decision` (replied, not_replied, failed).
+pub const INBOUND_MAIL: &str = "bellhop_inbound_mail_total";
+
+/// Records one inbound mail's decision.
+pub(crate) fn inbound_mail(decision: &str) {
+    metrics::counter!(INBOUND_MAIL, "decision" => decision.to_owned()).increment(1);
+}
+
 /// Records a claimed batch's size.
 pub(crate) fn claimed(n: usize) {
     metrics::histogram!(CLAIM_BATCH).record(n as f64);

@@ -40,6 +40,7 @@ mod consent;
 mod contacts;
 mod error;
 mod idempotency;
+mod mailboxes;
 mod messages;
 mod outbox;
 mod privacy;
@@ -54,6 +55,7 @@ pub use channels::{Connection, NewConnection, TakenReservation};
 pub use consent::{Confirmation, ConsentEvent, ConsentText, NewConsentEvent};
 pub use error::StoreError;
 pub use idempotency::{IdempotencyStart, SavedResponse};
+pub use mailboxes::{InboundFilter, InboundMail, NewInboundMail};
 pub use messages::{
     MessageEvent, MessageFilter, MessageRecord, PlanSummary, StaffAction, TimelineRow,
 };

@@ -13,7 +13,7 @@ mod smtp;
 pub mod webhook;
 
 pub use eml::EmlFolder;
-pub use mime::{OutgoingEmail, Unsubscribe, format_email};
+pub use mime::{AutoReply, OutgoingEmail, Unsubscribe, format_email};
 pub use smtp::{SmtpConfig, SmtpTls, SmtpTransport};
 
 /// Why a send failed, split by what the dispatcher should do next.

@@ -36,6 +36,29 @@ pub struct OutgoingEmail {
     pub date: Timestamp,
     /// Where a marketing mail's recipient unsubscribes (RFC 2369 / RFC 8058).
     pub unsubscribe: Option<Unsubscribe>,
+    /// Set on an autoresponder's answer (RFC 3834): the thread it answers. The mail then goes
+    /// with an empty envelope sender, `Auto-Submitted: auto-replied` and
+    /// `X-Auto-Response-Suppress: All`, so that no other responder answers it.
+    pub auto_reply: Option<AutoReply>,
+}
+
+/// The thread an auto-reply answers.
+#[derive(Clone, Debug, Default)]
+pub struct AutoReply {
+    /// The original Message-ID, without angle brackets.
+    pub in_reply_to: Option<String>,
+    /// The original References and Message-ID, without angle brackets.
+    pub references: Vec<String>,
+}
+
+/// A message id as a header value: `<id>`, or nothing when it could break the header.
+fn angle_id(id: &str) -> Option<String> {
+    let ok = !id.is_empty()
+        && id.len() <= 250
+        && id
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | '"' | '\\' | ','));
+    ok.then(|| format!("<{id}>"))
 }
 
 /// The `List-Unsubscribe` targets of a mail: one HTTPS URL that takes the one-click POST, and
@@ -96,6 +119,20 @@ pub fn format_email(email: &OutgoingEmail) -> Result<Formatted, SendError> {
     if let Some(reply_to) = &email.reply_to {
         builder = builder.reply_to(mailbox(None, address("reply-to", reply_to)?));
     }
+    if let Some(auto) = &email.auto_reply {
+        if let Some(id) = auto.in_reply_to.as_deref().and_then(angle_id) {
+            builder = builder.in_reply_to(id);
+        }
+        let references: Vec<String> = auto.references.iter().filter_map(|r| angle_id(r)).collect();
+        if !references.is_empty() {
+            builder = builder.references(references.join(" "));
+        }
+        // RFC 3834 §3.3: an automatic response goes to the envelope sender from the null
+        // sender, so that a bounce of it is never answered.
+        let envelope = lettre::address::Envelope::new(None, vec![address("recipient", &email.to_email)?])
+            .map_err(|e| SendError::Permanent(format!("invalid envelope: {e}")))?;
+        builder = builder.envelope(envelope);
+    }
     let body = MultiPart::alternative()
         .singlepart(
             SinglePart::builder()
@@ -112,10 +149,25 @@ pub fn format_email(email: &OutgoingEmail) -> Result<Formatted, SendError> {
     let mut message = builder
         .multipart(body)
         .map_err(|e| SendError::Permanent(format!("cannot build the message: {e}")))?;
+    let auto_submitted = if email.auto_reply.is_some() {
+        "auto-replied"
+    } else {
+        "auto-generated"
+    };
     message.headers_mut().insert_raw(HeaderValue::new(
         HeaderName::new_from_ascii_str("Auto-Submitted"),
-        "auto-generated".to_owned(),
+        auto_submitted.to_owned(),
     ));
+    if email.auto_reply.is_some() {
+        message.headers_mut().insert_raw(HeaderValue::new(
+            HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"),
+            "All".to_owned(),
+        ));
+        message.headers_mut().insert_raw(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Precedence"),
+            "bulk".to_owned(),
+        ));
+    }
     if let Some(unsubscribe) = &email.unsubscribe {
         let value = single_line(&unsubscribe.header());
         if !value.is_ascii() {
@@ -156,6 +208,7 @@ mod tests {
             text: "Grüße".into(),
             date: "2026-06-01T08:00:00Z".parse().unwrap(),
             unsubscribe: None,
+            auto_reply: None,
         }
     }
 

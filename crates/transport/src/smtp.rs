@@ -551,6 +551,7 @@ mod tests {
             text: "Hi".into(),
             date: "2026-06-01T08:00:00Z".parse().unwrap(),
             unsubscribe: None,
+            auto_reply: None,
         }
     }
 

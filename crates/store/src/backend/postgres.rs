@@ -56,6 +56,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "channels",
         include_str!("../../migrations/postgres/0008_channels.sql"),
     ),
+    (
+        9,
+        "mailboxes",
+        include_str!("../../migrations/postgres/0009_mailboxes.sql"),
+    ),
 ];
 
 pub(crate) fn migrator() -> sqlx::migrate::Migrator {

@@ -1,0 +1,470 @@
+//! Autoresponder mailboxes, the addresses that route to them, case numbers, who was answered
+//! when, and every inbound mail with its decision.
+
+use crate::value::{Id, Ts, opt_id};
+use crate::{Store, StoreError, Tx};
+use bellhop_domain::mailbox::{Mailbox, ReplyText};
+use jiff::Timestamp;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+#[derive(sqlx::FromRow)]
+struct MailboxRow {
+    id: Id,
+    account_id: Id,
+    property_id: Id,
+    name: String,
+    address: String,
+    aliases: String,
+    replies: String,
+    default_language: String,
+    enabled: bool,
+    active_from: Option<Ts>,
+    active_until: Option<Ts>,
+    period_secs: i64,
+    case_prefix: Option<String>,
+    created_at: Ts,
+}
+
+const MAILBOX_COLUMNS: &str = "id, account_id, property_id, name, address, aliases, replies,
+    default_language, enabled, active_from, active_until, period_secs, case_prefix, created_at";
+
+impl TryFrom<MailboxRow> for Mailbox {
+    type Error = StoreError;
+    fn try_from(r: MailboxRow) -> Result<Self, StoreError> {
+        let aliases: Vec<String> = serde_json::from_str(&r.aliases)
+            .map_err(|e| StoreError::Corrupt(format!("mailbox aliases: {e}")))?;
+        let replies: BTreeMap<String, ReplyText> = serde_json::from_str(&r.replies)
+            .map_err(|e| StoreError::Corrupt(format!("mailbox replies: {e}")))?;
+        Ok(Mailbox {
+            id: r.id.0,
+            account_id: r.account_id.0,
+            property_id: r.property_id.0,
+            name: r.name,
+            address: r.address,
+            aliases,
+            replies,
+            default_language: r.default_language,
+            enabled: r.enabled,
+            active_from: r.active_from.map(|t| t.0),
+            active_until: r.active_until.map(|t| t.0),
+            period_secs: r.period_secs,
+            case_prefix: r.case_prefix,
+            created_at: r.created_at.0,
+        })
+    }
+}
+
+/// An inbound mail as recorded.
+#[derive(Clone, Debug, Serialize)]
+pub struct InboundMail {
+    /// Id.
+    pub id: Uuid,
+    /// The mailbox that received it.
+    pub mailbox_id: Uuid,
+    /// Its property.
+    pub property_id: Uuid,
+    /// `smtp` or `api`.
+    pub via: String,
+    /// `MAIL FROM` (empty: the null sender).
+    pub envelope_from: Option<String>,
+    /// `RCPT TO`.
+    pub envelope_to: Option<String>,
+    /// The From address.
+    pub from_address: Option<String>,
+    /// The From name.
+    pub from_name: Option<String>,
+    /// Subject, decoded.
+    pub subject: Option<String>,
+    /// Its Message-ID.
+    pub message_id: Option<String>,
+    /// The language the reply was chosen for.
+    pub language: Option<String>,
+    /// `replied`, `not_replied` or `failed`.
+    pub decision: String,
+    /// A stable code of the reason (`reply`, `null_sender`, `period`, `inactive`, ...).
+    pub reason_code: String,
+    /// Why, in words.
+    pub reason: String,
+    /// Its case number.
+    pub case_number: Option<String>,
+    /// The contact it came from.
+    pub contact_id: Option<Uuid>,
+    /// The reply in the outbox.
+    pub reply_message_id: Option<Uuid>,
+    /// Bytes.
+    pub size: i64,
+    /// When it arrived.
+    pub received_at: Timestamp,
+}
+
+#[derive(sqlx::FromRow)]
+struct InboundRow {
+    id: Id,
+    mailbox_id: Id,
+    property_id: Id,
+    via: String,
+    envelope_from: Option<String>,
+    envelope_to: Option<String>,
+    from_address: Option<String>,
+    from_name: Option<String>,
+    subject: Option<String>,
+    message_id: Option<String>,
+    language: Option<String>,
+    decision: String,
+    reason_code: String,
+    reason: String,
+    case_number: Option<String>,
+    contact_id: Option<Id>,
+    reply_message_id: Option<Id>,
+    size: i64,
+    received_at: Ts,
+}
+
+const INBOUND_COLUMNS: &str = "id, mailbox_id, property_id, via, envelope_from, envelope_to,
+    from_address, from_name, subject, message_id, language, decision, reason_code, reason,
+    case_number, contact_id, reply_message_id, size, received_at";
+
+impl From<InboundRow> for InboundMail {
+    fn from(r: InboundRow) -> Self {
+        InboundMail {
+            id: r.id.0,
+            mailbox_id: r.mailbox_id.0,
+            property_id: r.property_id.0,
+            via: r.via,
+            envelope_from: r.envelope_from,
+            envelope_to: r.envelope_to,
+            from_address: r.from_address,
+            from_name: r.from_name,
+            subject: r.subject,
+            message_id: r.message_id,
+            language: r.language,
+            decision: r.decision,
+            reason_code: r.reason_code,
+            reason: r.reason,
+            case_number: r.case_number,
+            contact_id: r.contact_id.map(|i| i.0),
+            reply_message_id: r.reply_message_id.map(|i| i.0),
+            size: r.size,
+            received_at: r.received_at.0,
+        }
+    }
+}
+
+/// An inbound mail to record, with its raw bytes.
+#[derive(Clone, Debug)]
+pub struct NewInboundMail<'a> {
+    /// The record.
+    pub mail: InboundMail,
+    /// The account.
+    pub account_id: Uuid,
+    /// Where it was read from (taken once per mailbox).
+    pub source_key: Option<String>,
+    /// The message as received.
+    pub raw: &'a [u8],
+}
+
+/// Filters of the inbound list.
+#[derive(Clone, Debug, Default)]
+pub struct InboundFilter {
+    /// One mailbox.
+    pub mailbox: Option<Uuid>,
+    /// One decision.
+    pub decision: Option<String>,
+    /// Sender address (exact, case-insensitive).
+    pub sender: Option<String>,
+    /// Received at or after.
+    pub since: Option<Timestamp>,
+    /// Received before.
+    pub until: Option<Timestamp>,
+    /// At most this many, newest first.
+    pub limit: i64,
+}
+
+impl Store {
+    /// The account's mailboxes.
+    pub async fn mailboxes(&self, account: Uuid) -> Result<Vec<Mailbox>, StoreError> {
+        let mut pooled = self.acquire().await?;
+        let rows: Vec<MailboxRow> = on!(pooled.conn(), c, _db => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE account_id = $1 ORDER BY created_at, id"
+            )))
+            .bind(Id(account))
+            .fetch_all(&mut *c)
+            .await?
+        });
+        rows.into_iter().map(Mailbox::try_from).collect()
+    }
+
+    /// One mailbox of the account.
+    pub async fn mailbox(&self, account: Uuid, id: Uuid) -> Result<Mailbox, StoreError> {
+        let mut pooled = self.acquire().await?;
+        let row: Option<MailboxRow> = on!(pooled.conn(), c, _db => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE id = $1 AND account_id = $2"
+            )))
+            .bind(Id(id))
+            .bind(Id(account))
+            .fetch_optional(&mut *c)
+            .await?
+        });
+        row.ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    /// The mailbox an address (or alias) routes to, of any account: the SMTP listener's
+    /// question at `RCPT`.
+    pub async fn mailbox_by_address(&self, address: &str) -> Result<Option<Mailbox>, StoreError> {
+        let mut pooled = self.acquire().await?;
+        let row: Option<MailboxRow> = on!(pooled.conn(), c, _db => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {MAILBOX_COLUMNS} FROM mailboxes
+                 WHERE id = (SELECT mailbox_id FROM mailbox_addresses WHERE address = $1)"
+            )))
+            .bind(address.to_ascii_lowercase())
+            .fetch_optional(&mut *c)
+            .await?
+        });
+        row.map(Mailbox::try_from).transpose()
+    }
+
+    /// The account's inbound mail, newest first.
+    pub async fn inbound_mails(
+        &self,
+        account: Uuid,
+        filter: &InboundFilter,
+    ) -> Result<Vec<InboundMail>, StoreError> {
+        let mut pooled = self.acquire().await?;
+        let rows: Vec<InboundRow> = on!(pooled.conn(), c, _db => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {INBOUND_COLUMNS} FROM inbound_mails
+                 WHERE account_id = $1 AND ($2 IS NULL OR mailbox_id = $2)
+                   AND ($3 IS NULL OR decision = $3) AND ($4 IS NULL OR lower(envelope_from) = $4)
+                   AND ($5 IS NULL OR received_at >= $5) AND ($6 IS NULL OR received_at < $6)
+                 ORDER BY received_at DESC, id DESC LIMIT $7"
+            )))
+            .bind(Id(account))
+            .bind(opt_id(filter.mailbox))
+            .bind(filter.decision.as_deref())
+            .bind(filter.sender.as_deref().map(str::to_ascii_lowercase))
+            .bind(filter.since.map(Ts))
+            .bind(filter.until.map(Ts))
+            .bind(filter.limit)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        Ok(rows.into_iter().map(InboundMail::from).collect())
+    }
+
+    /// One inbound mail of the account, with the message as received.
+    pub async fn inbound_mail(
+        &self,
+        account: Uuid,
+        id: Uuid,
+    ) -> Result<(InboundMail, Option<Vec<u8>>), StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            mail: InboundRow,
+            raw: Option<Vec<u8>>,
+        }
+        let mut pooled = self.acquire().await?;
+        let row: Option<Row> = on!(pooled.conn(), c, _db => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {INBOUND_COLUMNS}, raw FROM inbound_mails WHERE id = $1 AND account_id = $2"
+            )))
+            .bind(Id(id))
+            .bind(Id(account))
+            .fetch_optional(&mut *c)
+            .await?
+        });
+        let row = row.ok_or(StoreError::NotFound)?;
+        let raw = row
+            .raw
+            .map(|packed| {
+                lz4_flex::decompress_size_prepended(&packed)
+                    .map_err(|e| StoreError::Corrupt(format!("inbound mail: {e}")))
+            })
+            .transpose()?;
+        Ok((row.mail.into(), raw))
+    }
+}
+
+impl Tx {
+    /// One mailbox of the account, as this transaction sees it.
+    pub async fn mailbox(&mut self, account: Uuid, id: Uuid) -> Result<Mailbox, StoreError> {
+        let row: Option<MailboxRow> = on!(self.conn(), c, _db => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE id = $1 AND account_id = $2"
+            )))
+            .bind(Id(id))
+            .bind(Id(account))
+            .fetch_optional(&mut *c)
+            .await?
+        });
+        row.ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    /// Stores a mailbox (new or changed) and the addresses that route to it. An address
+    /// another mailbox has is a conflict.
+    pub async fn save_mailbox(&mut self, m: &Mailbox, now: Timestamp) -> Result<(), StoreError> {
+        let aliases = serde_json::to_string(&m.aliases)
+            .map_err(|e| StoreError::Corrupt(format!("mailbox aliases: {e}")))?;
+        let replies = serde_json::to_string(&m.replies)
+            .map_err(|e| StoreError::Corrupt(format!("mailbox replies: {e}")))?;
+        let addresses = m.addresses();
+        on!(self.conn(), c, _db => {
+            sqlx::query(
+                "INSERT INTO mailboxes (id, account_id, property_id, name, address, aliases, replies,
+                   default_language, enabled, active_from, active_until, period_secs, case_prefix,
+                   created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+                 ON CONFLICT (id) DO UPDATE SET name = $4, address = $5, aliases = $6, replies = $7,
+                   default_language = $8, enabled = $9, active_from = $10, active_until = $11,
+                   period_secs = $12, case_prefix = $13, updated_at = $14",
+            )
+            .bind(Id(m.id))
+            .bind(Id(m.account_id))
+            .bind(Id(m.property_id))
+            .bind(m.name.as_str())
+            .bind(m.address.as_str())
+            .bind(aliases.as_str())
+            .bind(replies.as_str())
+            .bind(m.default_language.as_str())
+            .bind(m.enabled)
+            .bind(m.active_from.map(Ts))
+            .bind(m.active_until.map(Ts))
+            .bind(m.period_secs)
+            .bind(m.case_prefix.as_deref())
+            .bind(Ts(now))
+            .execute(&mut *c)
+            .await?;
+            sqlx::query("DELETE FROM mailbox_addresses WHERE mailbox_id = $1")
+                .bind(Id(m.id))
+                .execute(&mut *c)
+                .await?;
+            for address in &addresses {
+                sqlx::query("INSERT INTO mailbox_addresses (address, mailbox_id) VALUES ($1, $2)")
+                    .bind(address.as_str())
+                    .bind(Id(m.id))
+                    .execute(&mut *c)
+                    .await?;
+            }
+        });
+        Ok(())
+    }
+
+    /// Deletes a mailbox of the account; its recorded mail stays (without the mailbox's
+    /// addresses routing anywhere).
+    pub async fn delete_mailbox(&mut self, account: Uuid, id: Uuid) -> Result<(), StoreError> {
+        let n = on!(self.conn(), c, _db => {
+            sqlx::query("DELETE FROM mailbox_addresses WHERE mailbox_id = (SELECT id FROM mailboxes WHERE id = $1 AND account_id = $2)")
+                .bind(Id(id))
+                .bind(Id(account))
+                .execute(&mut *c)
+                .await?;
+            sqlx::query("UPDATE mailboxes SET enabled = $3 WHERE id = $1 AND account_id = $2")
+                .bind(Id(id))
+                .bind(Id(account))
+                .bind(false)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        });
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// The next case number of a mailbox in `year`: one counter row per mailbox and year,
+    /// incremented under its row lock, so concurrent mails never share a number.
+    pub async fn next_case(&mut self, mailbox: Uuid, year: i16) -> Result<i64, StoreError> {
+        let n: i64 = on!(self.conn(), c, _db => {
+            sqlx::query_scalar(
+                "INSERT INTO mailbox_cases (mailbox_id, year, last) VALUES ($1, $2, 1)
+                 ON CONFLICT (mailbox_id, year) DO UPDATE SET last = mailbox_cases.last + 1
+                 RETURNING last",
+            )
+            .bind(Id(mailbox))
+            .bind(i64::from(year))
+            .fetch_one(&mut *c)
+            .await?
+        });
+        Ok(n)
+    }
+
+    /// Takes the right to answer `sender` from `mailbox` now: true when it was not answered
+    /// within `period_secs` (and records `now`), false otherwise. One statement, so two
+    /// mails of one sender arriving together are answered once.
+    pub async fn take_reply_slot(
+        &mut self,
+        mailbox: Uuid,
+        sender: &str,
+        period_secs: i64,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let cutoff = now
+            .checked_sub(jiff::SignedDuration::from_secs(period_secs))
+            .unwrap_or(Timestamp::MIN);
+        let n = on!(self.conn(), c, _db => {
+            sqlx::query(
+                "INSERT INTO mailbox_replies (mailbox_id, sender, replied_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (mailbox_id, sender) DO UPDATE SET replied_at = $3
+                 WHERE mailbox_replies.replied_at <= $4",
+            )
+            .bind(Id(mailbox))
+            .bind(sender.to_ascii_lowercase())
+            .bind(Ts(now))
+            .bind(Ts(cutoff))
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        Ok(n == 1 || period_secs == 0)
+    }
+
+    /// Records an inbound mail. `false` when the mailbox already has the mail from the same
+    /// source (read twice).
+    pub async fn record_inbound(&mut self, m: &NewInboundMail<'_>) -> Result<bool, StoreError> {
+        let raw = lz4_flex::compress_prepend_size(m.raw);
+        let r = &m.mail;
+        let n = on!(self.conn(), c, _db => {
+            sqlx::query(
+                "INSERT INTO inbound_mails (id, account_id, property_id, mailbox_id, via, source_key,
+                   envelope_from, envelope_to, from_address, from_name, subject, message_id, language,
+                   decision, reason_code, reason, case_number, contact_id, reply_message_id, raw, size,
+                   received_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                   $18, $19, $20, $21, $22)
+                 ON CONFLICT (mailbox_id, source_key) DO NOTHING",
+            )
+            .bind(Id(r.id))
+            .bind(Id(m.account_id))
+            .bind(Id(r.property_id))
+            .bind(Id(r.mailbox_id))
+            .bind(r.via.as_str())
+            .bind(m.source_key.as_deref())
+            .bind(r.envelope_from.as_deref())
+            .bind(r.envelope_to.as_deref())
+            .bind(r.from_address.as_deref())
+            .bind(r.from_name.as_deref())
+            .bind(r.subject.as_deref())
+            .bind(r.message_id.as_deref())
+            .bind(r.language.as_deref())
+            .bind(r.decision.as_str())
+            .bind(r.reason_code.as_str())
+            .bind(r.reason.as_str())
+            .bind(r.case_number.as_deref())
+            .bind(opt_id(r.contact_id))
+            .bind(opt_id(r.reply_message_id))
+            .bind(raw)
+            .bind(r.size)
+            .bind(Ts(r.received_at))
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        Ok(n == 1)
+    }
+}
