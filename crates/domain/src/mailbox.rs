@@ -20,7 +20,6 @@ pub struct ReplyText {
 
 /// A mailbox bellhop answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Mailbox {
     /// Id.
     pub id: Uuid,

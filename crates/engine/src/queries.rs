@@ -84,6 +84,14 @@ reads! {
     fn connection(account: Uuid, id: Uuid) -> bellhop_store::Connection;
     /// The booking with this voucher number.
     fn booking_id_by_voucher(account: Uuid, voucher: &str) -> Option<Uuid>;
+    /// The account's autoresponder mailboxes.
+    fn mailboxes(account: Uuid) -> Vec<bellhop_domain::mailbox::Mailbox>;
+    /// One mailbox.
+    fn mailbox(account: Uuid, id: Uuid) -> bellhop_domain::mailbox::Mailbox;
+    /// The account's inbound mail, newest first.
+    fn inbound_mails(account: Uuid, filter: &bellhop_store::InboundFilter) -> Vec<bellhop_store::InboundMail>;
+    /// One inbound mail with the message as received.
+    fn inbound_mail(account: Uuid, id: Uuid) -> (bellhop_store::InboundMail, Option<Vec<u8>>);
 }
 
 impl Queries {

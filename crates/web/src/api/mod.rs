@@ -5,6 +5,7 @@ mod channels;
 mod consents;
 mod contacts;
 pub mod imports;
+mod mailboxes;
 mod message_out;
 mod messages;
 mod openapi;
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .merge(consents::router())
         .merge(bookings::router())
         .merge(channels::router())
+        .merge(mailboxes::router())
         .merge(templates::router())
         .merge(rules::router())
         .merge(messages::router())

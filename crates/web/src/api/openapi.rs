@@ -1,7 +1,7 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations.
 
 use super::{
-    bookings, channels, consents, contacts, imports, messages, presets, properties, rules, sms,
+    bookings, channels, consents, contacts, imports, mailboxes, messages, presets, properties, rules, sms,
     templates,
 };
 use crate::AppState;
@@ -30,6 +30,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         consents::request, consents::export, consents::erase,
         channels::create, channels::list, channels::get_one, channels::update, channels::rotate,
         channels::revoke, channels::by_voucher,
+        mailboxes::create, mailboxes::list, mailboxes::get_one, mailboxes::replace, mailboxes::delete,
+        mailboxes::explain, mailboxes::hand_in, mailboxes::list_inbound, mailboxes::get_inbound,
         crate::channel_api::push,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError, bookings::OnConflict)),
