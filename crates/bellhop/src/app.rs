@@ -26,6 +26,8 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 pub struct Running {
     /// The address the API listens on (port 0 resolved).
     pub addr: SocketAddr,
+    /// The address the inbound SMTP listener is bound to, if it runs.
+    pub smtp_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -84,6 +86,24 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
         config.http.limits(),
         stop.clone(),
     ))];
+    let mut smtp_addr = None;
+    if config.role.api() && !config.inbound.smtp_listen.trim().is_empty() {
+        let smtp = tokio::net::TcpListener::bind(config.inbound.smtp_listen.trim())
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen for SMTP on {} (inbound.smtp_listen; empty switches it off)",
+                    config.inbound.smtp_listen
+                )
+            })?;
+        smtp_addr = Some(smtp.local_addr()?);
+        tasks.push(tokio::spawn(crate::smtp_listener::serve(
+            smtp,
+            engine.clone(),
+            config.inbound.limits(),
+            stop.clone(),
+        )));
+    }
     if config.role.worker() {
         tasks.push(start_dispatch(config, &store, &clock, &callbacks, &stop)?);
         let poller = bellhop_transport::alpinebits::AlpineBitsClient::new(
@@ -97,9 +117,10 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
             stop.clone(),
         ));
     }
-    tracing::info!(%addr, role = ?config.role, backend = ?store.backend(), "bellhop is serving");
+    tracing::info!(%addr, smtp = ?smtp_addr, role = ?config.role, backend = ?store.backend(), "bellhop is serving");
     Ok(Running {
         addr,
+        smtp_addr,
         shutdown,
         tasks,
     })

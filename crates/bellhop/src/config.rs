@@ -45,6 +45,77 @@ pub struct Config {
     pub voice: VoiceConfig,
     /// Booking channels.
     pub channels: ChannelsConfig,
+    /// Inbound mail for the autoresponder.
+    pub inbound: InboundConfig,
+}
+
+/// The inbound SMTP listener of the autoresponder.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InboundConfig {
+    /// Address the SMTP listener binds (API nodes); empty switches it off.
+    pub smtp_listen: String,
+    /// The name in the SMTP greeting (default: the system's host name).
+    pub hostname: Option<String>,
+    /// Largest message in bytes, announced as SIZE and refused at MAIL and DATA.
+    pub max_message_bytes: usize,
+    /// Recipients per message.
+    pub max_recipients: usize,
+    /// Connections at once, and from one IP address.
+    pub max_connections: usize,
+    /// Connections at once from one IP address.
+    pub max_connections_per_ip: usize,
+    /// Messages one envelope sender may start per `sender_window_secs`.
+    pub max_messages_per_sender: u32,
+    /// The window of `max_messages_per_sender`.
+    pub sender_window_secs: u64,
+    /// Seconds a client may stay silent.
+    pub idle_timeout_secs: u64,
+}
+
+impl Default for InboundConfig {
+    fn default() -> Self {
+        let limits = crate::smtp_listener::ListenerLimits::default();
+        InboundConfig {
+            smtp_listen: "127.0.0.1:2525".into(),
+            hostname: None,
+            max_message_bytes: limits.session.max_message,
+            max_recipients: limits.session.max_recipients,
+            max_connections: limits.max_connections,
+            max_connections_per_ip: limits.max_per_ip,
+            max_messages_per_sender: limits.per_sender,
+            sender_window_secs: limits.sender_window.as_secs(),
+            idle_timeout_secs: limits.idle.as_secs(),
+        }
+    }
+}
+
+impl InboundConfig {
+    /// The listener's limits.
+    pub fn limits(&self) -> crate::smtp_listener::ListenerLimits {
+        let defaults = crate::smtp_listener::ListenerLimits::default();
+        let hostname = self.hostname.clone().unwrap_or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+                .filter(|h| !h.is_empty() && h.is_ascii())
+                .unwrap_or_else(|| "localhost".into())
+        });
+        crate::smtp_listener::ListenerLimits {
+            hostname,
+            session: bellhop_inbound::session::SessionLimits {
+                max_message: self.max_message_bytes,
+                max_recipients: self.max_recipients,
+                ..defaults.session
+            },
+            idle: Duration::from_secs(self.idle_timeout_secs.max(1)),
+            max_connections: self.max_connections.max(1),
+            max_per_ip: self.max_connections_per_ip.max(1),
+            per_sender: self.max_messages_per_sender,
+            sender_window: Duration::from_secs(self.sender_window_secs.max(1)),
+            ..defaults
+        }
+    }
 }
 
 /// Booking channels: where their webhooks may go.
@@ -397,6 +468,7 @@ impl Default for Config {
             sms: SmsConfig::default(),
             voice: VoiceConfig::default(),
             channels: ChannelsConfig::default(),
+            inbound: InboundConfig::default(),
         }
     }
 }

@@ -14,4 +14,5 @@ pub mod diagnose;
 pub mod http;
 pub mod import;
 pub mod presets;
+pub mod smtp_listener;
 pub mod timeline;

@@ -60,6 +60,7 @@ fn the_sample_card_number_is_never_stored_logged_or_echoed() {
     let mut server = bellhop(dir.path())
         .arg("serve")
         .env("BELLHOP_LISTEN", format!("127.0.0.1:{port}"))
+        .env("BELLHOP_INBOUND__SMTP_LISTEN", "127.0.0.1:0")
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()

@@ -27,6 +27,7 @@ async fn a_reminder_through_kannel_is_delivered_and_an_inbound_stop_opts_the_num
     };
     config.email.folder = dir.path().join("mail");
     config.voice.folder = dir.path().join("calls");
+    config.inbound.smtp_listen = "127.0.0.1:0".into();
     config.sms.gateway = SmsGatewayKind::Kannel;
     config.sms.kannel.url = kannel.sendsms_url();
     config.sms.kannel.username = kannel::USER.into();

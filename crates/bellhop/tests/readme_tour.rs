@@ -58,6 +58,7 @@ fn the_readme_tour_runs_as_written_and_plans_mails_on_any_date() {
     let mut server = bellhop(dir.path())
         .arg("serve")
         .env("BELLHOP_LISTEN", format!("127.0.0.1:{port}"))
+        .env("BELLHOP_INBOUND__SMTP_LISTEN", "127.0.0.1:0")
         .stdout(Stdio::null())
         .spawn()
         .unwrap();

@@ -104,6 +104,7 @@ fn serve(dir: &std::path::Path, database: &str, kannel: &Kannel, port: u16) -> C
         .current_dir(dir)
         .env("BELLHOP_DATABASE", database)
         .env("BELLHOP_LISTEN", format!("127.0.0.1:{port}"))
+        .env("BELLHOP_INBOUND__SMTP_LISTEN", "127.0.0.1:0")
         .env("BELLHOP_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
         .env("BELLHOP_SMS__GATEWAY", "kannel")
         .env("BELLHOP_SMS__KANNEL__URL", kannel.sendsms_url())

@@ -90,6 +90,7 @@ impl Live {
         config.sms.folder = dir.path().join("sms");
         config.voice.folder = dir.path().join("calls");
         config.dispatch.poll_ms = 100;
+        config.inbound.smtp_listen = "127.0.0.1:0".into();
         configure(&mut config);
         let (_, key) = bellhop::app::create_account(&config, "Salon Anna")
             .await

@@ -234,6 +234,7 @@ pub fn serve(dir: &Path, database: &str, smtp_port: u16) -> Child {
         .current_dir(dir)
         .env("BELLHOP_DATABASE", database)
         .env("BELLHOP_LISTEN", "127.0.0.1:0")
+        .env("BELLHOP_INBOUND__SMTP_LISTEN", "127.0.0.1:0")
         .env("BELLHOP_EMAIL__TRANSPORT", "smtp")
         .env("BELLHOP_EMAIL__SMTP__HOST", "127.0.0.1")
         .env("BELLHOP_EMAIL__SMTP__PORT", smtp_port.to_string())
