@@ -2,8 +2,8 @@
 //! the demo, timeline and benchmark commands. `main.rs` only parses the command line.
 
 pub mod alpinebits;
-pub mod autoreply;
 pub mod app;
+pub mod autoreply;
 pub mod bench;
 pub mod bench_channels;
 pub mod bench_sms;

@@ -382,12 +382,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     json,
                 },
         } => {
-            let value = bellhop::autoreply::explain_stdin(
-                address,
-                aliases,
-                envelope_from,
-                envelope_to,
-            )?;
+            let value =
+                bellhop::autoreply::explain_stdin(address, aliases, envelope_from, envelope_to)?;
             let text = if json {
                 serde_json::to_string(&value)?
             } else {

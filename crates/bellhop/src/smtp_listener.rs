@@ -84,7 +84,11 @@ pub async fn serve(
             _ = stop.changed() => break,
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
-            refuse(stream, "421 4.7.0 too many connections, try again later\r\n").await;
+            refuse(
+                stream,
+                "421 4.7.0 too many connections, try again later\r\n",
+            )
+            .await;
             continue;
         };
         let admitted = {
@@ -98,7 +102,11 @@ pub async fn serve(
             }
         };
         if !admitted {
-            refuse(stream, "421 4.7.0 too many connections from your address\r\n").await;
+            refuse(
+                stream,
+                "421 4.7.0 too many connections from your address\r\n",
+            )
+            .await;
             continue;
         }
         let (engine, limits, counters) = (engine.clone(), limits.clone(), counters.clone());
@@ -190,7 +198,11 @@ impl Connection<'_> {
         let (read, mut write) = stream.into_split();
         let mut reader = BufReader::new(read);
         let mut session = Session::new(self.limits.hostname.clone(), self.limits.session);
-        if write.write_all(session.greeting().as_bytes()).await.is_err() {
+        if write
+            .write_all(session.greeting().as_bytes())
+            .await
+            .is_err()
+        {
             return;
         }
         let mut line = Vec::with_capacity(512);
@@ -332,7 +344,9 @@ impl Connection<'_> {
             };
             match self.engine.receive_mail(delivery).await {
                 Ok(received) => ids.extend(received.mail.map(|m| m.id)),
-                Err(IntakeError::Refused(refusal)) => return format!("{}\r\n", refusal.smtp_line()),
+                Err(IntakeError::Refused(refusal)) => {
+                    return format!("{}\r\n", refusal.smtp_line());
+                }
                 Err(IntakeError::UnknownMailbox(_)) => {
                     return "550 5.1.1 the mailbox is gone\r\n".into();
                 }

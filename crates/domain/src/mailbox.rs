@@ -87,7 +87,9 @@ pub fn case_number(prefix: &str, year: i16, n: i64) -> String {
 pub fn valid_case_prefix(prefix: &str) -> bool {
     (1..=12).contains(&prefix.len())
         && prefix.starts_with(|c: char| c.is_ascii_alphabetic())
-        && prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
 #[cfg(test)]
@@ -128,14 +130,23 @@ mod tests {
             enabled: false,
             ..mailbox()
         };
-        assert!(off.active_at("2026-12-02T00:00:00Z".parse().unwrap()).is_err());
+        assert!(
+            off.active_at("2026-12-02T00:00:00Z".parse().unwrap())
+                .is_err()
+        );
     }
 
     #[test]
     fn case_numbers_and_prefixes() {
         assert_eq!(case_number("REK", 2026, 123), "REK-2026-000123");
         assert_eq!(case_number("REK", 2027, 1_234_567), "REK-2027-1234567");
-        for (prefix, ok) in [("REK", true), ("A-1", true), ("", false), ("1A", false), ("RE K", false)] {
+        for (prefix, ok) in [
+            ("REK", true),
+            ("A-1", true),
+            ("", false),
+            ("1A", false),
+            ("RE K", false),
+        ] {
             assert_eq!(valid_case_prefix(prefix), ok, "{prefix:?}");
         }
     }

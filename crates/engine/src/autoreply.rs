@@ -102,11 +102,16 @@ fn clean_address(field: &str, address: &str) -> Result<String, EngineError> {
     let ok = a.len() <= 254
         && a.split_once('@')
             .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
-        && !a.chars().any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c));
+        && !a
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c));
     if ok {
         Ok(a)
     } else {
-        Err(EngineError::invalid(field, format!("{address:?} is not an email address")))
+        Err(EngineError::invalid(
+            field,
+            format!("{address:?} is not an email address"),
+        ))
     }
 }
 
@@ -196,11 +201,17 @@ impl Engine {
             errors.push(("replies".into(), "at least one language's reply".into()));
         }
         for (lang, reply) in &draft.replies {
-            if lang.parse::<bellhop_domain::language::LanguageTag>().is_err() {
+            if lang
+                .parse::<bellhop_domain::language::LanguageTag>()
+                .is_err()
+            {
                 errors.push((format!("replies.{lang}"), "not a language tag".into()));
             }
             if reply.body.trim().is_empty() {
-                errors.push((format!("replies.{lang}.body"), "the reply needs a text".into()));
+                errors.push((
+                    format!("replies.{lang}.body"),
+                    "the reply needs a text".into(),
+                ));
             }
         }
         if !(0..=366 * 24 * 3600).contains(&draft.period_secs) {
@@ -218,10 +229,13 @@ impl Engine {
             ));
         }
         let mut tx = self.store().begin().await?;
-        let property = tx.property(account, draft.property_id).await.map_err(|e| match e {
-            StoreError::NotFound => EngineError::invalid("property_id", "no such property"),
-            other => other.into(),
-        })?;
+        let property = tx
+            .property(account, draft.property_id)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => EngineError::invalid("property_id", "no such property"),
+                other => other.into(),
+            })?;
         let tz = &property.time_zone;
         let active_from = draft
             .active_from
@@ -312,7 +326,8 @@ impl Engine {
         raw: &[u8],
     ) -> Result<Explanation, EngineError> {
         let m = self.store().mailbox(account, mailbox).await?;
-        let mut explained = bellhop_inbound::explain(&m.addresses(), &envelope, raw, &Limits::default());
+        let mut explained =
+            bellhop_inbound::explain(&m.addresses(), &envelope, raw, &Limits::default());
         if explained.reply
             && let Err(why) = m.active_at(self.now())
         {
@@ -414,14 +429,19 @@ impl Engine {
             let n = tx.next_case(m.id, year).await?;
             record.case_number = Some(mailbox::case_number(prefix, year, n));
         }
-        let contact = self.sender_contact(tx, m, &shape, language.as_deref()).await?;
+        let contact = self
+            .sender_contact(tx, m, &shape, language.as_deref())
+            .await?;
         record.contact_id = Some(contact.id);
         if let Err(why) = m.active_at(now) {
             record.reason_code = "inactive".into();
             record.reason = why.into();
             return Ok(());
         }
-        if !tx.take_reply_slot(m.id, &shape.to, m.period_secs, now).await? {
+        if !tx
+            .take_reply_slot(m.id, &shape.to, m.period_secs, now)
+            .await?
+        {
             record.reason_code = "period".into();
             record.reason = format!(
                 "{} was answered within the last {} already (once per period)",
@@ -434,13 +454,19 @@ impl Engine {
             let preferences: Vec<&str> = language
                 .as_deref()
                 .into_iter()
-                .chain([m.default_language.as_str(), property.default_language.as_str()])
+                .chain([
+                    m.default_language.as_str(),
+                    property.default_language.as_str(),
+                ])
                 .collect();
             let mail_vars = minijinja::Value::from_pairs([
                 ("sender_name", shape.to_name.clone().unwrap_or_default()),
                 ("sender_email", shape.to.clone()),
                 ("subject", mail.subject_or_empty().to_owned()),
-                ("case_number", record.case_number.clone().unwrap_or_default()),
+                (
+                    "case_number",
+                    record.case_number.clone().unwrap_or_default(),
+                ),
                 ("mailbox", m.address.clone()),
                 ("reply_subject", shape.subject.clone()),
             ]);
@@ -489,7 +515,11 @@ impl Engine {
             .await?;
         record.decision = "replied".into();
         record.reason_code = "reply".into();
-        record.reason = format!("answered {} in {}", shape.to, record.language.clone().unwrap_or_default());
+        record.reason = format!(
+            "answered {} in {}",
+            shape.to,
+            record.language.clone().unwrap_or_default()
+        );
         record.reply_message_id = Some(message.id);
         Ok(())
     }

@@ -129,8 +129,9 @@ pub fn format_email(email: &OutgoingEmail) -> Result<Formatted, SendError> {
         }
         // RFC 3834 §3.3: an automatic response goes to the envelope sender from the null
         // sender, so that a bounce of it is never answered.
-        let envelope = lettre::address::Envelope::new(None, vec![address("recipient", &email.to_email)?])
-            .map_err(|e| SendError::Permanent(format!("invalid envelope: {e}")))?;
+        let envelope =
+            lettre::address::Envelope::new(None, vec![address("recipient", &email.to_email)?])
+                .map_err(|e| SendError::Permanent(format!("invalid envelope: {e}")))?;
         builder = builder.envelope(envelope);
     }
     let body = MultiPart::alternative()

@@ -1,6 +1,7 @@
 //! The REST API end to end (in-process router, real SQLite file).
 
 mod alpinebits;
+mod autoreply;
 mod channels;
 mod concurrency;
 mod consent;

@@ -306,7 +306,11 @@ pub async fn hand_in(
     let input: MailIn = parse_json(&body)?;
     let m = s.engine.query().mailbox(tenant.account_id, id).await?;
     let to = input.envelope_to.unwrap_or(m.address.clone());
-    if !m.addresses().iter().any(|a| a.eq_ignore_ascii_case(to.trim())) {
+    if !m
+        .addresses()
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(to.trim()))
+    {
         return Err(ApiError::invalid(
             "envelope_to",
             "not an address of this mailbox",
@@ -436,7 +440,10 @@ pub async fn list_inbound(
     if let Some(d) = &q.decision
         && !matches!(d.as_str(), "replied" | "not_replied" | "failed")
     {
-        return Err(ApiError::invalid("decision", "replied, not_replied or failed"));
+        return Err(ApiError::invalid(
+            "decision",
+            "replied, not_replied or failed",
+        ));
     }
     let limit = q.limit.unwrap_or(100);
     if !(1..=1_000).contains(&limit) {
@@ -479,10 +486,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/properties/{id}/mailboxes", post(create))
         .route("/mailboxes", get(list))
-        .route(
-            "/mailboxes/{id}",
-            get(get_one).put(replace).delete(delete),
-        )
+        .route("/mailboxes/{id}", get(get_one).put(replace).delete(delete))
         .route("/mailboxes/{id}/explain", post(explain))
         .route("/mailboxes/{id}/inbound", post(hand_in))
         .route("/inbound-mails", get(list_inbound))

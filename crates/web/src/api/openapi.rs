@@ -1,8 +1,8 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations.
 
 use super::{
-    bookings, channels, consents, contacts, imports, mailboxes, messages, presets, properties, rules, sms,
-    templates,
+    bookings, channels, consents, contacts, imports, mailboxes, messages, presets, properties,
+    rules, sms, templates,
 };
 use crate::AppState;
 use axum::routing::get;
