@@ -122,6 +122,7 @@ pub mod retry;
 pub mod route;
 pub mod rule;
 pub mod sample;
+pub mod sequence;
 pub mod sms;
 pub mod text;
 pub mod time;

@@ -47,6 +47,8 @@ pub struct Mailbox {
     pub period_secs: i64,
     /// Prefix of case numbers (`REK` gives `REK-2026-000123`); none gives no case numbers.
     pub case_prefix: Option<String>,
+    /// The sequence a person who writes is enrolled in.
+    pub sequence_id: Option<Uuid>,
     /// Created.
     pub created_at: Timestamp,
 }
@@ -111,6 +113,7 @@ mod tests {
             active_until: Some("2026-12-24T00:00:00Z".parse().unwrap()),
             period_secs: 0,
             case_prefix: Some("REK".into()),
+            sequence_id: None,
             created_at: Timestamp::UNIX_EPOCH,
         }
     }

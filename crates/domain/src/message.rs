@@ -98,6 +98,8 @@ pub enum MessageKind {
     ChannelChange,
     /// An autoresponder's answer to an inbound mail.
     AutoReply,
+    /// A step of a sequence a contact is enrolled in.
+    Sequence,
 }
 
 impl MessageKind {
@@ -110,6 +112,7 @@ impl MessageKind {
             MessageKind::Consent => "consent",
             MessageKind::ChannelChange => "channel_change",
             MessageKind::AutoReply => "auto_reply",
+            MessageKind::Sequence => "sequence",
         }
     }
 }
@@ -124,6 +127,7 @@ impl FromStr for MessageKind {
             MessageKind::Consent,
             MessageKind::ChannelChange,
             MessageKind::AutoReply,
+            MessageKind::Sequence,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

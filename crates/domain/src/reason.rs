@@ -55,8 +55,10 @@ pub enum Reason {
     AnchorMissing(&'static str),
     /// A `modified` rule for a booking never modified.
     NotModified,
-    /// Sequences are not run by this version.
+    /// Rules do not run on enrolments: sequences do.
     SequencesNotRun,
+    /// The contact's enrolment in the sequence ended (unenrolled, stopped, completed).
+    SequenceEnded(String),
     /// A later change of the booking replaced this message.
     Superseded,
     /// Wanted when planned, no longer at send time.
@@ -136,6 +138,7 @@ impl Reason {
             Reason::AnchorMissing(_) => "anchor_missing",
             Reason::NotModified => "not_modified",
             Reason::SequencesNotRun => "sequences_not_run",
+            Reason::SequenceEnded(_) => "sequence_ended",
             Reason::Superseded => "superseded",
             Reason::NoLongerWanted(inner) => inner.code(),
             Reason::LateWhenPlanned { .. } => "late_when_planned",
@@ -190,7 +193,10 @@ impl fmt::Display for Reason {
             }
             Reason::AnchorMissing(field) => write!(f, "the booking has no {field}"),
             Reason::NotModified => f.write_str("the booking has not been modified"),
-            Reason::SequencesNotRun => f.write_str("sequences are not run by this version"),
+            Reason::SequencesNotRun => {
+                f.write_str("rules do not run on enrolments: sequences send their own steps")
+            }
+            Reason::SequenceEnded(how) => write!(f, "the enrolment in the sequence ended: {how}"),
             Reason::Superseded => f.write_str("superseded by a later change of the booking"),
             Reason::NoLongerWanted(inner) => write!(f, "condition no longer true: {inner}"),
             Reason::LateWhenPlanned {

@@ -33,7 +33,7 @@ pub enum Anchor {
     Modified,
     /// The booking was cancelled (the same as `status_changed_to:cancelled`).
     Cancelled,
-    /// A contact was enrolled in a sequence (sequences arrive with the inbound-mail issue).
+    /// A contact was enrolled in a sequence: sequences, not rules, send from it.
     Enrolled,
 }
 
@@ -379,7 +379,7 @@ pub enum RuleError {
     )]
     Fallback(Channel),
     /// Sequences are not built yet.
-    #[error("the enrolled anchor belongs to sequences, which this version does not run yet")]
+    #[error("the enrolled anchor belongs to sequences: create a sequence (POST /api/v1/properties/{{id}}/sequences) instead of a rule")]
     EnrolledNotYet,
 }
 

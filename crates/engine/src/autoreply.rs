@@ -41,6 +41,8 @@ pub struct MailboxDraft {
     pub period_secs: i64,
     /// Case number prefix.
     pub case_prefix: Option<String>,
+    /// The sequence a person who writes is enrolled in (of the same property).
+    pub sequence_id: Option<Uuid>,
 }
 
 /// An inbound mail as a listener delivers it.
@@ -269,6 +271,21 @@ impl Engine {
         if !errors.is_empty() {
             return Err(EngineError::InvalidItems(errors));
         }
+        if let Some(sequence) = draft.sequence_id {
+            match tx.sequence(account, sequence).await {
+                Ok(s) if s.property_id == property.id => {}
+                Ok(_) => {
+                    return Err(EngineError::invalid(
+                        "sequence_id",
+                        "a sequence of another property",
+                    ));
+                }
+                Err(StoreError::NotFound) => {
+                    return Err(EngineError::invalid("sequence_id", "no such sequence"));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         let default_language = draft
             .default_language
             .unwrap_or_else(|| property.default_language.clone());
@@ -290,6 +307,7 @@ impl Engine {
             active_until,
             period_secs: draft.period_secs,
             case_prefix: draft.case_prefix,
+            sequence_id: draft.sequence_id,
             created_at,
         };
         match tx.save_mailbox(&m, self.now()).await {
@@ -433,6 +451,10 @@ impl Engine {
             .sender_contact(tx, m, &shape, language.as_deref())
             .await?;
         record.contact_id = Some(contact.id);
+        if let Some(sequence) = m.sequence_id {
+            self.enrol_in(tx, m.account_id, sequence, contact.id, "inbound_mail")
+                .await?;
+        }
         if let Err(why) = m.active_at(now) {
             record.reason_code = "inactive".into();
             record.reason = why.into();

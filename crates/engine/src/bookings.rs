@@ -159,6 +159,13 @@ impl Engine {
         )
         .await?;
         let summary = replan(tx, &booking, now).await?;
+        self.enrol_booking_guest(
+            tx,
+            account,
+            booking.fields.property_id,
+            booking.fields.contact_id,
+        )
+        .await?;
         Ok((booking, summary))
     }
 

@@ -15,7 +15,7 @@ use crate::telemetry;
 use bellhop_domain::consent::Channel as ConsentChannel;
 use bellhop_domain::render::{CompiledTemplate, RenderLimits, Template};
 use bellhop_domain::retry::Backoff;
-use bellhop_domain::{MessageKind, Property};
+use bellhop_domain::{MessageKind, Property, Reason};
 use bellhop_store::{Claimed, Outcome, OutcomeKind, Reservation, Reserved, Store};
 use bellhop_transport::callbacks::Callbacks;
 use bellhop_transport::sms::{SmsGateway, VoiceGateway};
@@ -240,7 +240,43 @@ impl Dispatcher {
             consents: Default::default(),
             signer: self.signer.clone(),
             connections: HashMap::new(),
+            enrolments: HashMap::new(),
         };
+        let steps: Vec<(Uuid, Uuid, Uuid)> = claimed
+            .iter()
+            .filter(|c| c.kind == MessageKind::Sequence)
+            .filter_map(|c| {
+                let (enrolment, template) = crate::sequences::parse_occurrence(&c.occurrence)?;
+                Some((c.property_id, enrolment, template))
+            })
+            .collect();
+        if !steps.is_empty() {
+            let ids: Vec<Uuid> = steps.iter().map(|(_, e, _)| *e).collect();
+            ctx.enrolments = self.store.enrolment_statuses(&ids).await?;
+            for (property_id, _, template_id) in steps {
+                if ctx.templates.contains_key(&template_id) {
+                    continue;
+                }
+                let property = match ctx.properties.get(&property_id) {
+                    Some(p) => p.clone(),
+                    None => {
+                        let p = self.store.property_any(property_id).await?;
+                        ctx.properties.insert(property_id, p.clone());
+                        p
+                    }
+                };
+                let compiled = match self.store.template_any(template_id).await {
+                    Ok(template) => self
+                        .compile(&template, &property)
+                        .map(|c| (c, template.category)),
+                    Err(bellhop_store::StoreError::NotFound) => {
+                        Err("the template was deleted".to_owned())
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                ctx.templates.insert(template_id, compiled);
+            }
+        }
         let connection_ids: Vec<Uuid> = claimed
             .iter()
             .filter(|c| c.kind == MessageKind::ChannelChange)
@@ -362,6 +398,7 @@ impl Dispatcher {
                 (MessageKind::Consent, _) => prepare::consent_mail(&ctx, c, now),
                 (MessageKind::ChannelChange, _) => prepare::channel_change(&ctx, c),
                 (MessageKind::AutoReply, _) => prepare::auto_reply(&ctx, c, now),
+                (MessageKind::Sequence, _) => prepare::sequence_step(&ctx, c, now),
             };
             match decided {
                 Ok((r, p)) => ready.push((i, r, p)),
@@ -495,6 +532,29 @@ impl Dispatcher {
             .record_outcomes(&self.config.node, &outcomes, recorded_at)
             .await?;
         stats.stale += stale;
+        // A step refused for want of consent ends its enrolment: the rest is cancelled.
+        let kinds: HashMap<Uuid, &Claimed> = claimed
+            .iter()
+            .filter(|c| c.kind == MessageKind::Sequence)
+            .map(|c| (c.id, c))
+            .collect();
+        let stopped: Vec<(Uuid, String)> = outcomes
+            .iter()
+            .filter(|_| !kinds.is_empty())
+            .filter_map(|o| {
+                let c = kinds.get(&o.id)?;
+                let OutcomeKind::Suppressed { reason } = &o.kind else {
+                    return None;
+                };
+                let consent = matches!(reason, Reason::NoConsent { .. } | Reason::SmsDeclined);
+                if c.kind != MessageKind::Sequence || !consent {
+                    return None;
+                }
+                let (enrolment, _) = crate::sequences::parse_occurrence(&c.occurrence)?;
+                Some((enrolment, reason.to_string()))
+            })
+            .collect();
+        self.store.stop_enrolments(&stopped, recorded_at).await?;
         let due: HashMap<Uuid, Timestamp> = claimed.iter().map(|c| (c.id, c.due_at)).collect();
         for o in &outcomes {
             let (outcome, channel, why) = match &o.kind {

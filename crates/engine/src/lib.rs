@@ -20,6 +20,7 @@ mod presets;
 mod privacy;
 mod queries;
 mod self_service;
+mod sequences;
 mod service;
 mod sms;
 pub mod telemetry;
@@ -44,6 +45,7 @@ pub use self_service::{
     CONFIRMATION_DAYS, CONSENT_LINK_DAYS, Confirmed, ConsentPage, ConsentSubmitted, LinkError,
     LinkView, OnlineEvidence, Unsubscribed, page_language, ticked,
 };
+pub use sequences::{MAX_STEPS, SequenceDraft};
 pub use service::Engine;
 pub use sms::{
     CampaignDraft, CampaignPlan, InboundResult, InboundSms, SmsOverview, TAN_MAX_ATTEMPTS,

@@ -40,6 +40,8 @@ pub(crate) struct BatchContext {
     pub signer: Arc<Callbacks>,
     /// The channel connections of the batch's webhooks.
     pub connections: HashMap<Uuid, bellhop_store::Connection>,
+    /// The status of the batch's sequence enrolments.
+    pub enrolments: HashMap<Uuid, String>,
 }
 
 /// Settling a sent message needs this besides the message itself.
@@ -403,6 +405,95 @@ pub(crate) fn auto_reply(
         note: String::new(),
     };
     Ok((ready, Prepared::Email(email)))
+}
+
+/// A step of a sequence: the enrolment must still be active, the template's category needs
+/// the contact's consent on the channel taken, and it renders for the contact alone.
+pub(crate) fn sequence_step(
+    ctx: &BatchContext,
+    c: &Claimed,
+    now: Timestamp,
+) -> Result<(Ready, Prepared), NotSent> {
+    let Some(property) = ctx.properties.get(&c.property_id) else {
+        return Err(NotSent::Fail(
+            "the property of this message no longer exists".into(),
+        ));
+    };
+    let (enrolment, template_id) = crate::sequences::parse_occurrence(&c.occurrence)
+        .ok_or_else(|| NotSent::Fail("a sequence step without its enrolment".into()))?;
+    match ctx.enrolments.get(&enrolment).map(String::as_str) {
+        Some("active") => {}
+        Some(status) => return Err(NotSent::Suppress(Reason::SequenceEnded(status.to_owned()))),
+        None => return Err(NotSent::Fail("the enrolment no longer exists".into())),
+    }
+    let (compiled, category) = match ctx.templates.get(&template_id) {
+        Some(Ok(t)) => t.clone(),
+        Some(Err(e)) => return Err(NotSent::Fail(format!("template does not compile: {e}"))),
+        None => return Err(NotSent::Fail("template missing".into())),
+    };
+    let channel = match compiled.channel() {
+        bellhop_domain::rule::TemplateChannel::Email => Channel::Email,
+        bellhop_domain::rule::TemplateChannel::Sms => Channel::Sms,
+    };
+    let consent = consent_of(ctx, c, property, category.into());
+    let routed = route::route(&RouteInput {
+        property,
+        contact: &c.contact,
+        booking: None,
+        channel,
+        consent: &consent,
+    })
+    .map_err(NotSent::Suppress)?;
+    if routed.route.is_sms() {
+        quiet_hours(property, now, None)?;
+    }
+    let wanted: Vec<&str> = c
+        .contact
+        .language
+        .as_deref()
+        .into_iter()
+        .chain([property.default_language.as_str()])
+        .collect();
+    let context = render::contact_context(property, &c.contact, &[]);
+    let ready = |language: String| Ready {
+        language,
+        fell_back: None,
+        retry_until: None,
+        keep_text: true,
+        note: String::new(),
+    };
+    match routed.route {
+        Route::Email(to_email) => {
+            let mut rendered = compiled
+                .render(&wanted, &context)
+                .map_err(|e| NotSent::Fail(format!("not rendered, nothing sent: {e}")))?;
+            let unsubscribe = (category != Category::Service).then(|| {
+                let unsubscribe = unsubscribe(&ctx.signer, c, property);
+                (rendered.html, rendered.text) = consent::with_unsubscribe_link(
+                    &rendered.html,
+                    &rendered.text,
+                    &unsubscribe.url,
+                    &rendered.language,
+                );
+                unsubscribe
+            });
+            let email = OutgoingEmail {
+                subject: rendered.subject,
+                html: rendered.html,
+                text: rendered.text,
+                unsubscribe,
+                ..envelope(c, property, to_email, now)
+            };
+            Ok((ready(rendered.language), Prepared::Email(email)))
+        }
+        route => {
+            let rendered = compiled
+                .render_sms(&wanted, &context)
+                .map_err(|e| NotSent::Fail(format!("not rendered, nothing sent: {e}")))?;
+            let prepared = sms_or_call(c.id, property, route, rendered.text, &rendered.language, now)?;
+            Ok((ready(rendered.language), prepared))
+        }
+    }
 }
 
 /// Where the recipient of a marketing mail unsubscribes: the one-click URL of the contact at

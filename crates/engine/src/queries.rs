@@ -90,6 +90,14 @@ reads! {
     fn mailbox(account: Uuid, id: Uuid) -> bellhop_domain::mailbox::Mailbox;
     /// The account's inbound mail, newest first.
     fn inbound_mails(account: Uuid, filter: &bellhop_store::InboundFilter) -> Vec<bellhop_store::InboundMail>;
+    /// The account's sequences.
+    fn sequences(account: Uuid) -> Vec<bellhop_store::Sequence>;
+    /// One sequence.
+    fn sequence(account: Uuid, id: Uuid) -> bellhop_store::Sequence;
+    /// Enrolments, of one sequence and/or contact.
+    fn enrolments(account: Uuid, sequence: Option<Uuid>, contact: Option<Uuid>) -> Vec<bellhop_store::Enrolment>;
+    /// One enrolment with its steps' messages.
+    fn enrolment(account: Uuid, id: Uuid) -> (bellhop_store::Enrolment, Vec<bellhop_store::StepMessage>);
     /// One inbound mail with the message as received.
     fn inbound_mail(account: Uuid, id: Uuid) -> (bellhop_store::InboundMail, Option<Vec<u8>>);
 }

@@ -46,6 +46,7 @@ mod outbox;
 mod privacy;
 mod queue;
 pub mod scratch;
+mod sequences;
 mod sms;
 mod value;
 
@@ -56,6 +57,7 @@ pub use consent::{Confirmation, ConsentEvent, ConsentText, NewConsentEvent};
 pub use error::StoreError;
 pub use idempotency::{IdempotencyStart, SavedResponse};
 pub use mailboxes::{InboundFilter, InboundMail, NewInboundMail};
+pub use sequences::{Enrolment, Sequence, StepMessage};
 pub use messages::{
     MessageEvent, MessageFilter, MessageRecord, PlanSummary, StaffAction, TimelineRow,
 };

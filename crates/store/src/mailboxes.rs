@@ -24,11 +24,12 @@ struct MailboxRow {
     active_until: Option<Ts>,
     period_secs: i64,
     case_prefix: Option<String>,
+    sequence_id: Option<Id>,
     created_at: Ts,
 }
 
 const MAILBOX_COLUMNS: &str = "id, account_id, property_id, name, address, aliases, replies,
-    default_language, enabled, active_from, active_until, period_secs, case_prefix, created_at";
+    default_language, enabled, active_from, active_until, period_secs, case_prefix, sequence_id, created_at";
 
 impl TryFrom<MailboxRow> for Mailbox {
     type Error = StoreError;
@@ -51,6 +52,7 @@ impl TryFrom<MailboxRow> for Mailbox {
             active_until: r.active_until.map(|t| t.0),
             period_secs: r.period_secs,
             case_prefix: r.case_prefix,
+            sequence_id: r.sequence_id.map(|i| i.0),
             created_at: r.created_at.0,
         })
     }
@@ -317,11 +319,11 @@ impl Tx {
             sqlx::query(
                 "INSERT INTO mailboxes (id, account_id, property_id, name, address, aliases, replies,
                    default_language, enabled, active_from, active_until, period_secs, case_prefix,
-                   created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+                   sequence_id, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $15, $14, $14)
                  ON CONFLICT (id) DO UPDATE SET name = $4, address = $5, aliases = $6, replies = $7,
                    default_language = $8, enabled = $9, active_from = $10, active_until = $11,
-                   period_secs = $12, case_prefix = $13, updated_at = $14",
+                   period_secs = $12, case_prefix = $13, sequence_id = $15, updated_at = $14",
             )
             .bind(Id(m.id))
             .bind(Id(m.account_id))
@@ -337,6 +339,7 @@ impl Tx {
             .bind(m.period_secs)
             .bind(m.case_prefix.as_deref())
             .bind(Ts(now))
+            .bind(opt_id(m.sequence_id))
             .execute(&mut *c)
             .await?;
             sqlx::query("DELETE FROM mailbox_addresses WHERE mailbox_id = $1")

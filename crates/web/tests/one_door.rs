@@ -6,7 +6,10 @@ use std::path::Path;
 
 /// What the API may take from `bellhop_store`: records it shows, filters it passes on, the
 /// error it maps, and the staff action it names.
-const READ_TYPES: [&str; 21] = [
+const READ_TYPES: [&str; 24] = [
+    "Sequence",
+    "Enrolment",
+    "StepMessage",
     "InboundFilter",
     "InboundMail",
     "Connection",

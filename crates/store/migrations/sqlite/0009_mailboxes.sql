@@ -2,6 +2,35 @@
 -- the reply period, case numbers), every inbound mail with its decision, and who was answered
 -- when (the once-per-period rule).
 
+-- Sequences (the autoresponder's cycles): steps at offsets from a contact's enrolment, each a
+-- template; a contact is in a sequence at most once at a time.
+CREATE TABLE sequences (
+    id                  TEXT PRIMARY KEY,
+    account_id          TEXT NOT NULL REFERENCES accounts (id),
+    property_id         TEXT NOT NULL REFERENCES properties (id),
+    name                TEXT NOT NULL,
+    steps               TEXT NOT NULL,                -- JSON [{offset, template_id}]
+    enrol_new_bookings  INTEGER NOT NULL DEFAULT 0,  -- every new booking's guest is enrolled
+    created_at          INTEGER NOT NULL,
+    updated_at          INTEGER NOT NULL
+);
+CREATE INDEX sequences_account ON sequences (account_id);
+CREATE INDEX sequences_property ON sequences (property_id) WHERE enrol_new_bookings = 1;
+
+CREATE TABLE sequence_enrolments (
+    id           TEXT PRIMARY KEY,
+    account_id   TEXT NOT NULL REFERENCES accounts (id),
+    sequence_id  TEXT NOT NULL REFERENCES sequences (id),
+    contact_id   TEXT NOT NULL REFERENCES contacts (id),
+    source       TEXT NOT NULL,                -- 'api', 'inbound_mail', 'booking'
+    status       TEXT NOT NULL,                -- 'active', 'completed', 'stopped', 'unenrolled'
+    enrolled_at  INTEGER NOT NULL,
+    ended_at     INTEGER,
+    end_reason   TEXT
+);
+CREATE UNIQUE INDEX sequence_enrolments_active ON sequence_enrolments (sequence_id, contact_id) WHERE status = 'active';
+CREATE INDEX sequence_enrolments_contact ON sequence_enrolments (contact_id);
+
 CREATE TABLE mailboxes (
     id               TEXT PRIMARY KEY,
     account_id       TEXT NOT NULL REFERENCES accounts (id),
@@ -16,6 +45,7 @@ CREATE TABLE mailboxes (
     active_until     INTEGER,
     period_secs      INTEGER NOT NULL DEFAULT 604800, -- 0: answer every mail
     case_prefix      TEXT,                           -- 'REK': case numbers REK-2026-000123
+    sequence_id      TEXT REFERENCES sequences (id),   -- senders are enrolled in it
     created_at       INTEGER NOT NULL,
     updated_at       INTEGER NOT NULL
 );

@@ -60,6 +60,9 @@ pub struct MailboxIn {
     /// Case number prefix: `REK` numbers mails `REK-2026-000123`.
     #[serde(default)]
     pub case_prefix: Option<String>,
+    /// A sequence of the same property that every person who writes is enrolled in.
+    #[serde(default)]
+    pub sequence_id: Option<Uuid>,
 }
 
 /// A mailbox.
@@ -93,6 +96,8 @@ pub struct MailboxOut {
     pub period_days: i64,
     /// Case number prefix.
     pub case_prefix: Option<String>,
+    /// The sequence writers are enrolled in.
+    pub sequence_id: Option<Uuid>,
 }
 
 fn out(m: Mailbox, now: Timestamp) -> MailboxOut {
@@ -110,6 +115,7 @@ fn out(m: Mailbox, now: Timestamp) -> MailboxOut {
         active_until: m.active_until,
         period_days: m.period_secs / 86_400,
         case_prefix: m.case_prefix,
+        sequence_id: m.sequence_id,
     }
 }
 
@@ -131,6 +137,7 @@ fn draft(property_id: Uuid, input: MailboxIn) -> Result<MailboxDraft, ApiError> 
         active_until: input.active_until,
         period_secs,
         case_prefix: input.case_prefix.filter(|p| !p.trim().is_empty()),
+        sequence_id: input.sequence_id,
     })
 }
 

@@ -13,6 +13,7 @@ mod presets;
 mod properties;
 mod rules;
 mod schemas;
+mod sequences;
 mod sms;
 mod templates;
 mod validate;
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .merge(bookings::router())
         .merge(channels::router())
         .merge(mailboxes::router())
+        .merge(sequences::router())
         .merge(templates::router())
         .merge(rules::router())
         .merge(messages::router())

@@ -2,7 +2,7 @@
 
 use super::{
     bookings, channels, consents, contacts, imports, mailboxes, messages, presets, properties,
-    rules, sms, templates,
+    rules, sequences, sms, templates,
 };
 use crate::AppState;
 use axum::routing::get;
@@ -32,6 +32,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         channels::revoke, channels::by_voucher,
         mailboxes::create, mailboxes::list, mailboxes::get_one, mailboxes::replace, mailboxes::delete,
         mailboxes::explain, mailboxes::hand_in, mailboxes::list_inbound, mailboxes::get_inbound,
+        sequences::create, sequences::list, sequences::get_one, sequences::replace, sequences::enrol,
+        sequences::list_enrolments, sequences::get_enrolment, sequences::unenrol,
         crate::channel_api::push,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError, bookings::OnConflict)),
