@@ -85,7 +85,13 @@ async fn a_guest_writes_by_smtp_and_gets_one_auto_reply_from_the_null_sender() {
     })
     .await;
     let smtp = live.running.as_ref().unwrap().smtp_addr.unwrap();
-    hotel_with_mailbox(&live, "kontakt@alpenblick.example", "info@alpenblick.example", 7).await;
+    hotel_with_mailbox(
+        &live,
+        "kontakt@alpenblick.example",
+        "info@alpenblick.example",
+        7,
+    )
+    .await;
 
     let send = |subject: &str| {
         swaks(
@@ -106,8 +112,16 @@ async fn a_guest_writes_by_smtp_and_gets_one_auto_reply_from_the_null_sender() {
     };
     let (ok, transcript) = send("Zimmeranfrage");
     assert!(ok, "{transcript}");
-    assert!(transcript.contains("250 2.0.0 OK queued as"), "{transcript}");
-    let file = eventually("the auto-reply reaches smtp-sink", async || sink.files().pop(), || String::new()).await;
+    assert!(
+        transcript.contains("250 2.0.0 OK queued as"),
+        "{transcript}"
+    );
+    let file = eventually(
+        "the auto-reply reaches smtp-sink",
+        async || sink.files().pop(),
+        String::new,
+    )
+    .await;
     let text = std::fs::read_to_string(file).unwrap();
     // Envelope (smtp-sink records it): from the null sender, to the envelope sender.
     assert!(text.contains("X-Mail-Args: <>"), "{text}");
@@ -115,19 +129,34 @@ async fn a_guest_writes_by_smtp_and_gets_one_auto_reply_from_the_null_sender() {
     // Headers.
     assert!(text.contains("Auto-Submitted: auto-replied"), "{text}");
     assert!(text.contains("X-Auto-Response-Suppress: All"), "{text}");
-    assert!(text.contains("In-Reply-To: <first-question@example.com>"), "{text}");
-    assert!(text.contains("References: <first-question@example.com>"), "{text}");
+    assert!(
+        text.contains("In-Reply-To: <first-question@example.com>"),
+        "{text}"
+    );
+    assert!(
+        text.contains("References: <first-question@example.com>"),
+        "{text}"
+    );
     assert!(text.contains("Subject: Auto: Zimmeranfrage"), "{text}");
-    assert!(text.contains("From: \"Hotel Alpenblick\" <info@alpenblick.example>") || text.contains("From: Hotel Alpenblick <info@alpenblick.example>"), "{text}");
+    assert!(
+        text.contains("From: \"Hotel Alpenblick\" <info@alpenblick.example>")
+            || text.contains("From: Hotel Alpenblick <info@alpenblick.example>"),
+        "{text}"
+    );
     assert!(text.contains("ANF-2026-000001"), "{text}");
 
     // The second mail within the period: taken, recorded, not answered.
     let (ok, transcript) = send("Noch eine Frage");
     assert!(ok, "{transcript}");
-    let list = eventually("both mails recorded", async || {
-        let l = inbound(&live).await;
-        (l.len() == 2).then_some(l)
-    }, || String::new()).await;
+    let list = eventually(
+        "both mails recorded",
+        async || {
+            let l = inbound(&live).await;
+            (l.len() == 2).then_some(l)
+        },
+        String::new,
+    )
+    .await;
     assert_eq!(list[0]["reason_code"], "period", "{list:?}");
     assert_eq!(list[0]["via"], "smtp");
     tokio::time::sleep(Duration::from_millis(800)).await;
@@ -186,14 +215,24 @@ async fn two_bellhops_answering_each_others_mailboxes_do_not_loop() {
         smtp_a,
         "info@b.example",
         "info@a.example",
-        &["--header", "Subject: Hello from B", "--header", "From: info@b.example"],
+        &[
+            "--header",
+            "Subject: Hello from B",
+            "--header",
+            "From: info@b.example",
+        ],
     );
     assert!(ok, "{transcript}");
     // A answers B; B takes the answer (null sender, Auto-Submitted) and stays silent.
-    let at_b = eventually("A's answer reaches B", async || {
-        let l = inbound(&b).await;
-        (!l.is_empty()).then_some(l)
-    }, || String::new()).await;
+    let at_b = eventually(
+        "A's answer reaches B",
+        async || {
+            let l = inbound(&b).await;
+            (!l.is_empty()).then_some(l)
+        },
+        String::new,
+    )
+    .await;
     assert_eq!(at_b[0]["reason_code"], "null_sender", "{at_b:?}");
     assert_eq!(at_b[0]["envelope_from"], "");
     // Bounded: a few seconds later nothing more has moved in either direction.

@@ -379,7 +379,9 @@ pub enum RuleError {
     )]
     Fallback(Channel),
     /// Sequences are not built yet.
-    #[error("the enrolled anchor belongs to sequences: create a sequence (POST /api/v1/properties/{{id}}/sequences) instead of a rule")]
+    #[error(
+        "the enrolled anchor belongs to sequences: create a sequence (POST /api/v1/properties/{{id}}/sequences) instead of a rule"
+    )]
     EnrolledNotYet,
 }
 

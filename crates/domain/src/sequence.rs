@@ -118,7 +118,10 @@ mod tests {
             (offset(None, None, Some(4)), Ok(())),
             (offset(None, None, None), Err(StepError::DaysOrHours)),
             (offset(Some(1), None, Some(4)), Err(StepError::DaysOrHours)),
-            (offset(None, Some("10:00"), Some(4)), Err(StepError::AtWithHours)),
+            (
+                offset(None, Some("10:00"), Some(4)),
+                Err(StepError::AtWithHours),
+            ),
             (offset(Some(-1), None, None), Err(StepError::Range)),
         ];
         for (o, expected) in cases {

@@ -490,7 +490,14 @@ pub(crate) fn sequence_step(
             let rendered = compiled
                 .render_sms(&wanted, &context)
                 .map_err(|e| NotSent::Fail(format!("not rendered, nothing sent: {e}")))?;
-            let prepared = sms_or_call(c.id, property, route, rendered.text, &rendered.language, now)?;
+            let prepared = sms_or_call(
+                c.id,
+                property,
+                route,
+                rendered.text,
+                &rendered.language,
+                now,
+            )?;
             Ok((ready(rendered.language), prepared))
         }
     }

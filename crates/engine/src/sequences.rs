@@ -52,7 +52,10 @@ impl Engine {
         let mut errors = Vec::new();
         let name = draft.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 200 {
-            errors.push(("name".to_owned(), "a name of 1 to 200 characters".to_owned()));
+            errors.push((
+                "name".to_owned(),
+                "a name of 1 to 200 characters".to_owned(),
+            ));
         }
         if draft.steps.is_empty() || draft.steps.len() > MAX_STEPS {
             errors.push(("steps".into(), format!("1 to {MAX_STEPS} steps")));
@@ -147,7 +150,11 @@ impl Engine {
     ) -> Result<Option<Enrolment>, EngineError> {
         let now = self.now();
         let sequence = tx.sequence(account, sequence).await?;
-        if tx.active_enrolment(sequence.id, contact, now).await?.is_some() {
+        if tx
+            .active_enrolment(sequence.id, contact, now)
+            .await?
+            .is_some()
+        {
             return Ok(None);
         }
         let property = tx.property(account, sequence.property_id).await?;
@@ -197,7 +204,13 @@ impl Engine {
     pub async fn unenrol(&self, account: Uuid, enrolment: Uuid) -> Result<u64, EngineError> {
         let mut tx = self.store().begin().await?;
         let cancelled = tx
-            .end_enrolment(account, enrolment, "unenrolled", "through the API", self.now())
+            .end_enrolment(
+                account,
+                enrolment,
+                "unenrolled",
+                "through the API",
+                self.now(),
+            )
             .await?;
         tx.commit().await?;
         Ok(cancelled)

@@ -67,7 +67,7 @@ impl Incoming {
             from: message.from().and_then(first),
             sender: message.sender().and_then(first),
             subject: message.subject().map(clean_line),
-            message_id: message.message_id().map(|id| clean_id(id)),
+            message_id: message.message_id().map(clean_id),
             references: message
                 .references()
                 .as_text_list()

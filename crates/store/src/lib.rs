@@ -57,12 +57,12 @@ pub use consent::{Confirmation, ConsentEvent, ConsentText, NewConsentEvent};
 pub use error::StoreError;
 pub use idempotency::{IdempotencyStart, SavedResponse};
 pub use mailboxes::{InboundFilter, InboundMail, NewInboundMail};
-pub use sequences::{Enrolment, Sequence, StepMessage};
 pub use messages::{
     MessageEvent, MessageFilter, MessageRecord, PlanSummary, StaffAction, TimelineRow,
 };
 pub use outbox::{Claimed, Outcome, OutcomeKind, SendHold};
 pub use privacy::{Erased, Erasure, InboundSmsRow, TanRow};
+pub use sequences::{Enrolment, Sequence, StepMessage};
 pub use sms::{
     AdHocMessage, AudienceFilter, CampaignRecord, DeliveryApplied, InboundRecord, MonthCounts,
     Reservation, Reserved, TanRecord, UsageRow,

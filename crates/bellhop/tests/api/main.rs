@@ -10,6 +10,7 @@ mod helpers;
 mod imports;
 mod presets;
 mod privacy;
+mod sequences;
 mod sms;
 
 use axum::http::StatusCode;

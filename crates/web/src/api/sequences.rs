@@ -134,7 +134,11 @@ pub async fn replace(
     let current = s.engine.query().sequence(tenant.account_id, id).await?;
     let sequence = s
         .engine
-        .save_sequence(tenant.account_id, Some(id), draft(current.property_id, input))
+        .save_sequence(
+            tenant.account_id,
+            Some(id),
+            draft(current.property_id, input),
+        )
         .await?;
     Ok(Json(out(sequence)))
 }
