@@ -49,6 +49,17 @@ pub struct ContactExport {
     pub inbound_sms: Vec<InboundSmsRow>,
     /// One-time codes sent to them (the codes themselves are never kept).
     pub one_time_codes: Vec<TanRow>,
+    /// Mail they wrote to the autoresponder's mailboxes, as received.
+    pub inbound_mails: Vec<ExportedInboundMail>,
+}
+
+/// A mail the contact wrote, with the message as received.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExportedInboundMail {
+    /// The record and its decision.
+    pub mail: bellhop_store::InboundMail,
+    /// The message (invalid UTF-8 replaced).
+    pub raw: Option<String>,
 }
 
 impl Engine {
@@ -95,6 +106,15 @@ impl Engine {
             exported_at: self.now(),
             consent: self.consents(account, contact_id).await?,
             one_time_codes: store.tans_of(account, contact_id).await?,
+            inbound_mails: store
+                .inbound_mails_of(account, contact_id)
+                .await?
+                .into_iter()
+                .map(|(mail, raw)| ExportedInboundMail {
+                    mail,
+                    raw: raw.map(|r| String::from_utf8_lossy(&r).into_owned()),
+                })
+                .collect(),
             contact,
             bookings,
             messages,

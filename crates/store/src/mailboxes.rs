@@ -258,6 +258,32 @@ impl Store {
         Ok(rows.into_iter().map(InboundMail::from).collect())
     }
 
+    /// Every inbound mail from a contact, with the messages as received (its export).
+    pub async fn inbound_mails_of(
+        &self,
+        account: Uuid,
+        contact: Uuid,
+    ) -> Result<Vec<(InboundMail, Option<Vec<u8>>)>, StoreError> {
+        let ids: Vec<Id> = {
+            let mut pooled = self.acquire().await?;
+            on!(pooled.conn(), c, _db => {
+                sqlx::query_scalar(
+                    "SELECT id FROM inbound_mails WHERE account_id = $1 AND contact_id = $2
+                     ORDER BY received_at, id",
+                )
+                .bind(Id(account))
+                .bind(Id(contact))
+                .fetch_all(&mut *c)
+                .await?
+            })
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.inbound_mail(account, id.0).await?);
+        }
+        Ok(out)
+    }
+
     /// One inbound mail of the account, with the message as received.
     pub async fn inbound_mail(
         &self,

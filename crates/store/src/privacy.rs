@@ -279,6 +279,50 @@ impl Tx {
                 .await?;
             });
         }
+        // Inbound mail keeps its decision and case number; who wrote and what goes.
+        for text in e.personal.iter().filter(|t| t.chars().count() >= 2) {
+            on!(self.conn(), c, _db => {
+                sqlx::query(
+                    "UPDATE inbound_mails SET reason = REPLACE(reason, $3, $4)
+                     WHERE account_id = $1 AND contact_id = $2",
+                )
+                .bind(account)
+                .bind(contact)
+                .bind(text)
+                .bind(BLANK)
+                .execute(&mut *c)
+                .await?;
+                sqlx::query(
+                    "DELETE FROM mailbox_replies WHERE sender = lower($2)
+                       AND mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = $1)",
+                )
+                .bind(account)
+                .bind(text)
+                .execute(&mut *c)
+                .await?;
+            });
+        }
+        on!(self.conn(), c, _db => {
+            sqlx::query(
+                "UPDATE inbound_mails SET envelope_from = NULL, from_address = NULL, from_name = NULL,
+                   subject = NULL, message_id = NULL, raw = NULL
+                 WHERE account_id = $1 AND contact_id = $2",
+            )
+            .bind(account)
+            .bind(contact)
+            .execute(&mut *c)
+            .await?;
+            sqlx::query(
+                "UPDATE sequence_enrolments SET status = 'stopped', ended_at = $3,
+                   end_reason = 'the contact was erased'
+                 WHERE account_id = $1 AND contact_id = $2 AND status = 'active'",
+            )
+            .bind(account)
+            .bind(contact)
+            .bind(Ts(now))
+            .execute(&mut *c)
+            .await?;
+        });
         // A saved API answer that shows the contact is reduced to saying so: a retry of that
         // request replays it and does not bring the data back.
         on!(self.conn(), c, _db => {

@@ -58,6 +58,24 @@ async fn guest_with_history(api: &Api) -> (String, String) {
                "ip": "203.0.113.5"}),
     )
     .await;
+    // A mail from the guest to the hotel's mailbox, answered.
+    let mailbox = api
+        .post(
+            &format!("/api/v1/properties/{hotel}/mailboxes"),
+            json!({"name": "Kontakt", "address": "kontakt@hotel.example", "case_prefix": "ANF",
+                   "replies": {"de": {"body": "Danke, {{ mail.sender_name }}"}}}),
+        )
+        .await;
+    assert_eq!(mailbox.status, StatusCode::CREATED, "{:?}", mailbox.body);
+    let mail = api
+        .post(
+            &format!("/api/v1/mailboxes/{}/inbound", mailbox.body["id"].as_str().unwrap()),
+            json!({"envelope_from": EMAIL, "message": format!(
+                "From: {FIRST} {LAST} <{EMAIL}>\r\nTo: kontakt@hotel.example\r\nSubject: Anfrage von {LAST}\r\n\r\nIch bin {FIRST} {LAST} aus Innsbruck, {PHONE}")}),
+        )
+        .await;
+    assert_eq!(mail.status, StatusCode::CREATED, "{:?}", mail.body);
+    assert_eq!(mail.body["contact_id"], contact.as_str(), "the sender is the contact");
     let (_dir, dispatcher) = api.mailer();
     assert!(dispatcher.drain().await.unwrap().sent >= 1);
     (hotel, contact)
@@ -99,6 +117,14 @@ async fn an_export_holds_everything_kept_about_the_contact() {
     assert!(!sent[0]["events"].as_array().unwrap().is_empty());
     assert_eq!(e["consent"]["history"][0]["ip"], "203.0.113.5");
     assert!(e["inbound_sms"].is_array() && e["one_time_codes"].is_array());
+    assert_eq!(e["inbound_mails"][0]["case_number"], "ANF-2026-000001");
+    assert!(
+        e["inbound_mails"][0]["raw"]
+            .as_str()
+            .unwrap()
+            .contains("aus Innsbruck"),
+        "the mail as received"
+    );
 }
 
 #[tokio::test]

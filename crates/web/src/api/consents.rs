@@ -312,6 +312,11 @@ pub async fn export(
         consent: e.consent,
         inbound_sms: e.inbound_sms,
         one_time_codes: e.one_time_codes,
+        inbound_mails: e
+            .inbound_mails
+            .into_iter()
+            .map(|m| super::mailboxes::inbound(m.mail, m.raw.map(String::into_bytes)))
+            .collect(),
     }))
 }
 
@@ -336,6 +341,8 @@ pub struct ContactExportOut {
     /// One-time codes (never the codes).
     #[schema(value_type = Vec<super::schemas::TanExportSchema>)]
     pub one_time_codes: Vec<bellhop_store::TanRow>,
+    /// Mail they wrote to the autoresponder's mailboxes, with the message as received.
+    pub inbound_mails: Vec<super::mailboxes::InboundOut>,
 }
 
 /// A booking with its history.

@@ -391,7 +391,7 @@ pub struct InboundOut {
     pub raw: Option<String>,
 }
 
-fn inbound(m: InboundMail, raw: Option<Vec<u8>>) -> InboundOut {
+pub(crate) fn inbound(m: InboundMail, raw: Option<Vec<u8>>) -> InboundOut {
     InboundOut {
         id: m.id,
         mailbox_id: m.mailbox_id,
