@@ -7,6 +7,7 @@
 pub mod alpinebits;
 pub mod callbacks;
 mod eml;
+pub mod imap;
 mod mime;
 pub mod sms;
 mod smtp;
