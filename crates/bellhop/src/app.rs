@@ -73,6 +73,7 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
     let state = AppState {
         engine: engine.clone(),
         allow_private_webhooks: config.channels.allow_private_webhooks,
+        allow_private_imap: config.inbound.allow_private_imap,
         callbacks: config.callback_settings(),
     };
     let router = if config.role.api() {
@@ -110,6 +111,12 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
             Duration::from_secs(config.channels.webhook_timeout_secs.max(1) * 3),
             config.channels.allow_private_webhooks,
         )?;
+        let watcher = engine.clone();
+        let imap = config.inbound.imap_watch(config.dispatch_config().node);
+        let imap_stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            watcher.watch_mailboxes(imap, imap_stop).await
+        }));
         tasks.push(start_sweep(
             engine,
             config.dispatch.retain_bodies_days,

@@ -162,6 +162,7 @@ pub async fn channels(
     let app = bellhop_web::app(bellhop_web::AppState {
         engine,
         allow_private_webhooks: false,
+        allow_private_imap: false,
         callbacks: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

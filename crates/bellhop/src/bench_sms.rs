@@ -314,6 +314,7 @@ pub async fn kannel(k: KannelArgs, messages: usize) -> anyhow::Result<()> {
     let app = bellhop_web::app(bellhop_web::AppState {
         engine,
         allow_private_webhooks: false,
+        allow_private_imap: false,
         callbacks: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", k.callback_port)).await?;

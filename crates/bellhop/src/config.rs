@@ -71,6 +71,10 @@ pub struct InboundConfig {
     pub sender_window_secs: u64,
     /// Seconds a client may stay silent.
     pub idle_timeout_secs: u64,
+    /// Seconds between looks at IMAP mailboxes (without IDLE), and the longest IDLE wait.
+    pub imap_poll_secs: u64,
+    /// Let IMAP mailboxes be on loopback and private hosts (on-premise servers, tests).
+    pub allow_private_imap: bool,
 }
 
 impl Default for InboundConfig {
@@ -86,11 +90,27 @@ impl Default for InboundConfig {
             max_messages_per_sender: limits.per_sender,
             sender_window_secs: limits.sender_window.as_secs(),
             idle_timeout_secs: limits.idle.as_secs(),
+            imap_poll_secs: 60,
+            allow_private_imap: false,
         }
     }
 }
 
 impl InboundConfig {
+    /// How this node watches IMAP mailboxes.
+    pub fn imap_watch(&self, node: String) -> bellhop_engine::ImapWatchConfig {
+        let every = Duration::from_secs(self.imap_poll_secs.clamp(1, 3_600));
+        bellhop_engine::ImapWatchConfig {
+            node,
+            every,
+            // Renewed after every look; a dead node's mailboxes move on after this.
+            lease: (every * 3).max(Duration::from_secs(60)),
+            allow_private: self.allow_private_imap,
+            timeout: Duration::from_secs(30),
+            max_bytes: self.max_message_bytes,
+        }
+    }
+
     /// The listener's limits.
     pub fn limits(&self) -> crate::smtp_listener::ListenerLimits {
         let defaults = crate::smtp_listener::ListenerLimits::default();

@@ -337,7 +337,7 @@ impl Connection<'_> {
         for to in recipients {
             let delivery = Delivery {
                 via: "smtp",
-                envelope_from: from.clone(),
+                envelope_from: Some(from.clone()),
                 envelope_to: to,
                 source_key: None,
                 raw,

@@ -49,8 +49,29 @@ pub struct Mailbox {
     pub case_prefix: Option<String>,
     /// The sequence a person who writes is enrolled in.
     pub sequence_id: Option<Uuid>,
+    /// A hosted mailbox watched over IMAP, for hotels that keep their provider.
+    pub imap: Option<ImapSource>,
     /// Created.
     pub created_at: Timestamp,
+}
+
+/// Where a hosted mailbox is read (its password is kept apart, sealed).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ImapSource {
+    /// Host.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Implicit TLS.
+    pub tls: bool,
+    /// Login.
+    pub user: String,
+    /// Folder.
+    pub folder: String,
+    /// The last connection's error, if it failed.
+    pub last_error: Option<String>,
+    /// When bellhop last looked.
+    pub checked_at: Option<Timestamp>,
 }
 
 /// The default reply period: seven days (RFC 3834 §3.1.1, RFC 5230 `:days`).
@@ -114,6 +135,7 @@ mod tests {
             period_secs: 0,
             case_prefix: Some("REK".into()),
             sequence_id: None,
+            imap: None,
             created_at: Timestamp::UNIX_EPOCH,
         }
     }

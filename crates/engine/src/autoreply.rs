@@ -43,6 +43,25 @@ pub struct MailboxDraft {
     pub case_prefix: Option<String>,
     /// The sequence a person who writes is enrolled in (of the same property).
     pub sequence_id: Option<Uuid>,
+    /// A hosted mailbox to watch over IMAP.
+    pub imap: Option<ImapDraft>,
+}
+
+/// A hosted mailbox's IMAP access as staff give it.
+#[derive(Clone, Debug)]
+pub struct ImapDraft {
+    /// Host (checked by the caller against the installation's private-host setting).
+    pub host: String,
+    /// Port (default 993).
+    pub port: u16,
+    /// Implicit TLS (default true).
+    pub tls: bool,
+    /// Login.
+    pub user: String,
+    /// Password; none keeps the stored one.
+    pub password: Option<String>,
+    /// Folder (default INBOX).
+    pub folder: String,
 }
 
 /// An inbound mail as a listener delivers it.
@@ -50,8 +69,9 @@ pub struct MailboxDraft {
 pub struct Delivery<'a> {
     /// `smtp` or `api`.
     pub via: &'static str,
-    /// `MAIL FROM` (empty: the null sender).
-    pub envelope_from: String,
+    /// `MAIL FROM` (empty: the null sender); none (a mail read from a mailbox) takes the
+    /// message's Return-Path, else its From.
+    pub envelope_from: Option<String>,
     /// `RCPT TO`: the mailbox's address or alias.
     pub envelope_to: String,
     /// Where it was read from, so that it is taken once.
@@ -289,9 +309,36 @@ impl Engine {
         let default_language = draft
             .default_language
             .unwrap_or_else(|| property.default_language.clone());
-        let created_at = match id {
-            Some(id) => tx_mailbox(&mut tx, account, id).await?.created_at,
-            None => self.now(),
+        let current = match id {
+            Some(id) => Some(tx_mailbox(&mut tx, account, id).await?),
+            None => None,
+        };
+        let created_at = current.as_ref().map_or(self.now(), |c| c.created_at);
+        let (imap, sealed) = match draft.imap {
+            None => (None, None),
+            Some(i) => {
+                let had_secret = current.as_ref().and_then(|c| c.imap.as_ref()).is_some();
+                let sealed = match i.password.as_deref() {
+                    Some(p) if !p.is_empty() => Some(self.signer().seal("imap", p)),
+                    _ if had_secret => None,
+                    _ => {
+                        return Err(EngineError::invalid(
+                            "imap.password",
+                            "the mailbox's password is needed",
+                        ));
+                    }
+                };
+                let source = mailbox::ImapSource {
+                    host: i.host.trim().to_owned(),
+                    port: i.port,
+                    tls: i.tls,
+                    user: i.user,
+                    folder: i.folder,
+                    last_error: None,
+                    checked_at: None,
+                };
+                (Some(source), sealed)
+            }
         };
         let m = Mailbox {
             id: id.unwrap_or_else(Uuid::now_v7),
@@ -308,9 +355,10 @@ impl Engine {
             period_secs: draft.period_secs,
             case_prefix: draft.case_prefix,
             sequence_id: draft.sequence_id,
+            imap,
             created_at,
         };
-        match tx.save_mailbox(&m, self.now()).await {
+        match tx.save_mailbox(&m, sealed.as_deref(), self.now()).await {
             Err(StoreError::Duplicate { .. }) => {
                 return Err(EngineError::Conflict(
                     "another mailbox already answers one of these addresses".into(),
@@ -372,8 +420,14 @@ impl Engine {
             return Err(IntakeError::UnknownMailbox(to));
         };
         let mail = Incoming::parse(d.raw, &Limits::default()).map_err(IntakeError::Refused)?;
+        let envelope_from = d.envelope_from.clone().unwrap_or_else(|| {
+            mail.return_path
+                .clone()
+                .or_else(|| mail.from.as_ref().map(|f| f.address.clone()))
+                .unwrap_or_default()
+        });
         let envelope = Envelope {
-            from: Some(d.envelope_from.clone()),
+            from: Some(envelope_from.clone()),
             to: Some(to.clone()),
         };
         let decision = bellhop_inbound::decide(&m.addresses(), &envelope, &mail);
@@ -383,7 +437,7 @@ impl Engine {
             mailbox_id: m.id,
             property_id: m.property_id,
             via: d.via.to_owned(),
-            envelope_from: Some(d.envelope_from.trim().to_owned()),
+            envelope_from: Some(envelope_from.trim().to_owned()),
             envelope_to: Some(to),
             from_address: mail.from.as_ref().map(|f| f.address.clone()),
             from_name: mail.from.as_ref().and_then(|f| f.name.clone()),

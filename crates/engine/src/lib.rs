@@ -12,6 +12,7 @@ mod contacts;
 mod deliveries;
 mod dispatcher;
 mod error;
+mod imap_watch;
 mod import;
 pub mod links;
 mod messages;
@@ -25,7 +26,7 @@ mod service;
 mod sms;
 pub mod telemetry;
 
-pub use autoreply::{Delivery, IntakeError, MAIL_VARIABLES, MailboxDraft, Received};
+pub use autoreply::{Delivery, ImapDraft, IntakeError, MAIL_VARIABLES, MailboxDraft, Received};
 pub use catalog::{PlanImpact, Preview};
 pub use channels::{
     ConnectionSecrets, ConnectionSettings, PollSettings, PollStats, PushOutcome, Pushed,
@@ -35,6 +36,7 @@ pub use command::{Answer, Command, IdempotencyKey};
 pub use consent::{ConsentCell, ConsentDecision, ConsentWarning, ContactConsents, RuleRef};
 pub use dispatcher::{DispatchConfig, DispatchStats, Dispatcher, Transports};
 pub use error::EngineError;
+pub use imap_watch::ImapWatchConfig;
 pub use import::{
     DEFAULT_SOURCE, IMPORT_CHUNK, ImportContact, ImportItem, ImportReport, OnInvalid, Refusal,
 };

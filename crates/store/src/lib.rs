@@ -56,7 +56,7 @@ pub use channels::{Connection, NewConnection, TakenReservation};
 pub use consent::{Confirmation, ConsentEvent, ConsentText, NewConsentEvent};
 pub use error::StoreError;
 pub use idempotency::{IdempotencyStart, SavedResponse};
-pub use mailboxes::{InboundFilter, InboundMail, NewInboundMail};
+pub use mailboxes::{ImapLease, InboundFilter, InboundMail, NewInboundMail};
 pub use messages::{
     MessageEvent, MessageFilter, MessageRecord, PlanSummary, StaffAction, TimelineRow,
 };

@@ -3,7 +3,7 @@
 
 use crate::value::{Id, Ts, opt_id};
 use crate::{Store, StoreError, Tx};
-use bellhop_domain::mailbox::{Mailbox, ReplyText};
+use bellhop_domain::mailbox::{ImapSource, Mailbox, ReplyText};
 use jiff::Timestamp;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -25,11 +25,19 @@ struct MailboxRow {
     period_secs: i64,
     case_prefix: Option<String>,
     sequence_id: Option<Id>,
+    imap_host: Option<String>,
+    imap_port: Option<i64>,
+    imap_tls: bool,
+    imap_user: Option<String>,
+    imap_folder: Option<String>,
+    imap_error: Option<String>,
+    imap_checked_at: Option<Ts>,
     created_at: Ts,
 }
 
 const MAILBOX_COLUMNS: &str = "id, account_id, property_id, name, address, aliases, replies,
-    default_language, enabled, active_from, active_until, period_secs, case_prefix, sequence_id, created_at";
+    default_language, enabled, active_from, active_until, period_secs, case_prefix, sequence_id,
+    imap_host, imap_port, imap_tls, imap_user, imap_folder, imap_error, imap_checked_at, created_at";
 
 impl TryFrom<MailboxRow> for Mailbox {
     type Error = StoreError;
@@ -53,6 +61,18 @@ impl TryFrom<MailboxRow> for Mailbox {
             period_secs: r.period_secs,
             case_prefix: r.case_prefix,
             sequence_id: r.sequence_id.map(|i| i.0),
+            imap: match (r.imap_host, r.imap_user) {
+                (Some(host), Some(user)) => Some(ImapSource {
+                    host,
+                    port: u16::try_from(r.imap_port.unwrap_or(993)).unwrap_or(993),
+                    tls: r.imap_tls,
+                    user,
+                    folder: r.imap_folder.unwrap_or_else(|| "INBOX".into()),
+                    last_error: r.imap_error,
+                    checked_at: r.imap_checked_at.map(|t| t.0),
+                }),
+                _ => None,
+            },
             created_at: r.created_at.0,
         })
     }
@@ -318,6 +338,115 @@ impl Store {
     }
 }
 
+/// A mailbox leased to one node for watching over IMAP.
+#[derive(Clone, Debug)]
+pub struct ImapLease {
+    /// The mailbox.
+    pub mailbox: Mailbox,
+    /// Its password, sealed.
+    pub sealed_secret: Option<String>,
+    /// The UIDVALIDITY and last UID taken, if any.
+    pub progress: Option<(u32, u32)>,
+}
+
+impl Store {
+    /// Leases to `node` until `lease_until` the mailboxes watched over IMAP that no node
+    /// watches now.
+    pub async fn claim_imap(
+        &self,
+        node: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<ImapLease>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            mailbox: MailboxRow,
+            imap_secret: Option<String>,
+            imap_uid_validity: Option<i64>,
+            imap_last_uid: Option<i64>,
+        }
+        let mut pooled = self.acquire().await?;
+        let rows: Vec<Row> = on!(pooled.conn(), c, db => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "UPDATE mailboxes SET imap_owner = $1, imap_until = $3
+                 WHERE id IN (SELECT id FROM mailboxes
+                   WHERE imap_host IS NOT NULL AND enabled = $5 AND (imap_until IS NULL OR imap_until < $2)
+                   ORDER BY id LIMIT $4{})
+                 RETURNING {MAILBOX_COLUMNS}, imap_secret, imap_uid_validity, imap_last_uid",
+                db::SKIP_LOCKED
+            )))
+            .bind(node)
+            .bind(Ts(now))
+            .bind(Ts(lease_until))
+            .bind(limit)
+            .bind(true)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        rows.into_iter()
+            .map(|r| {
+                let progress = match (r.imap_uid_validity, r.imap_last_uid) {
+                    (Some(v), Some(u)) => Some((v as u32, u as u32)),
+                    _ => None,
+                };
+                Ok(ImapLease {
+                    mailbox: r.mailbox.try_into()?,
+                    sealed_secret: r.imap_secret,
+                    progress,
+                })
+            })
+            .collect()
+    }
+
+    /// Records how far `node` read a mailbox and extends its lease; `false` when the lease
+    /// went to another node (then the reader stops: its writes would be stale).
+    pub async fn imap_progress(
+        &self,
+        mailbox: Uuid,
+        node: &str,
+        progress: Option<(u32, u32)>,
+        error: Option<&str>,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut pooled = self.acquire().await?;
+        let n = on!(pooled.conn(), c, _db => {
+            sqlx::query(
+                "UPDATE mailboxes SET imap_uid_validity = COALESCE($3, imap_uid_validity),
+                   imap_last_uid = COALESCE($4, imap_last_uid), imap_error = $5, imap_checked_at = $6,
+                   imap_until = $7
+                 WHERE id = $1 AND imap_owner = $2 AND imap_host IS NOT NULL",
+            )
+            .bind(Id(mailbox))
+            .bind(node)
+            .bind(progress.map(|(v, _)| i64::from(v)))
+            .bind(progress.map(|(_, u)| i64::from(u)))
+            .bind(error)
+            .bind(Ts(now))
+            .bind(Ts(lease_until))
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Gives a mailbox's lease back (the node stops watching it).
+    pub async fn release_imap(&self, mailbox: Uuid, node: &str) -> Result<(), StoreError> {
+        let mut pooled = self.acquire().await?;
+        on!(pooled.conn(), c, _db => {
+            sqlx::query("UPDATE mailboxes SET imap_owner = NULL, imap_until = NULL WHERE id = $1 AND imap_owner = $2")
+                .bind(Id(mailbox))
+                .bind(node)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+}
+
 impl Tx {
     /// One mailbox of the account, as this transaction sees it.
     pub async fn mailbox(&mut self, account: Uuid, id: Uuid) -> Result<Mailbox, StoreError> {
@@ -334,8 +463,14 @@ impl Tx {
     }
 
     /// Stores a mailbox (new or changed) and the addresses that route to it. An address
-    /// another mailbox has is a conflict.
-    pub async fn save_mailbox(&mut self, m: &Mailbox, now: Timestamp) -> Result<(), StoreError> {
+    /// another mailbox has is a conflict. `imap_secret` none keeps the stored password; a
+    /// changed IMAP source starts over (its UIDs are another mailbox's).
+    pub async fn save_mailbox(
+        &mut self,
+        m: &Mailbox,
+        imap_secret: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         let aliases = serde_json::to_string(&m.aliases)
             .map_err(|e| StoreError::Corrupt(format!("mailbox aliases: {e}")))?;
         let replies = serde_json::to_string(&m.replies)
@@ -366,6 +501,27 @@ impl Tx {
             .bind(m.case_prefix.as_deref())
             .bind(Ts(now))
             .bind(opt_id(m.sequence_id))
+            .execute(&mut *c)
+            .await?;
+            let imap = m.imap.as_ref();
+            sqlx::query(
+                "UPDATE mailboxes SET
+                   imap_uid_validity = CASE WHEN imap_host IS NOT DISTINCT FROM $2 AND imap_user IS NOT DISTINCT FROM $4
+                     AND imap_folder IS NOT DISTINCT FROM $6 THEN imap_uid_validity END,
+                   imap_last_uid = CASE WHEN imap_host IS NOT DISTINCT FROM $2 AND imap_user IS NOT DISTINCT FROM $4
+                     AND imap_folder IS NOT DISTINCT FROM $6 THEN imap_last_uid END,
+                   imap_host = $2, imap_port = $3, imap_user = $4, imap_tls = $5, imap_folder = $6,
+                   imap_secret = CASE WHEN $2 IS NULL THEN NULL ELSE COALESCE($7, imap_secret) END,
+                   imap_error = NULL
+                 WHERE id = $1",
+            )
+            .bind(Id(m.id))
+            .bind(imap.map(|i| i.host.as_str()))
+            .bind(imap.map(|i| i64::from(i.port)))
+            .bind(imap.map(|i| i.user.as_str()))
+            .bind(imap.is_none_or(|i| i.tls))
+            .bind(imap.map(|i| i.folder.as_str()))
+            .bind(imap_secret)
             .execute(&mut *c)
             .await?;
             sqlx::query("DELETE FROM mailbox_addresses WHERE mailbox_id = $1")

@@ -110,7 +110,10 @@ pub struct ImapWatch {
 /// the like only when `allow_private`.
 pub fn check_host(host: &str, allow_private: bool) -> Result<(), String> {
     let host = host.trim().trim_start_matches('[').trim_end_matches(']');
-    if host.is_empty() || host.len() > 253 || host.contains(['/', ' ', '@', ':']) && host.parse::<std::net::IpAddr>().is_err() {
+    if host.is_empty()
+        || host.len() > 253
+        || host.contains(['/', ' ', '@', ':']) && host.parse::<std::net::IpAddr>().is_err()
+    {
         return Err("not a host name".into());
     }
     if allow_private {
@@ -122,7 +125,9 @@ pub fn check_host(host: &str, allow_private: bool) -> Result<(), String> {
     if let Ok(ip) = host.parse::<std::net::IpAddr>()
         && !crate::webhook::is_public(ip)
     {
-        return Err(format!("{ip} is not a public address (inbound.allow_private_imap)"));
+        return Err(format!(
+            "{ip} is not a public address (inbound.allow_private_imap)"
+        ));
     }
     Ok(())
 }

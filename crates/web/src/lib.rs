@@ -30,6 +30,8 @@ pub struct AppState {
     pub callbacks: callbacks::CallbackSettings,
     /// Channel webhooks may go to private and loopback addresses (on-premise, tests).
     pub allow_private_webhooks: bool,
+    /// IMAP mailboxes may be on private and loopback hosts.
+    pub allow_private_imap: bool,
 }
 
 /// Largest request body accepted.

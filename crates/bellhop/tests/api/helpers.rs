@@ -64,6 +64,7 @@ impl Api {
         let app = bellhop_web::app(AppState {
             engine: engine.clone(),
             allow_private_webhooks: true,
+            allow_private_imap: true,
             callbacks: bellhop_web::callbacks::CallbackSettings {
                 twilio_auth_token: Some(TWILIO_TOKEN.into()),
                 kannel_mo_token: Some(KANNEL_MO_TOKEN.into()),

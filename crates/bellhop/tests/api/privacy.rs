@@ -75,7 +75,11 @@ async fn guest_with_history(api: &Api) -> (String, String) {
         )
         .await;
     assert_eq!(mail.status, StatusCode::CREATED, "{:?}", mail.body);
-    assert_eq!(mail.body["contact_id"], contact.as_str(), "the sender is the contact");
+    assert_eq!(
+        mail.body["contact_id"],
+        contact.as_str(),
+        "the sender is the contact"
+    );
     let (_dir, dispatcher) = api.mailer();
     assert!(dispatcher.drain().await.unwrap().sent >= 1);
     (hotel, contact)

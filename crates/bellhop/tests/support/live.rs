@@ -68,6 +68,7 @@ pub struct Live {
     pub running: Option<bellhop::app::Running>,
     pub base: String,
     pub dir: tempfile::TempDir,
+    pub config: bellhop::config::Config,
 }
 
 impl Live {
@@ -105,7 +106,19 @@ impl Live {
             running: Some(running),
             base,
             dir,
+            config,
         }
+    }
+
+    /// Stops bellhop and starts it again on the same database, port and clock (a restart).
+    pub async fn restart(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+        let running = bellhop::app::start(&self.config, std::sync::Arc::new(self.clock.clone()))
+            .await
+            .unwrap();
+        self.running = Some(running);
     }
 
     /// A salon with an SMS sender and an SMS reminder 24 h before; returns the property id.

@@ -46,6 +46,18 @@ CREATE TABLE mailboxes (
     period_secs      BIGINT NOT NULL DEFAULT 604800, -- 0: answer every mail
     case_prefix      TEXT,                           -- 'REK': case numbers REK-2026-000123
     sequence_id      UUID REFERENCES sequences (id),   -- senders are enrolled in it
+    imap_host        TEXT,                           -- a hosted mailbox watched over IMAP
+    imap_port        BIGINT,
+    imap_tls         BOOLEAN NOT NULL DEFAULT TRUE,
+    imap_user        TEXT,
+    imap_secret      TEXT,                           -- the password, sealed under the installation key
+    imap_folder      TEXT,
+    imap_uid_validity BIGINT,                          -- UIDs taken are comparable under this value only
+    imap_last_uid    BIGINT,                           -- the last UID taken
+    imap_owner       TEXT,                           -- the node watching it, until imap_until
+    imap_until       TIMESTAMPTZ,
+    imap_error       TEXT,
+    imap_checked_at  TIMESTAMPTZ,
     created_at       TIMESTAMPTZ NOT NULL,
     updated_at       TIMESTAMPTZ NOT NULL
 );

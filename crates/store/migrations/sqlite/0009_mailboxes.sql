@@ -46,6 +46,18 @@ CREATE TABLE mailboxes (
     period_secs      INTEGER NOT NULL DEFAULT 604800, -- 0: answer every mail
     case_prefix      TEXT,                           -- 'REK': case numbers REK-2026-000123
     sequence_id      TEXT REFERENCES sequences (id),   -- senders are enrolled in it
+    imap_host        TEXT,                           -- a hosted mailbox watched over IMAP
+    imap_port        INTEGER,
+    imap_tls         INTEGER NOT NULL DEFAULT 1,
+    imap_user        TEXT,
+    imap_secret      TEXT,                           -- the password, sealed under the installation key
+    imap_folder      TEXT,
+    imap_uid_validity INTEGER,                          -- UIDs taken are comparable under this value only
+    imap_last_uid    INTEGER,                           -- the last UID taken
+    imap_owner       TEXT,                           -- the node watching it, until imap_until
+    imap_until       INTEGER,
+    imap_error       TEXT,
+    imap_checked_at  INTEGER,
     created_at       INTEGER NOT NULL,
     updated_at       INTEGER NOT NULL
 );

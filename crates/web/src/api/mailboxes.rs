@@ -63,6 +63,51 @@ pub struct MailboxIn {
     /// A sequence of the same property that every person who writes is enrolled in.
     #[serde(default)]
     pub sequence_id: Option<Uuid>,
+    /// Watch a hosted mailbox over IMAP instead of (or besides) receiving by SMTP.
+    #[serde(default)]
+    pub imap: Option<ImapIn>,
+}
+
+/// A hosted mailbox's IMAP access.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImapIn {
+    /// Host (a public one unless the installation allows private hosts).
+    pub host: String,
+    /// Port (default 993).
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// Implicit TLS (default true).
+    #[serde(default)]
+    pub tls: Option<bool>,
+    /// Login.
+    pub user: String,
+    /// Password: stored sealed, never shown; leave out to keep the stored one.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Folder (default INBOX).
+    #[serde(default)]
+    pub folder: Option<String>,
+}
+
+/// A hosted mailbox's IMAP access and how reading it goes.
+#[derive(Serialize, ToSchema)]
+pub struct ImapOut {
+    /// Host.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Implicit TLS.
+    pub tls: bool,
+    /// Login.
+    pub user: String,
+    /// Folder.
+    pub folder: String,
+    /// The last error reading it.
+    pub last_error: Option<String>,
+    /// When bellhop last looked.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub checked_at: Option<Timestamp>,
 }
 
 /// A mailbox.
@@ -98,6 +143,8 @@ pub struct MailboxOut {
     pub case_prefix: Option<String>,
     /// The sequence writers are enrolled in.
     pub sequence_id: Option<Uuid>,
+    /// The hosted mailbox watched over IMAP.
+    pub imap: Option<ImapOut>,
 }
 
 fn out(m: Mailbox, now: Timestamp) -> MailboxOut {
@@ -116,10 +163,48 @@ fn out(m: Mailbox, now: Timestamp) -> MailboxOut {
         period_days: m.period_secs / 86_400,
         case_prefix: m.case_prefix,
         sequence_id: m.sequence_id,
+        imap: m.imap.map(|i| ImapOut {
+            host: i.host,
+            port: i.port,
+            tls: i.tls,
+            user: i.user,
+            folder: i.folder,
+            last_error: i.last_error,
+            checked_at: i.checked_at,
+        }),
     }
 }
 
-fn draft(property_id: Uuid, input: MailboxIn) -> Result<MailboxDraft, ApiError> {
+fn draft(state: &AppState, property_id: Uuid, input: MailboxIn) -> Result<MailboxDraft, ApiError> {
+    let imap = match input.imap {
+        None => None,
+        Some(i) => {
+            bellhop_transport::imap::check_host(&i.host, state.allow_private_imap)
+                .map_err(|e| ApiError::invalid("imap.host", e))?;
+            if i.user.trim().is_empty() || i.user.len() > 320 {
+                return Err(ApiError::invalid(
+                    "imap.user",
+                    "a login of 1 to 320 characters",
+                ));
+            }
+            let folder = i.folder.unwrap_or_else(|| "INBOX".into());
+            if folder.is_empty() || folder.len() > 200 || folder.chars().any(char::is_control) {
+                return Err(ApiError::invalid(
+                    "imap.folder",
+                    "a folder name of 1 to 200 characters",
+                ));
+            }
+            let tls = i.tls.unwrap_or(true);
+            Some(bellhop_engine::ImapDraft {
+                host: i.host,
+                port: i.port.unwrap_or(if tls { 993 } else { 143 }),
+                tls,
+                user: i.user,
+                password: i.password,
+                folder,
+            })
+        }
+    };
     let period_secs = match input.period_days {
         None => DEFAULT_PERIOD_SECS,
         Some(days) if (0..=366).contains(&days) => days * 86_400,
@@ -138,6 +223,7 @@ fn draft(property_id: Uuid, input: MailboxIn) -> Result<MailboxDraft, ApiError> 
         period_secs,
         case_prefix: input.case_prefix.filter(|p| !p.trim().is_empty()),
         sequence_id: input.sequence_id,
+        imap,
     })
 }
 
@@ -155,7 +241,7 @@ pub async fn create(
     let input: MailboxIn = parse_json(&body)?;
     let m = s
         .engine
-        .save_mailbox(tenant.account_id, None, draft(property, input)?)
+        .save_mailbox(tenant.account_id, None, draft(&s, property, input)?)
         .await?;
     Ok((StatusCode::CREATED, Json(out(m, s.engine.now()))))
 }
@@ -206,7 +292,7 @@ pub async fn replace(
         .save_mailbox(
             tenant.account_id,
             Some(id),
-            draft(current.property_id, input)?,
+            draft(&s, current.property_id, input)?,
         )
         .await?;
     Ok(Json(out(m, s.engine.now())))
@@ -327,7 +413,7 @@ pub async fn hand_in(
         .engine
         .receive_mail(Delivery {
             via: "api",
-            envelope_from: input.envelope_from.unwrap_or_default(),
+            envelope_from: Some(input.envelope_from.unwrap_or_default()),
             envelope_to: to,
             source_key: None,
             raw: input.message.as_bytes(),
@@ -353,7 +439,7 @@ pub struct InboundOut {
     pub mailbox_id: Uuid,
     /// The property.
     pub property_id: Uuid,
-    /// `smtp` or `api`.
+    /// `smtp`, `imap` or `api`.
     pub via: String,
     /// `MAIL FROM` (empty: the null sender).
     pub envelope_from: Option<String>,
