@@ -98,4 +98,18 @@ echo "again=$(api /properties/$P/presets -d '{"set":"hotel"}' | jq '.installed |
         0,
         "installing presets twice changes nothing"
     );
+    // The hotel is in Vienna: its case numbers count the year there.
+    let year = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::get("Europe/Vienna").unwrap())
+        .year();
+    assert!(
+        out.contains(&format!(
+            r#"{{"decision":"replied","case_number":"REK-{year}-000001""#
+        )),
+        "the complaint is answered with a case number:\n{out}"
+    );
+    assert!(
+        out.contains(r#"{"reply":false,"reason":"null envelope sender"#),
+        "a bounce is not answered:\n{out}"
+    );
 }
