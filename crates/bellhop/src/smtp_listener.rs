@@ -230,9 +230,9 @@ impl Connection<'_> {
                     session.sender(sender, verdict)
                 }
                 Step::CheckRecipient(rcpt) => {
-                    let verdict = match self.engine.accepts_mail_for(&rcpt).await {
-                        Ok(true) => Ok(()),
-                        Ok(false) => Err("550 5.1.1 no such mailbox here".to_owned()),
+                    let verdict = match self.engine.mailbox_for(&rcpt).await {
+                        Ok(Some(_)) => Ok(()),
+                        Ok(None) => Err("550 5.1.1 no such mailbox here".to_owned()),
                         Err(e) => {
                             tracing::error!(error = %e, "smtp recipient check failed");
                             Err("451 4.3.0 temporary failure, try again later".to_owned())
@@ -334,7 +334,17 @@ impl Connection<'_> {
 
     async fn deliver(&self, from: String, recipients: Vec<String>, raw: &[u8]) -> String {
         let mut ids = Vec::new();
+        // A mailbox named twice (its address and an alias) takes the mail once.
+        let mut mailboxes = std::collections::HashSet::new();
         for to in recipients {
+            match self.engine.mailbox_for(&to).await {
+                Ok(Some(id)) if !mailboxes.insert(id) => continue,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, peer = %self.peer, "inbound mail not taken");
+                    return "451 4.3.0 temporary failure, try again later\r\n".into();
+                }
+            }
             let delivery = Delivery {
                 via: "smtp",
                 envelope_from: Some(from.clone()),

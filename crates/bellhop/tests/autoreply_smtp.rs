@@ -60,6 +60,7 @@ async fn hotel_with_mailbox(live: &Live, address: &str, sender: &str, period_day
         .post(
             &format!("/properties/{}/mailboxes", hotel["id"].as_str().unwrap()),
             json!({"name": "Kontakt", "address": address, "period_days": period_days, "case_prefix": "ANF",
+                "aliases": [address.replace("kontakt@", "anfrage@")],
                 "replies": {"de": {"body": "Guten Tag {{ mail.sender_name }}, danke. Ihre Anfrage: {{ mail.case_number }}."}}}),
         )
         .await;
@@ -161,6 +162,27 @@ async fn a_guest_writes_by_smtp_and_gets_one_auto_reply_from_the_null_sender() {
     assert_eq!(list[0]["via"], "smtp");
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(sink.count(), 1, "no second reply within the period");
+
+    // A mail to the address and an alias at once is taken once.
+    let (ok, transcript) = swaks(
+        smtp,
+        "carla@example.com",
+        "kontakt@alpenblick.example,anfrage@alpenblick.example",
+        &["--header", "Subject: Zweimal"],
+    );
+    assert!(ok, "{transcript}");
+    let list = eventually(
+        "the mail to two addresses is recorded",
+        async || {
+            let l = inbound(&live).await;
+            (l.len() == 3).then_some(l)
+        },
+        String::new,
+    )
+    .await;
+    assert_eq!(list[0]["envelope_from"], "carla@example.com");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(inbound(&live).await.len(), 3, "one record for one mailbox");
 
     // Unknown recipients are refused at RCPT.
     let (ok, transcript) = swaks(smtp, "anna@example.com", "nobody@alpenblick.example", &[]);

@@ -378,9 +378,13 @@ impl Engine {
         Ok(())
     }
 
-    /// Whether mail to `address` is taken (the SMTP listener's `RCPT` check).
-    pub async fn accepts_mail_for(&self, address: &str) -> Result<bool, EngineError> {
-        Ok(self.store().mailbox_by_address(address).await?.is_some())
+    /// The mailbox that takes mail to `address`, if any (the SMTP listener's `RCPT` check).
+    pub async fn mailbox_for(&self, address: &str) -> Result<Option<Uuid>, EngineError> {
+        Ok(self
+            .store()
+            .mailbox_by_address(address)
+            .await?
+            .map(|m| m.id))
     }
 
     /// What a mailbox of the account would do with `raw`, stateless (no period, no record).
