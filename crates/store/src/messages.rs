@@ -873,7 +873,8 @@ impl Store {
                 "SELECT m.id, m.due_at, m.status, m.status_reason, m.subject, m.booking_id, m.channel, p.time_zone,
                    m.property_id, m.rule_id, m.contact_id,
                    p.name AS property,
-                   COALESCE(r.name, s.name, CASE m.kind WHEN 'tan' THEN 'one-time code' ELSE m.kind END) AS rule,
+                   COALESCE(r.name, s.name, CASE m.kind WHEN 'tan' THEN 'one-time code' WHEN 'sequence' THEN 'sequence step'
+                     WHEN 'auto_reply' THEN 'auto-reply' ELSE m.kind END) AS rule,
                    TRIM(COALESCE(c.first_name, '') || ' ' || COALESCE(c.last_name, '')) AS guest
                  FROM messages m JOIN properties p ON p.id = m.property_id LEFT JOIN rules r ON r.id = m.rule_id
                    LEFT JOIN sms_campaigns s ON s.id = m.campaign_id JOIN contacts c ON c.id = m.contact_id

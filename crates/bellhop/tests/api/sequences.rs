@@ -110,6 +110,26 @@ async fn steps_go_at_their_local_times_across_the_dst_change_and_a_withdrawal_st
         StatusCode::CONFLICT,
         "once at a time"
     );
+    // The timeline shows the coming steps.
+    let timeline = api
+        .get("/api/v1/timeline?from=2026-03-27T00:00:00Z&to=2026-04-01T00:00:00Z")
+        .await;
+    let steps: Vec<&str> = timeline
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["rule"] == "sequence step")
+        .map(|r| r["due_local"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "2026-03-28 10:00 CET",
+            "2026-03-29 16:30 CEST",
+            "2026-03-30 10:00 CEST"
+        ]
+    );
 
     at(&api, &dispatcher, "2026-03-28T08:59:00Z").await;
     let path = format!("/api/v1/enrolments/{enrolment}");
