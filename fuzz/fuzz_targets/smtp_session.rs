@@ -6,7 +6,7 @@ use bellhop_inbound::session::{Session, SessionLimits, Step};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let mut session = Session::new("mx.hotel.example", SessionLimits::default());
+    let mut session = Session::new("mx.hotel.example", SessionLimits::default()).offering_tls();
     for line in data.split_inclusive(|b| *b == b'\n') {
         match session.command(line) {
             Step::Reply(r) | Step::Close(r) => assert!(r.ends_with("\r\n")),
@@ -21,6 +21,7 @@ fuzz_target!(|data: &[u8]| {
             Step::ReadData => {
                 let _ = session.take_envelope();
             }
+            Step::StartTls => session.tls_started(),
         }
     }
 });

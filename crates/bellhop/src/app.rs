@@ -101,7 +101,7 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
         tasks.push(tokio::spawn(crate::smtp_listener::serve(
             smtp,
             engine.clone(),
-            config.inbound.limits(),
+            config.inbound.limits()?,
             stop.clone(),
         )));
     }

@@ -75,6 +75,10 @@ pub struct InboundConfig {
     pub imap_poll_secs: u64,
     /// Let IMAP mailboxes be on loopback and private hosts (on-premise servers, tests).
     pub allow_private_imap: bool,
+    /// PEM certificate chain: with `tls_key`, the listener offers STARTTLS.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for InboundConfig {
@@ -92,6 +96,8 @@ impl Default for InboundConfig {
             idle_timeout_secs: limits.idle.as_secs(),
             imap_poll_secs: 60,
             allow_private_imap: false,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -111,8 +117,8 @@ impl InboundConfig {
         }
     }
 
-    /// The listener's limits.
-    pub fn limits(&self) -> crate::smtp_listener::ListenerLimits {
+    /// The listener's limits, with its STARTTLS certificate when one is configured.
+    pub fn limits(&self) -> anyhow::Result<crate::smtp_listener::ListenerLimits> {
         let defaults = crate::smtp_listener::ListenerLimits::default();
         let hostname = self.hostname.clone().unwrap_or_else(|| {
             std::fs::read_to_string("/etc/hostname")
@@ -121,8 +127,14 @@ impl InboundConfig {
                 .filter(|h| !h.is_empty() && h.is_ascii())
                 .unwrap_or_else(|| "localhost".into())
         });
-        crate::smtp_listener::ListenerLimits {
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::smtp_listener::tls_acceptor(cert, key)?),
+            (None, None) => None,
+            _ => anyhow::bail!("inbound.tls_cert and inbound.tls_key go together"),
+        };
+        Ok(crate::smtp_listener::ListenerLimits {
             hostname,
+            tls,
             session: bellhop_inbound::session::SessionLimits {
                 max_message: self.max_message_bytes,
                 max_recipients: self.max_recipients,
@@ -134,7 +146,7 @@ impl InboundConfig {
             per_sender: self.max_messages_per_sender,
             sender_window: Duration::from_secs(self.sender_window_secs.max(1)),
             ..defaults
-        }
+        })
     }
 }
 

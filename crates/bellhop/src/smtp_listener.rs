@@ -10,12 +10,12 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
 /// What the listener allows.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ListenerLimits {
     /// The name in the greeting and `EHLO` answer.
     pub hostname: String,
@@ -35,6 +35,8 @@ pub struct ListenerLimits {
     pub per_sender: u32,
     /// The window of `per_sender`.
     pub sender_window: Duration,
+    /// STARTTLS is offered with this certificate.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl Default for ListenerLimits {
@@ -49,8 +51,31 @@ impl Default for ListenerLimits {
             max_per_ip: 20,
             per_sender: 30,
             sender_window: Duration::from_secs(600),
+            tls: None,
         }
     }
+}
+
+/// A TLS acceptor for STARTTLS from a PEM certificate chain and private key.
+pub fn tls_acceptor(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
+    use anyhow::Context;
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let certs = CertificateDer::pem_file_iter(cert)
+        .with_context(|| format!("cannot read the certificate {}", cert.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("the certificate {} is not PEM", cert.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .with_context(|| format!("cannot read the private key {}", key.display()))?;
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("the certificate and key do not fit")?;
+    Ok(tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)))
 }
 
 /// Shared between connections: who is connected, who sent how much.
@@ -195,15 +220,44 @@ async fn read_line<R: AsyncRead + Unpin>(
 impl Connection<'_> {
     async fn run(self, stream: TcpStream) {
         let _ = stream.set_nodelay(true);
-        let (read, mut write) = stream.into_split();
-        let mut reader = BufReader::new(read);
         let mut session = Session::new(self.limits.hostname.clone(), self.limits.session);
-        if write
-            .write_all(session.greeting().as_bytes())
-            .await
-            .is_err()
-        {
+        if self.limits.tls.is_some() {
+            session = session.offering_tls();
+        }
+        let Some(plain) = self.converse(stream, &mut session, true).await else {
             return;
+        };
+        // The client asked for STARTTLS and nothing else is buffered: TLS, then start over.
+        let Some(acceptor) = &self.limits.tls else {
+            return;
+        };
+        match tokio::time::timeout(self.limits.idle, acceptor.accept(plain)).await {
+            Ok(Ok(tls)) => {
+                session.tls_started();
+                self.converse(tls, &mut session, false).await;
+            }
+            Ok(Err(e)) => {
+                tracing::info!(peer = %self.peer, error = %e, "smtp TLS handshake failed")
+            }
+            Err(_) => tracing::info!(peer = %self.peer, "smtp TLS handshake timed out"),
+        }
+    }
+
+    /// Talks SMTP on `stream` until the client quits (`None`) or asks for STARTTLS (the
+    /// stream, to be wrapped).
+    async fn converse<S>(&self, stream: S, session: &mut Session, greet: bool) -> Option<S>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let (read, mut write) = tokio::io::split(stream);
+        let mut reader = BufReader::new(read);
+        if greet
+            && write
+                .write_all(session.greeting().as_bytes())
+                .await
+                .is_err()
+        {
+            return None;
         }
         let mut line = Vec::with_capacity(512);
         loop {
@@ -214,7 +268,7 @@ impl Connection<'_> {
             .await;
             let step = match read {
                 Err(_) => Step::Close("421 4.4.2 idle for too long, closing\r\n".into()),
-                Ok(Err(_)) | Ok(Ok(Line::Closed)) => return,
+                Ok(Err(_)) | Ok(Ok(Line::Closed)) => return None,
                 Ok(Ok(Line::TooLong)) => session.line_too_long(),
                 Ok(Ok(Line::Full)) => session.command(&line),
             };
@@ -223,7 +277,25 @@ impl Connection<'_> {
                 Step::Close(r) => {
                     let _ = write.write_all(r.as_bytes()).await;
                     let _ = write.shutdown().await;
-                    return;
+                    return None;
+                }
+                Step::StartTls => {
+                    // Commands pipelined behind STARTTLS would be read as if encrypted
+                    // (the CVE-2011-0411 injection): a client that sends any is dropped.
+                    if !reader.buffer().is_empty() {
+                        let _ = write
+                            .write_all(b"554 5.5.1 nothing may follow STARTTLS\r\n")
+                            .await;
+                        return None;
+                    }
+                    if write
+                        .write_all(b"220 2.0.0 ready to start TLS\r\n")
+                        .await
+                        .is_err()
+                    {
+                        return None;
+                    }
+                    return Some(reader.into_inner().unsplit(write));
                 }
                 Step::CheckSender(sender) => {
                     let verdict = self.admit_sender(&sender);
@@ -246,12 +318,9 @@ impl Connection<'_> {
                         .await
                         .is_err()
                     {
-                        return;
+                        return None;
                     }
-                    let data = match self.read_data(&mut reader).await {
-                        Some(data) => data,
-                        None => return,
-                    };
+                    let data = self.read_data(&mut reader).await?;
                     let (from, recipients) = session.take_envelope();
                     match data {
                         Ok(raw) => self.deliver(from, recipients, &raw).await,
@@ -260,7 +329,7 @@ impl Connection<'_> {
                 }
             };
             if write.write_all(reply.as_bytes()).await.is_err() {
-                return;
+                return None;
             }
         }
     }

@@ -267,3 +267,96 @@ async fn two_bellhops_answering_each_others_mailboxes_do_not_loop() {
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_is_offered_with_a_certificate_and_mail_arrives_encrypted() {
+    let sink = Sink::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=mx.alpenblick.example",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let live = Live::start(|c| {
+        smtp_via(sink.port)(c);
+        c.inbound.tls_cert = Some(cert.clone());
+        c.inbound.tls_key = Some(key.clone());
+    })
+    .await;
+    let smtp = live.running.as_ref().unwrap().smtp_addr.unwrap();
+    hotel_with_mailbox(
+        &live,
+        "kontakt@alpenblick.example",
+        "info@alpenblick.example",
+        7,
+    )
+    .await;
+    let (ok, transcript) = swaks(
+        smtp,
+        "anna@example.com",
+        "kontakt@alpenblick.example",
+        &["--tls", "--header", "Subject: Verschlüsselt"],
+    );
+    assert!(ok, "{transcript}");
+    assert!(transcript.contains("250-STARTTLS"), "{transcript}");
+    assert!(transcript.contains("TLS started"), "{transcript}");
+    assert!(
+        transcript.contains("250 2.0.0 OK queued as"),
+        "{transcript}"
+    );
+    eventually(
+        "the reply leaves",
+        async || (sink.count() == 1).then_some(()),
+        String::new,
+    )
+    .await;
+    // Commands pipelined behind STARTTLS are not taken into the encrypted session.
+    let answer = tokio::task::spawn_blocking(move || {
+        use std::io::{BufRead, BufReader, Write};
+        let stream = std::net::TcpStream::connect(smtp).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut writer = stream;
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        writer.write_all(b"EHLO x\r\n").unwrap();
+        loop {
+            line.clear();
+            reader.read_line(&mut line).unwrap();
+            if line.starts_with("250 ") {
+                break;
+            }
+        }
+        writer
+            .write_all(b"STARTTLS\r\nMAIL FROM:<evil@example.com>\r\n")
+            .unwrap();
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("554 5.5.1"), "{answer}");
+    live.stop().await;
+}

@@ -39,6 +39,9 @@ pub enum Step {
     CheckRecipient(String),
     /// Send `354`, read the message up to the lone dot, then [`Session::take_envelope`].
     ReadData,
+    /// Send `220`, then start TLS on the connection and call [`Session::tls_started`]; any
+    /// command the client sent after STARTTLS must be thrown away unread (RFC 3207 §6).
+    StartTls,
 }
 
 /// One SMTP conversation.
@@ -50,6 +53,8 @@ pub struct Session {
     from: Option<String>,
     recipients: Vec<String>,
     errors: usize,
+    tls_offered: bool,
+    tls_active: bool,
 }
 
 fn reply(code: u16, enhanced: &str, text: &str) -> Step {
@@ -66,7 +71,27 @@ impl Session {
             from: None,
             recipients: Vec::new(),
             errors: 0,
+            tls_offered: false,
+            tls_active: false,
         }
+    }
+
+    /// A session that offers STARTTLS.
+    pub fn offering_tls(mut self) -> Self {
+        self.tls_offered = true;
+        self
+    }
+
+    /// TLS is up: the client starts over with EHLO (RFC 3207 §4.2).
+    pub fn tls_started(&mut self) {
+        self.tls_active = true;
+        self.greeted = false;
+        self.reset();
+    }
+
+    /// Whether the conversation is encrypted.
+    pub fn tls_active(&self) -> bool {
+        self.tls_active
     }
 
     /// The `220` greeting.
@@ -109,9 +134,14 @@ impl Session {
             Request::Ehlo { .. } => {
                 self.greeted = true;
                 self.reset();
+                let starttls = if self.tls_offered && !self.tls_active {
+                    "250-STARTTLS\r\n"
+                } else {
+                    ""
+                };
                 Step::Reply(format!(
                     "250-{}\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n\
-                     250-ENHANCEDSTATUSCODES\r\n250 SIZE {}\r\n",
+                     250-ENHANCEDSTATUSCODES\r\n{starttls}250 SIZE {}\r\n",
                     self.hostname, self.limits.max_message
                 ))
             }
@@ -166,6 +196,10 @@ impl Session {
             Request::Vrfy { .. } => reply(252, "2.5.0", "cannot verify, send some mail"),
             Request::Help { .. } => reply(214, "2.0.0", "see RFC 5321"),
             Request::Quit => Step::Close(format!("221 2.0.0 {} closing\r\n", self.hostname)),
+            Request::StartTls if self.tls_active => {
+                self.error(503, "5.5.1", "TLS is active already")
+            }
+            Request::StartTls if self.tls_offered => Step::StartTls,
             Request::StartTls => reply(454, "4.7.0", "TLS not available here"),
             Request::Auth { .. } => self.error(502, "5.5.1", "AUTH is not offered"),
             Request::Expn { .. }
@@ -247,6 +281,7 @@ mod tests {
                     session.take_envelope();
                     "250 2.0.0 queued\r\n".into()
                 }
+                Step::StartTls => "220 2.0.0 ready to start TLS\r\n".into(),
             };
             out.push(text.lines().last().unwrap_or_default()[..3].to_owned());
         }
@@ -327,6 +362,29 @@ mod tests {
         for (name, lines, codes) in cases {
             assert_eq!(transcript(lines), codes, "{name}");
         }
+    }
+
+    #[test]
+    fn starttls_is_offered_once_and_the_client_starts_over() {
+        let mut session = Session::new("h", SessionLimits::default()).offering_tls();
+        let Step::Reply(ehlo) = session.command(b"EHLO x\r\n") else {
+            panic!("EHLO")
+        };
+        assert!(ehlo.contains("250-STARTTLS"));
+        session.command(b"MAIL FROM:<a@b.example>\r\n");
+        assert_eq!(session.command(b"STARTTLS\r\n"), Step::StartTls);
+        session.tls_started();
+        assert!(session.tls_active());
+        assert!(
+            matches!(session.command(b"RCPT TO:<k@h.example>\r\n"), Step::Reply(r) if r.starts_with("503"))
+        );
+        let Step::Reply(again) = session.command(b"EHLO x\r\n") else {
+            panic!("EHLO")
+        };
+        assert!(!again.contains("STARTTLS"));
+        assert!(matches!(session.command(b"STARTTLS\r\n"), Step::Reply(r) if r.starts_with("503")));
+        let mut plain = Session::new("h", SessionLimits::default());
+        assert!(matches!(plain.command(b"STARTTLS\r\n"), Step::Reply(r) if r.starts_with("454")));
     }
 
     #[test]
