@@ -163,48 +163,17 @@ pub(crate) fn rule_message(
         keep_text: true,
         note: note.clone(),
     };
-    match routed.route {
-        Route::Email(to_email) => {
-            let mut rendered = compiled
-                .render(&preferences(&wanted, property), &context)
-                .map_err(|e| NotSent::Fail(format!("not rendered, nothing sent: {e}")))?;
-            let unsubscribe = (category != Category::Service).then(|| {
-                let unsubscribe = unsubscribe(&ctx.signer, c, property);
-                (rendered.html, rendered.text) = consent::with_unsubscribe_link(
-                    &rendered.html,
-                    &rendered.text,
-                    &unsubscribe.url,
-                    &rendered.language,
-                );
-                unsubscribe
-            });
-            let email = OutgoingEmail {
-                subject: rendered.subject,
-                html: rendered.html,
-                text: rendered.text,
-                unsubscribe,
-                ..envelope(c, property, to_email, now)
-            };
-            Ok((
-                ready(rendered.language, rendered.fell_back),
-                Prepared::Email(email),
-            ))
-        }
-        route => {
-            let rendered = compiled
-                .render_sms(&preferences(&wanted, property), &context)
-                .map_err(|e| NotSent::Fail(format!("not rendered, nothing sent: {e}")))?;
-            let prepared = sms_or_call(
-                c.id,
-                property,
-                route,
-                rendered.text,
-                &rendered.language,
-                now,
-            )?;
-            Ok((ready(rendered.language, rendered.fell_back), prepared))
-        }
-    }
+    let (language, fb, prepared) = render_for_route(
+        ctx,
+        c,
+        property,
+        (&compiled, category),
+        routed.route,
+        &preferences(&wanted, property),
+        &context,
+        now,
+    )?;
+    Ok((ready(language, fb), prepared))
 }
 
 /// Decides a message without a booking: a one-time code or one recipient of a bulk SMS.
@@ -462,10 +431,37 @@ pub(crate) fn sequence_step(
         keep_text: true,
         note: String::new(),
     };
-    match routed.route {
+    let (language, _, prepared) = render_for_route(
+        ctx,
+        c,
+        property,
+        (&compiled, category),
+        routed.route,
+        &wanted,
+        &context,
+        now,
+    )?;
+    Ok((ready(language), prepared))
+}
+
+/// Renders a message for the route taken: an email (with the one-click unsubscribe where its
+/// category is not service) or an SMS or call. Returns the language used, whether it fell
+/// back from the wanted one, and the message.
+#[allow(clippy::too_many_arguments)]
+fn render_for_route(
+    ctx: &BatchContext,
+    c: &Claimed,
+    property: &Property,
+    (compiled, category): (&CompiledTemplate, Category),
+    route: Route,
+    preferences: &[&str],
+    context: &minijinja::Value,
+    now: Timestamp,
+) -> Result<(String, bool, Prepared), NotSent> {
+    match route {
         Route::Email(to_email) => {
             let mut rendered = compiled
-                .render(&wanted, &context)
+                .render(preferences, context)
                 .map_err(|e| NotSent::Fail(format!("not rendered, nothing sent: {e}")))?;
             let unsubscribe = (category != Category::Service).then(|| {
                 let unsubscribe = unsubscribe(&ctx.signer, c, property);
@@ -484,11 +480,15 @@ pub(crate) fn sequence_step(
                 unsubscribe,
                 ..envelope(c, property, to_email, now)
             };
-            Ok((ready(rendered.language), Prepared::Email(email)))
+            Ok((
+                rendered.language,
+                rendered.fell_back,
+                Prepared::Email(email),
+            ))
         }
         route => {
             let rendered = compiled
-                .render_sms(&wanted, &context)
+                .render_sms(preferences, context)
                 .map_err(|e| NotSent::Fail(format!("not rendered, nothing sent: {e}")))?;
             let prepared = sms_or_call(
                 c.id,
@@ -498,7 +498,7 @@ pub(crate) fn sequence_step(
                 &rendered.language,
                 now,
             )?;
-            Ok((ready(rendered.language), prepared))
+            Ok((rendered.language, rendered.fell_back, prepared))
         }
     }
 }

@@ -2,7 +2,7 @@
 //! when, and every inbound mail with its decision.
 
 use crate::value::{Id, Ts, opt_id};
-use crate::{Store, StoreError, Tx};
+use crate::{Conn, Store, StoreError, Tx};
 use bellhop_domain::mailbox::{ImapSource, Mailbox, ReplyText};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -76,6 +76,19 @@ impl TryFrom<MailboxRow> for Mailbox {
             created_at: r.created_at.0,
         })
     }
+}
+
+async fn mailbox_of(conn: Conn<'_>, account: Uuid, id: Uuid) -> Result<Mailbox, StoreError> {
+    let row: Option<MailboxRow> = on!(conn, c, _db => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE id = $1 AND account_id = $2"
+        )))
+        .bind(Id(id))
+        .bind(Id(account))
+        .fetch_optional(&mut *c)
+        .await?
+    });
+    row.ok_or(StoreError::NotFound)?.try_into()
 }
 
 /// An inbound mail as recorded.
@@ -222,16 +235,7 @@ impl Store {
     /// One mailbox of the account.
     pub async fn mailbox(&self, account: Uuid, id: Uuid) -> Result<Mailbox, StoreError> {
         let mut pooled = self.acquire().await?;
-        let row: Option<MailboxRow> = on!(pooled.conn(), c, _db => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE id = $1 AND account_id = $2"
-            )))
-            .bind(Id(id))
-            .bind(Id(account))
-            .fetch_optional(&mut *c)
-            .await?
-        });
-        row.ok_or(StoreError::NotFound)?.try_into()
+        mailbox_of(pooled.conn(), account, id).await
     }
 
     /// The mailbox an address (or alias) routes to, of any account: the SMTP listener's
@@ -450,16 +454,7 @@ impl Store {
 impl Tx {
     /// One mailbox of the account, as this transaction sees it.
     pub async fn mailbox(&mut self, account: Uuid, id: Uuid) -> Result<Mailbox, StoreError> {
-        let row: Option<MailboxRow> = on!(self.conn(), c, _db => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE id = $1 AND account_id = $2"
-            )))
-            .bind(Id(id))
-            .bind(Id(account))
-            .fetch_optional(&mut *c)
-            .await?
-        });
-        row.ok_or(StoreError::NotFound)?.try_into()
+        mailbox_of(self.conn(), account, id).await
     }
 
     /// Stores a mailbox (new or changed) and the addresses that route to it. An address

@@ -3,7 +3,7 @@
 
 use crate::messages::insert_event;
 use crate::value::{Id, Ts};
-use crate::{Store, StoreError, Tx};
+use crate::{Conn, Store, StoreError, Tx};
 use bellhop_domain::sequence::Step;
 use jiff::Timestamp;
 use serde::Serialize;
@@ -57,6 +57,19 @@ impl TryFrom<SequenceRow> for Sequence {
             created_at: r.created_at.0,
         })
     }
+}
+
+async fn sequence_of(conn: Conn<'_>, account: Uuid, id: Uuid) -> Result<Sequence, StoreError> {
+    let row: Option<SequenceRow> = on!(conn, c, _db => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {SEQUENCE_COLUMNS} FROM sequences WHERE id = $1 AND account_id = $2"
+        )))
+        .bind(Id(id))
+        .bind(Id(account))
+        .fetch_optional(&mut *c)
+        .await?
+    });
+    row.ok_or(StoreError::NotFound)?.try_into()
 }
 
 /// A contact's enrolment in a sequence.
@@ -168,16 +181,7 @@ impl Store {
     /// One sequence of the account.
     pub async fn sequence(&self, account: Uuid, id: Uuid) -> Result<Sequence, StoreError> {
         let mut pooled = self.acquire().await?;
-        let row: Option<SequenceRow> = on!(pooled.conn(), c, _db => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {SEQUENCE_COLUMNS} FROM sequences WHERE id = $1 AND account_id = $2"
-            )))
-            .bind(Id(id))
-            .bind(Id(account))
-            .fetch_optional(&mut *c)
-            .await?
-        });
-        row.ok_or(StoreError::NotFound)?.try_into()
+        sequence_of(pooled.conn(), account, id).await
     }
 
     /// One enrolment of the account, with its steps' messages.
@@ -274,18 +278,9 @@ impl Store {
 }
 
 impl Tx {
-    /// One sequence of the account.
+    /// One sequence of the account, as this transaction sees it.
     pub async fn sequence(&mut self, account: Uuid, id: Uuid) -> Result<Sequence, StoreError> {
-        let row: Option<SequenceRow> = on!(self.conn(), c, _db => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {SEQUENCE_COLUMNS} FROM sequences WHERE id = $1 AND account_id = $2"
-            )))
-            .bind(Id(id))
-            .bind(Id(account))
-            .fetch_optional(&mut *c)
-            .await?
-        });
-        row.ok_or(StoreError::NotFound)?.try_into()
+        sequence_of(self.conn(), account, id).await
     }
 
     /// The property's sequences that enrol every new booking's guest.
