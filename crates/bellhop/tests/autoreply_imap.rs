@@ -106,23 +106,43 @@ async fn a_mail_appended_to_the_imap_mailbox_is_answered_once_across_a_restart()
     // bellhop restarts: the mail is not answered again; a new one is.
     live.restart().await;
     dovecot.append(&mail("bert@example.com", "second", "Frage"));
+    // A mail over a limit is recorded as refused, without its content, and the next is read.
+    let flood = format!(
+        "Return-Path: <c@example.com>\nFrom: c@example.com\nTo: rezeption@alpenblick.example\nContent-Type: text/plain;{}\n\nx\n",
+        (0..1_100)
+            .map(|i| format!(" n*{i}*=a;"))
+            .collect::<String>()
+    );
+    dovecot.append(&flood);
     let list = eventually(
         "the second mail is taken after the restart",
         async || {
             let l = inbound(&live).await;
-            (l.len() >= 2).then_some(l)
+            (l.len() >= 3).then_some(l)
         },
         String::new,
     )
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let list_after = inbound(&live).await;
-    assert_eq!(list_after.len(), 2, "{list:?}");
-    let senders: Vec<&str> = list_after
+    assert_eq!(list_after.len(), 3, "{list:?}");
+    let seen: Vec<(&str, &str)> = list_after
         .iter()
-        .map(|m| m["envelope_from"].as_str().unwrap())
+        .map(|m| {
+            (
+                m["decision"].as_str().unwrap(),
+                m["envelope_from"].as_str().unwrap_or("-"),
+            )
+        })
         .collect();
-    assert_eq!(senders, ["bert@example.com", "anna@example.com"]);
+    assert_eq!(
+        seen,
+        [
+            ("refused", "-"),
+            ("replied", "bert@example.com"),
+            ("replied", "anna@example.com")
+        ]
+    );
     eventually(
         "the second reply leaves",
         async || (sink.count() == 2).then_some(()),

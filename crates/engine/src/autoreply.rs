@@ -423,7 +423,15 @@ impl Engine {
         let Some(m) = self.store().mailbox_by_address(&to).await? else {
             return Err(IntakeError::UnknownMailbox(to));
         };
-        let mail = Incoming::parse(d.raw, &Limits::default()).map_err(IntakeError::Refused)?;
+        let mail = match Incoming::parse(d.raw, &Limits::default()) {
+            Ok(mail) => mail,
+            // Mail read from a mailbox is there already: its refusal is recorded for staff.
+            // SMTP and the API refuse it to the sender instead, and nothing is kept.
+            Err(refusal) if d.via == "imap" => {
+                return self.record_refused(&m, &d, to, refusal, now).await;
+            }
+            Err(refusal) => return Err(IntakeError::Refused(refusal)),
+        };
         let envelope_from = d.envelope_from.clone().unwrap_or_else(|| {
             mail.return_path
                 .clone()
@@ -485,6 +493,52 @@ impl Engine {
         tx.commit().await?;
         crate::telemetry::inbound_mail(&record.decision);
         Ok(Received { mail: Some(record) })
+    }
+
+    /// Records a mail that broke a limit, without its content.
+    async fn record_refused(
+        &self,
+        m: &Mailbox,
+        d: &Delivery<'_>,
+        to: String,
+        refusal: Refusal,
+        now: Timestamp,
+    ) -> Result<Received, IntakeError> {
+        let record = InboundMail {
+            id: Uuid::now_v7(),
+            mailbox_id: m.id,
+            property_id: m.property_id,
+            via: d.via.to_owned(),
+            envelope_from: d.envelope_from.clone(),
+            envelope_to: Some(to),
+            from_address: None,
+            from_name: None,
+            subject: None,
+            message_id: None,
+            language: None,
+            decision: "refused".into(),
+            reason_code: "refused".into(),
+            reason: refusal.text,
+            case_number: None,
+            contact_id: None,
+            reply_message_id: None,
+            size: d.raw.len() as i64,
+            received_at: now,
+        };
+        let mut tx = self.store().begin().await?;
+        let taken = tx
+            .record_inbound(&NewInboundMail {
+                mail: record.clone(),
+                account_id: m.account_id,
+                source_key: d.source_key.clone(),
+                raw: &[],
+            })
+            .await?;
+        tx.commit().await?;
+        crate::telemetry::inbound_mail(&record.decision);
+        Ok(Received {
+            mail: taken.then_some(record),
+        })
     }
 
     /// A person wrote: the window, a case number, the period, the contact, the reply.

@@ -100,7 +100,7 @@ pub struct InboundMail {
     pub mailbox_id: Uuid,
     /// Its property.
     pub property_id: Uuid,
-    /// `smtp` or `api`.
+    /// `smtp`, `imap` or `api`.
     pub via: String,
     /// `MAIL FROM` (empty: the null sender).
     pub envelope_from: Option<String>,
@@ -116,7 +116,7 @@ pub struct InboundMail {
     pub message_id: Option<String>,
     /// The language the reply was chosen for.
     pub language: Option<String>,
-    /// `replied`, `not_replied` or `failed`.
+    /// `replied`, `not_replied`, `failed` or `refused`.
     pub decision: String,
     /// A stable code of the reason (`reply`, `null_sender`, `period`, `inactive`, ...).
     pub reason_code: String,

@@ -455,7 +455,8 @@ pub struct InboundOut {
     pub message_id: Option<String>,
     /// The reply's language.
     pub language: Option<String>,
-    /// `replied`, `not_replied` or `failed`.
+    /// `replied`, `not_replied`, `failed` (the reply did not render) or `refused` (read from
+    /// an IMAP mailbox but over a limit; its content is not kept).
     pub decision: String,
     /// `reply`, `period`, `inactive`, `not_rendered` or a no-reply code.
     pub reason_code: String,
@@ -508,7 +509,7 @@ pub(crate) fn inbound(m: InboundMail, raw: Option<Vec<u8>>) -> InboundOut {
 pub struct InboundQuery {
     /// One mailbox's.
     mailbox_id: Option<Uuid>,
-    /// `replied`, `not_replied` or `failed`.
+    /// `replied`, `not_replied`, `failed` or `refused`.
     decision: Option<String>,
     /// The envelope sender.
     sender: Option<String>,
