@@ -108,6 +108,17 @@ enum Event {
         arrival: Date,
         nights: i32,
     },
+    /// A mail arrives at one of the hotel's mailboxes over SMTP.
+    Mail {
+        /// `MAIL FROM` (empty: a bounce).
+        from: &'static str,
+        /// `RCPT TO`.
+        to: &'static str,
+        /// Headers between From/To and the body.
+        headers: &'static str,
+        subject: &'static str,
+        body: &'static str,
+    },
     /// A bulk SMS to the salon's customers.
     BulkSms {
         name: &'static str,
@@ -626,6 +637,66 @@ fn events() -> Vec<(Timestamp, Event)> {
             nights: 3,
         },
     ));
+    // Mail to the hotel: a question (answered), the same guest again two days later (not
+    // within the week), a complaint (answered with a case number), a bounce and a newsletter
+    // (never answered).
+    let mail = |from, to, headers, subject, body| Event::Mail {
+        from,
+        to,
+        headers,
+        subject,
+        body,
+    };
+    ev.push((
+        start(16, 9, 12),
+        mail(
+            "anna.gruber@guest.example",
+            "kontakt@alpenblick.example",
+            "From: Anna Gruber <anna.gruber@guest.example>\r\n",
+            "Parkplatz?",
+            "Guten Tag, gibt es bei Ihnen einen Parkplatz für unser Auto?",
+        ),
+    ));
+    ev.push((
+        start(18, 18, 40),
+        mail(
+            "anna.gruber@guest.example",
+            "kontakt@alpenblick.example",
+            "From: Anna Gruber <anna.gruber@guest.example>\r\n",
+            "Noch eine Frage",
+            "Und darf unser Hund mitkommen?",
+        ),
+    ));
+    ev.push((
+        start(20, 21, 5),
+        mail(
+            "james.miller@guest.example",
+            "reklamacje@alpenblick.example",
+            "From: James Miller <james.miller@guest.example>\r\nContent-Language: en\r\n",
+            "Room 12 was cold",
+            "Hello, the heating in room 12 did not work last night.",
+        ),
+    ));
+    ev.push((
+        start(21, 3, 30),
+        mail(
+            "",
+            "kontakt@alpenblick.example",
+            "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\n",
+            "Undelivered Mail Returned to Sender",
+            "This is the mail system at host mx.example.net. Your message could not be delivered.",
+        ),
+    ));
+    ev.push((
+        start(22, 6, 0),
+        mail(
+            "news-bounces@tourism.example",
+            "kontakt@alpenblick.example",
+            "From: Tirol Tourism News <news@tourism.example>\r\nList-Id: <news.tourism.example>\r\nPrecedence: list\r\n",
+            "Newsletter März",
+            "Die Neuigkeiten des Monats.",
+        ),
+    ));
     ev.sort_by_key(|(at, _)| *at);
     ev
 }
@@ -891,6 +962,29 @@ impl Demo {
                 let token = links::confirmation_token(self.engine.signer(), confirmation);
                 self.engine.confirm_consent(&token, &browser()).await?;
             }
+            Event::Mail {
+                from,
+                to,
+                headers,
+                subject,
+                body,
+            } => {
+                let raw = format!(
+                    "{headers}To: {to}\r\nSubject: {subject}\r\nMessage-ID: <{}@demo.example>\r\n\
+                     Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n",
+                    Uuid::now_v7()
+                );
+                self.engine
+                    .receive_mail(bellhop_engine::Delivery {
+                        via: "smtp",
+                        envelope_from: Some(from.into()),
+                        envelope_to: to.into(),
+                        source_key: None,
+                        raw: raw.as_bytes(),
+                    })
+                    .await
+                    .map_err(|e| anyhow::anyhow!("demo mail: {e}"))?;
+            }
             Event::BulkSms {
                 name,
                 text,
@@ -1027,6 +1121,50 @@ pub async fn run(out: &Path) -> anyhow::Result<()> {
         .1
         .lock()
         .map_err(|_| anyhow::anyhow!("receiver lock"))? = slevomat.webhook_secret.clone();
+    for (name, address, period_secs, case_prefix, de, en) in [
+        (
+            "Kontakt",
+            "kontakt@alpenblick.example",
+            bellhop_domain::mailbox::DEFAULT_PERIOD_SECS,
+            None,
+            "Guten Tag {{ mail.sender_name }},\ndanke für Ihre Nachricht. Die Rezeption antwortet Ihnen heute bis 18 Uhr.\nHotel Alpenblick",
+            "Hello {{ mail.sender_name }},\nthank you for your message. Reception will answer you today by 6 pm.\nHotel Alpenblick",
+        ),
+        (
+            "Reklamationen",
+            "reklamacje@alpenblick.example",
+            0,
+            Some("REK"),
+            "Guten Tag {{ mail.sender_name }},\nIhre Reklamation ist unter {{ mail.case_number }} erfasst. Wir melden uns innerhalb von 24 Stunden.",
+            "Hello {{ mail.sender_name }},\nyour complaint is registered as {{ mail.case_number }}. We will be back to you within 24 hours.",
+        ),
+    ] {
+        let reply = |body: &str| bellhop_domain::mailbox::ReplyText {
+            subject: None,
+            body: body.into(),
+        };
+        engine
+            .save_mailbox(
+                account,
+                None,
+                bellhop_engine::MailboxDraft {
+                    property_id: hotel.id,
+                    name: name.into(),
+                    address: address.into(),
+                    aliases: vec![],
+                    replies: [("de".to_owned(), reply(de)), ("en".to_owned(), reply(en))].into(),
+                    default_language: None,
+                    enabled: true,
+                    active_from: None,
+                    active_until: None,
+                    period_secs,
+                    case_prefix: case_prefix.map(String::from),
+                    sequence_id: None,
+                    imap: None,
+                },
+            )
+            .await?;
+    }
     let mut demo = Demo {
         engine: engine.clone(),
         slevomat: Some(slevomat.connection.clone()),
@@ -1136,6 +1274,42 @@ pub async fn run(out: &Path) -> anyhow::Result<()> {
     println!(
         "Channels: Slevomat pushed 3 reservations; the unpaid cart SLV-CART-88 is {lapsed} (no mail), SLV-CART-90 was paid in time; staff moved SLV-4711 to 10.04.2026: {hooks} signed webhook(s) verified in {}, and the guest was told.",
         webhooks.display()
+    );
+    let inbound = store
+        .inbound_mails(
+            account,
+            &bellhop_store::InboundFilter {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await?;
+    let answered: Vec<String> = inbound
+        .iter()
+        .rev()
+        .filter(|m| m.decision == "replied")
+        .map(|m| match &m.case_number {
+            Some(case) => format!("{} ({case})", m.subject.clone().unwrap_or_default()),
+            None => m.subject.clone().unwrap_or_default(),
+        })
+        .collect();
+    let not: Vec<String> = inbound
+        .iter()
+        .rev()
+        .filter(|m| m.decision != "replied")
+        .map(|m| {
+            format!(
+                "{} ({})",
+                m.subject.clone().unwrap_or_default(),
+                m.reason_code
+            )
+        })
+        .collect();
+    println!(
+        "Autoresponder: {} mails in; answered: {}; not answered: {}.",
+        inbound.len(),
+        answered.join(", "),
+        not.join(", ")
     );
     let overview = engine
         .sms_overview(account, salon.id, Some("2026-03"))
