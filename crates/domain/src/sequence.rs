@@ -75,9 +75,6 @@ impl StepOffset {
     }
 }
 
-/// How a contact came into a sequence.
-pub const ENROL_SOURCES: [&str; 3] = ["api", "inbound_mail", "booking"];
-
 #[cfg(test)]
 mod tests {
     use super::*;

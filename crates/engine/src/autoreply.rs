@@ -113,6 +113,7 @@ impl From<StoreError> for IntakeError {
 pub(crate) struct ReplyPayload {
     pub to: String,
     pub to_name: Option<String>,
+    pub language: String,
     pub subject: String,
     pub text: String,
     pub in_reply_to: Option<String>,
@@ -274,9 +275,9 @@ impl Engine {
             match compile(&property, &draft.replies) {
                 Ok(compiled) => {
                     for unknown in compiled.unknown_variables() {
-                        if !unknown.name.starts_with("mail.")
-                            || !MAIL_VARIABLES.contains(&unknown.name.as_str())
-                                && unknown.name != "mail.reply_subject"
+                        // `mail.reply_subject` is the default subject, `Auto: <original>`.
+                        if !MAIL_VARIABLES.contains(&unknown.name.as_str())
+                            && unknown.name != "mail.reply_subject"
                         {
                             errors.push((
                                 format!("replies.{}", unknown.part.replace('/', ".")),
@@ -310,7 +311,7 @@ impl Engine {
             .default_language
             .unwrap_or_else(|| property.default_language.clone());
         let current = match id {
-            Some(id) => Some(tx_mailbox(&mut tx, account, id).await?),
+            Some(id) => Some(tx.mailbox(account, id).await?),
             None => None,
         };
         let created_at = current.as_ref().map_or(self.now(), |c| c.created_at);
@@ -622,6 +623,7 @@ impl Engine {
         let payload = ReplyPayload {
             to: shape.to.clone(),
             to_name: shape.to_name.clone(),
+            language: rendered.language.clone(),
             subject: bellhop_inbound::decide::truncate_subject(&rendered.subject),
             text: rendered.text,
             in_reply_to: shape.in_reply_to.clone(),
@@ -693,10 +695,6 @@ impl Engine {
         };
         self.find_or_create_contact_in(tx, &contact).await
     }
-}
-
-async fn tx_mailbox(tx: &mut Tx, account: Uuid, id: Uuid) -> Result<Mailbox, EngineError> {
-    Ok(tx.mailbox(account, id).await?)
 }
 
 fn period_words(secs: i64) -> String {

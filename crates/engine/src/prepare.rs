@@ -182,11 +182,7 @@ pub(crate) fn ad_hoc_message(
     c: &Claimed,
     now: Timestamp,
 ) -> Result<(Ready, Prepared), NotSent> {
-    let Some(property) = ctx.properties.get(&c.property_id) else {
-        return Err(NotSent::Fail(
-            "the property of this message no longer exists".into(),
-        ));
-    };
+    let property = property_of(ctx, c)?;
     let bulk = c.kind == MessageKind::Bulk;
     let marketing = consent_of(ctx, c, property, Purpose::Marketing);
     // A one-time code is what the person asked for just now: an earlier STOP does not stand
@@ -256,6 +252,13 @@ pub(crate) fn ad_hoc_message(
     Ok((ready, prepared))
 }
 
+/// The claimed message's property, as the batch read it.
+fn property_of<'a>(ctx: &'a BatchContext, c: &Claimed) -> Result<&'a Property, NotSent> {
+    ctx.properties
+        .get(&c.property_id)
+        .ok_or_else(|| NotSent::Fail("the property of this message no longer exists".into()))
+}
+
 /// A mail from the property to the claimed message's contact, without content yet.
 fn envelope(c: &Claimed, property: &Property, to_email: String, now: Timestamp) -> OutgoingEmail {
     OutgoingEmail {
@@ -281,11 +284,7 @@ pub(crate) fn consent_mail(
     c: &Claimed,
     now: Timestamp,
 ) -> Result<(Ready, Prepared), NotSent> {
-    let Some(property) = ctx.properties.get(&c.property_id) else {
-        return Err(NotSent::Fail(
-            "the property of this message no longer exists".into(),
-        ));
-    };
+    let property = property_of(ctx, c)?;
     let to_email = c
         .contact
         .email
@@ -337,11 +336,7 @@ pub(crate) fn auto_reply(
     c: &Claimed,
     now: Timestamp,
 ) -> Result<(Ready, Prepared), NotSent> {
-    let Some(property) = ctx.properties.get(&c.property_id) else {
-        return Err(NotSent::Fail(
-            "the property of this message no longer exists".into(),
-        ));
-    };
+    let property = property_of(ctx, c)?;
     let payload: crate::autoreply::ReplyPayload = c
         .sms_text
         .as_deref()
@@ -363,11 +358,7 @@ pub(crate) fn auto_reply(
         ..envelope(c, property, payload.to, now)
     };
     let ready = Ready {
-        language: c
-            .contact
-            .language
-            .clone()
-            .map_or_else(|| property.default_language.clone(), String::from),
+        language: payload.language,
         fell_back: None,
         retry_until: None,
         keep_text: true,
@@ -383,11 +374,7 @@ pub(crate) fn sequence_step(
     c: &Claimed,
     now: Timestamp,
 ) -> Result<(Ready, Prepared), NotSent> {
-    let Some(property) = ctx.properties.get(&c.property_id) else {
-        return Err(NotSent::Fail(
-            "the property of this message no longer exists".into(),
-        ));
-    };
+    let property = property_of(ctx, c)?;
     let (enrolment, template_id) = crate::sequences::parse_occurrence(&c.occurrence)
         .ok_or_else(|| NotSent::Fail("a sequence step without its enrolment".into()))?;
     match ctx.enrolments.get(&enrolment).map(String::as_str) {

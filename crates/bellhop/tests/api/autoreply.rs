@@ -129,6 +129,10 @@ async fn a_guest_is_answered_once_per_period_and_every_mail_gets_a_case_number()
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     assert_eq!(reply.body["status"], "sent", "{:?}", reply.body);
+    assert_eq!(
+        reply.body["language"], "pl",
+        "the reply's language, not the contact's"
+    );
     let list = api.get("/api/v1/inbound-mails").await;
     assert_eq!(list.body.as_array().unwrap().len(), 3);
     let replied = api.get("/api/v1/inbound-mails?decision=replied").await;
