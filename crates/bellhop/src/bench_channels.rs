@@ -163,6 +163,7 @@ pub async fn channels(
         engine,
         allow_private_webhooks: false,
         allow_private_imap: false,
+        ui: Default::default(),
         callbacks: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

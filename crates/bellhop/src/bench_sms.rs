@@ -315,6 +315,7 @@ pub async fn kannel(k: KannelArgs, messages: usize) -> anyhow::Result<()> {
         engine,
         allow_private_webhooks: false,
         allow_private_imap: false,
+        ui: Default::default(),
         callbacks: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", k.callback_port)).await?;

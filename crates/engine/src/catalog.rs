@@ -229,6 +229,15 @@ impl Engine {
     /// What saving `rule` would do, without saving it.
     #[tracing::instrument(skip_all, err(level = "debug"), fields(account_id = %rule.account_id, rule_id = %rule.id))]
     pub async fn dry_run_rule(&self, rule: &Rule) -> Result<PlanImpact, EngineError> {
+        self.dry_run_rule_with(rule, None).await
+    }
+
+    /// `dry_run_rule` with the rule's template given (one not saved yet, as a preset's).
+    pub(crate) async fn dry_run_rule_with(
+        &self,
+        rule: &Rule,
+        unsaved_template: Option<Template>,
+    ) -> Result<PlanImpact, EngineError> {
         rule.validate()
             .map_err(|e| EngineError::invalid("rule", e.to_string()))?;
         let now = self.now();
@@ -246,10 +255,13 @@ impl Engine {
         rules.push(rule.clone());
         // Each message the rule would send is rendered for its booking, so a template that
         // fails for some guests shows here and not at send time.
-        let template = tx
-            .template(rule.account_id, rule.template_id)
-            .await
-            .map_err(|_| EngineError::invalid("template_id", "no such template"))?;
+        let template = match unsaved_template {
+            Some(t) => t,
+            None => tx
+                .template(rule.account_id, rule.template_id)
+                .await
+                .map_err(|_| EngineError::invalid("template_id", "no such template"))?,
+        };
         let compiled = CompiledTemplate::compile(
             &template,
             Some(property.html_layout()),
@@ -387,10 +399,23 @@ impl Engine {
         booking_id: Uuid,
         language: Option<String>,
     ) -> Result<Preview, EngineError> {
+        let template = self.store().template(account, template_id).await?;
+        self.preview_draft(account, &template, booking_id, language)
+            .await
+    }
+
+    /// Renders a template as it is being edited (not saved) for booking `booking_id`: what
+    /// the editor's preview shows while staff type.
+    pub async fn preview_draft(
+        &self,
+        account: Uuid,
+        template: &Template,
+        booking_id: Uuid,
+        language: Option<String>,
+    ) -> Result<Preview, EngineError> {
         use bellhop_domain::render::{self, CompiledTemplate, RenderLimits};
         use bellhop_domain::rule::TemplateChannel;
         let mut tx = self.store().begin_read().await?;
-        let template = tx.template(account, template_id).await?;
         let booking = tx
             .booking(account, booking_id)
             .await
@@ -400,7 +425,7 @@ impl Engine {
         drop(tx);
         let invalid = |e: render::RenderError| EngineError::invalid("template", e.to_string());
         let compiled = CompiledTemplate::compile(
-            &template,
+            template,
             Some(property.html_layout()),
             Some(property.text_layout()),
             RenderLimits::default(),

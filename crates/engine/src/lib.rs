@@ -24,6 +24,7 @@ mod self_service;
 mod sequences;
 mod service;
 mod sms;
+pub mod staff;
 pub mod telemetry;
 
 pub use autoreply::{Delivery, ImapDraft, IntakeError, MAIL_VARIABLES, MailboxDraft, Received};
@@ -53,3 +54,4 @@ pub use sms::{
     CampaignDraft, CampaignPlan, InboundResult, InboundSms, SmsOverview, TAN_MAX_ATTEMPTS,
     TanCheck, TanCreated, TanRequest,
 };
+pub use staff::{NewUser, Role, SignInError, SignedIn, StaffSession, StaffUser};

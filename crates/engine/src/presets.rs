@@ -123,3 +123,63 @@ impl Engine {
         Ok(report)
     }
 }
+
+impl Engine {
+    /// What switching preset `key` on or off at a property would do to its planned messages,
+    /// without doing it: the rule the preset would install (or the installed one, switched).
+    pub async fn dry_run_preset(
+        &self,
+        account: Uuid,
+        property_id: Uuid,
+        key: &str,
+        on: bool,
+    ) -> Result<crate::PlanImpact, EngineError> {
+        let preset = presets::find(key).ok_or(EngineError::NotFound)?;
+        let (template_id, rule_id) = preset_ids(property_id, preset.key);
+        match self.store().rule(account, rule_id).await {
+            Ok(mut rule) => {
+                rule.enabled = on;
+                self.dry_run_rule(&rule).await
+            }
+            Err(bellhop_store::StoreError::NotFound) if on => {
+                let (template, rule) =
+                    preset.instantiate_as(account, property_id, template_id, rule_id);
+                let template = match self.store().template(account, template_id).await {
+                    Ok(kept) => kept,
+                    Err(_) => template,
+                };
+                self.dry_run_rule_with(&rule, Some(template)).await
+            }
+            Err(bellhop_store::StoreError::NotFound) => Ok(crate::PlanImpact::default()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Switches preset `key` on (installing it the first time) or off (its rule disabled,
+    /// kept with any edits for the next time) at a property.
+    pub async fn switch_preset(
+        &self,
+        account: Uuid,
+        property_id: Uuid,
+        key: &str,
+        on: bool,
+    ) -> Result<PlanSummary, EngineError> {
+        let preset = presets::find(key).ok_or(EngineError::NotFound)?;
+        let (_, rule_id) = preset_ids(property_id, preset.key);
+        match self.store().rule(account, rule_id).await {
+            Ok(mut rule) => {
+                if rule.enabled == on {
+                    return Ok(PlanSummary::default());
+                }
+                rule.enabled = on;
+                self.save_rule(&rule, false).await
+            }
+            Err(bellhop_store::StoreError::NotFound) if on => Ok(self
+                .install_presets(account, property_id, &[preset.key.to_owned()])
+                .await?
+                .plan),
+            Err(bellhop_store::StoreError::NotFound) => Ok(PlanSummary::default()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -48,6 +48,7 @@ mod queue;
 pub mod scratch;
 mod sequences;
 mod sms;
+mod staff;
 mod value;
 
 pub use accounts::{ApiKeyRecord, NotificationRecord};
@@ -67,6 +68,7 @@ pub use sms::{
     AdHocMessage, AudienceFilter, CampaignRecord, DeliveryApplied, InboundRecord, MonthCounts,
     Reservation, Reserved, TanRecord, UsageRow,
 };
+pub use staff::{ApiKeyInfo, SessionRecord, UserRecord};
 
 use booking_locks::{BookingLocks, Held};
 use sqlx::pool::PoolConnection;

@@ -7,9 +7,8 @@ use crate::error::ApiError;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
+use bellhop_engine::staff::sha256_hex;
 use bellhop_transport::callbacks::constant_time_eq;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 /// The account a request acts for.
@@ -28,34 +27,7 @@ impl Tenant {
     }
 }
 
-/// A freshly generated key: show `token` once, store `prefix` and `secret_hash`.
-pub struct NewKey {
-    /// What the client sends.
-    pub token: String,
-    /// Lookup part.
-    pub prefix: String,
-    /// Hex SHA-256 of the secret part.
-    pub secret_hash: String,
-}
-
-/// Generates a key.
-pub fn generate_key() -> NewKey {
-    let mut rng = rand::rng();
-    let mut prefix = [0u8; 6];
-    let mut secret = [0u8; 16];
-    rng.fill_bytes(&mut prefix);
-    rng.fill_bytes(&mut secret);
-    let (prefix, secret) = (hex::encode(prefix), hex::encode(secret));
-    NewKey {
-        token: format!("bh_{prefix}_{secret}"),
-        secret_hash: hash(&secret),
-        prefix,
-    }
-}
-
-fn hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
+pub use bellhop_engine::staff::{NewKey, generate_key};
 
 /// The token of an `Authorization: Bearer` header (the scheme is case-insensitive, RFC 9110
 /// §11.1).
@@ -90,7 +62,9 @@ impl FromRequestParts<AppState> for Tenant {
             Err(bellhop_store::StoreError::NotFound) => return Err(ApiError::Unauthorized),
             Err(e) => return Err(e.into()),
         };
-        if key.revoked || !constant_time_eq(hash(secret).as_bytes(), key.secret_hash.as_bytes()) {
+        if key.revoked
+            || !constant_time_eq(sha256_hex(secret).as_bytes(), key.secret_hash.as_bytes())
+        {
             return Err(ApiError::Unauthorized);
         }
         tracing::Span::current().record("account_id", tracing::field::display(key.account_id));

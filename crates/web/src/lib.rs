@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 mod pages;
+pub mod ui;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -32,6 +33,8 @@ pub struct AppState {
     pub allow_private_webhooks: bool,
     /// IMAP mailboxes may be on private and loopback hosts.
     pub allow_private_imap: bool,
+    /// The staff web UI's mail and cookie settings.
+    pub ui: ui::UiSettings,
 }
 
 /// Largest request body accepted.
@@ -51,6 +54,7 @@ pub fn app(state: AppState) -> Router {
         .merge(alpinebits::router())
         .merge(callbacks::router())
         .merge(pages::router())
+        .merge(ui::router())
         .fallback(|| async { error::ApiError::NotFound })
         .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
         .layer(middleware::from_fn(edge::problems_for_every_error))

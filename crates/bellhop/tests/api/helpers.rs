@@ -65,6 +65,7 @@ impl Api {
             engine: engine.clone(),
             allow_private_webhooks: true,
             allow_private_imap: true,
+            ui: Default::default(),
             callbacks: bellhop_web::callbacks::CallbackSettings {
                 twilio_auth_token: Some(TWILIO_TOKEN.into()),
                 kannel_mo_token: Some(KANNEL_MO_TOKEN.into()),

@@ -169,6 +169,7 @@ fn constraint_name(message: &str) -> String {
         c if c.starts_with("messages.booking_id") => "messages_occurrence_key",
         c if c.starts_with("messages.campaign_id") => "messages_campaign_key",
         c if c.starts_with("api_keys.prefix") => "api_keys_prefix_key",
+        c if c.starts_with("users.email") => "users_email_key",
         c if c.starts_with("idempotency_keys") => "idempotency_keys_pkey",
         c if c.starts_with("booking_changes") => "booking_changes_pkey",
         c if c.starts_with("sms_usage") => "sms_usage_pkey",
