@@ -75,6 +75,11 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
         allow_private_webhooks: config.channels.allow_private_webhooks,
         allow_private_imap: config.inbound.allow_private_imap,
         callbacks: config.callback_settings(),
+        ui: if config.role.api() {
+            config.ui_settings()?
+        } else {
+            Default::default()
+        },
     };
     let router = if config.role.api() {
         bellhop_web::app(state)
@@ -246,6 +251,66 @@ pub async fn kannel_config(config: &Config) -> anyhow::Result<String> {
          get-url = \"{}/callbacks/sms/kannel/mo?token={token}&from=%p&to=%P&text=%a&smsc=%i\"\n",
         config.public_url()
     ))
+}
+
+/// `bellhop user create`: a user of `account` (or of the only account; on an empty
+/// database, of a new account whose first API key is shown too). With `generate`, the
+/// password is made here and shown once. Returns what to print.
+pub async fn create_user(
+    config: &Config,
+    account: Option<Uuid>,
+    mut user: bellhop_engine::NewUser,
+    generate: bool,
+) -> anyhow::Result<String> {
+    let mut out = String::new();
+    let accounts = open_store(config).await?.accounts().await?;
+    let account = match (account, accounts.as_slice()) {
+        (Some(id), _) => {
+            anyhow::ensure!(
+                accounts.iter().any(|(a, _)| *a == id),
+                "there is no account {id}"
+            );
+            id
+        }
+        (None, [(only, _)]) => *only,
+        (None, []) => {
+            let (id, key) = create_account(config, "bellhop").await?;
+            out.push_str(&format!(
+                "account {id} (new)\napi key {key}\n(the key is shown only now; store it safely)\n"
+            ));
+            id
+        }
+        (None, _) => anyhow::bail!("there are several accounts: name one with --account"),
+    };
+    if generate {
+        use rand::Rng;
+        user.password = rand::rng()
+            .sample_iter(&rand::distr::Alphanumeric)
+            .take(20)
+            .map(char::from)
+            .collect();
+    }
+    let engine = Engine::new(open_store(config).await?, Arc::new(SystemClock));
+    let created = engine
+        .create_user(account, user.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    out.push_str(&format!(
+        "user {} <{}> ({}) of account {account}\n",
+        created.id,
+        created.email,
+        created.role.as_str()
+    ));
+    if generate {
+        out.push_str(&format!(
+            "password {}\n(shown only now; sign in at {}/app)\n",
+            user.password,
+            config.public_url()
+        ));
+    } else {
+        out.push_str(&format!("sign in at {}/app\n", config.public_url()));
+    }
+    Ok(out)
 }
 
 /// `bellhop account create`: an account and its first API key (shown once).

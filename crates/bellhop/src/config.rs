@@ -47,6 +47,25 @@ pub struct Config {
     pub channels: ChannelsConfig,
     /// Inbound mail for the autoresponder.
     pub inbound: InboundConfig,
+    /// The staff web UI under `/app`.
+    pub ui: UiConfig,
+}
+
+/// The staff web UI.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UiConfig {
+    /// The From address of staff mail (password reset links, template test sends go from
+    /// the property's sender).
+    pub mail_from: String,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        UiConfig {
+            mail_from: "bellhop@localhost".into(),
+        }
+    }
 }
 
 /// The inbound SMTP listener of the autoresponder.
@@ -501,6 +520,7 @@ impl Default for Config {
             voice: VoiceConfig::default(),
             channels: ChannelsConfig::default(),
             inbound: InboundConfig::default(),
+            ui: UiConfig::default(),
         }
     }
 }
@@ -719,6 +739,18 @@ impl Config {
                     hello_name: s.hello_name.clone(),
                 }))
             }
+        })
+    }
+
+    /// The staff UI's settings: staff mail through the configured email transport, cookies
+    /// `Secure` when the public URL is `https://`.
+    pub fn ui_settings(&self) -> anyhow::Result<bellhop_web::ui::UiSettings> {
+        let public_url = self.public_url();
+        Ok(bellhop_web::ui::UiSettings {
+            mailer: Some(std::sync::Arc::new(self.transport()?)),
+            mail_from: self.ui.mail_from.clone(),
+            https: public_url.starts_with("https://"),
+            public_url,
         })
     }
 

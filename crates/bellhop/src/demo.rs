@@ -1036,7 +1036,7 @@ fn browser() -> OnlineEvidence {
 }
 
 /// Runs the demo into `out` (a fresh database and mail folder).
-pub async fn run(out: &Path) -> anyhow::Result<()> {
+pub async fn run(out: &Path) -> anyhow::Result<DemoWorld> {
     let started = std::time::Instant::now();
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let db = out.join("bellhop-demo.db");
@@ -1336,7 +1336,98 @@ pub async fn run(out: &Path) -> anyhow::Result<()> {
         timeline_date(end)
     );
     let _ = Clock::now(&clock);
+    for (email, name, role, password) in DEMO_USERS {
+        engine
+            .create_user(
+                account,
+                bellhop_engine::NewUser {
+                    email: email.into(),
+                    name: name.into(),
+                    role,
+                    language: None,
+                    password: password.into(),
+                },
+            )
+            .await?;
+    }
     store.close().await;
+    Ok(DemoWorld { db, mail, end })
+}
+
+/// The demo's users of the staff UI: (email, name, role, password). Printed by `demo --serve`;
+/// the demo's database is for trying bellhop out, never for real guests.
+pub const DEMO_USERS: [(&str, &str, bellhop_engine::Role, &str); 2] = [
+    (
+        "owner@demo.example",
+        "Maria Huber",
+        bellhop_engine::Role::Owner,
+        "bellhop-demo",
+    ),
+    (
+        "staff@demo.example",
+        "Jonas Berger",
+        bellhop_engine::Role::Staff,
+        "bellhop-staff",
+    ),
+];
+
+/// Where the demo's world was left: its database, its mail folder, and the instant its
+/// simulated month ended.
+pub struct DemoWorld {
+    /// The SQLite database.
+    pub db: std::path::PathBuf,
+    /// The folder of sent mail.
+    pub mail: std::path::PathBuf,
+    /// The end of the simulated month.
+    pub end: Timestamp,
+}
+
+/// The demo's clock while it is served: the wall clock's pace from the end of the simulated
+/// month, so "Today" shows the demo's world and time still moves.
+#[derive(Debug)]
+struct DemoClock {
+    offset: SignedDuration,
+}
+
+impl Clock for DemoClock {
+    fn now(&self) -> Timestamp {
+        bellhop_engine::SystemClock
+            .now()
+            .checked_add(self.offset)
+            .unwrap_or_else(|_| bellhop_engine::SystemClock.now())
+    }
+}
+
+/// `bellhop demo --serve`: the demo's world in the staff UI (and the API) on `listen`, until
+/// Ctrl-C. Only the API runs: nothing is sent, and test mails land in the demo's folder.
+pub async fn serve(world: &DemoWorld, listen: &str) -> anyhow::Result<()> {
+    let config = crate::config::Config {
+        database: world.db.display().to_string(),
+        listen: listen.to_owned(),
+        role: crate::config::Role::Api,
+        email: crate::config::EmailConfig {
+            folder: world.mail.clone(),
+            ..Default::default()
+        },
+        inbound: crate::config::InboundConfig {
+            smtp_listen: String::new(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let offset = world.end.duration_since(bellhop_engine::SystemClock.now());
+    let running = crate::app::start(&config, Arc::new(DemoClock { offset })).await?;
+    println!();
+    println!("The staff UI: http://{}/app", running.addr);
+    for (email, _, role, password) in DEMO_USERS {
+        println!("  sign in as {email} / {password} ({})", role.as_str());
+    }
+    println!(
+        "It is {} in the demo's world. Ctrl-C stops.",
+        timeline_date(world.end)
+    );
+    tokio::signal::ctrl_c().await?;
+    running.stop().await;
     Ok(())
 }
 

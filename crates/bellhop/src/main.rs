@@ -34,6 +34,11 @@ enum Command {
         #[command(subcommand)]
         action: AccountAction,
     },
+    /// Manage the users who sign in to the staff web UI (`/app`).
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
     /// Import data from files.
     Import {
         #[command(subcommand)]
@@ -53,6 +58,12 @@ enum Command {
         /// Folder for the database and the mails.
         #[arg(long, default_value = "demo-out")]
         out: PathBuf,
+        /// Afterwards, serve the demo's world in the staff web UI until Ctrl-C.
+        #[arg(long)]
+        serve: bool,
+        /// Where `--serve` listens.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
     },
     /// SMS diagnostics.
     Sms {
@@ -98,6 +109,33 @@ enum AccountAction {
         /// Account name.
         #[arg(long)]
         name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Create a user — the first owner of a new installation, for one. Without an account
+    /// and none in the database, an account is created too (its first API key printed once).
+    Create {
+        /// Sign-in address.
+        #[arg(long)]
+        email: String,
+        /// Name shown in the UI and in histories.
+        #[arg(long)]
+        name: String,
+        /// `owner` (users, keys, properties, SMS settings too) or `staff`.
+        #[arg(long, default_value = "owner")]
+        role: String,
+        /// `de` or `en` (default: the browser's language).
+        #[arg(long)]
+        language: Option<String>,
+        /// The account (needed when there is more than one).
+        #[arg(long)]
+        account: Option<uuid::Uuid>,
+        /// Read the password from the first line of standard input; otherwise one is
+        /// generated and printed once.
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 
@@ -276,7 +314,13 @@ fn parse_instant(text: &str) -> anyhow::Result<jiff::Timestamp> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = || Config::load(cli.config.as_deref());
     match cli.command {
-        Command::Demo { out } => demo::run(&out).await,
+        Command::Demo { out, serve, listen } => {
+            let world = demo::run(&out).await?;
+            if serve {
+                demo::serve(&world, &listen).await?;
+            }
+            Ok(())
+        }
         Command::Bench { which } => bench::run(which).await,
         Command::Sms {
             action:
@@ -424,6 +468,42 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let (id, key) = app::create_account(&config()?, &name).await?;
             println!("account {id}\napi key {key}\n(the key is shown only now; store it safely)");
+            Ok(())
+        }
+        Command::User {
+            action:
+                UserAction::Create {
+                    email,
+                    name,
+                    role,
+                    language,
+                    account,
+                    password_stdin,
+                },
+        } => {
+            let role = bellhop_engine::Role::parse(&role)
+                .with_context(|| format!("--role {role:?}: owner or staff"))?;
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                Some(line.trim_end_matches(['\r', '\n']).to_owned())
+            } else {
+                None
+            };
+            let created = app::create_user(
+                &config()?,
+                account,
+                bellhop_engine::NewUser {
+                    email,
+                    name,
+                    role,
+                    language,
+                    password: password.clone().unwrap_or_default(),
+                },
+                password.is_none(),
+            )
+            .await?;
+            print!("{created}");
             Ok(())
         }
         Command::Import {

@@ -125,7 +125,7 @@ pub enum SignInError {
 }
 
 /// A user to create.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct NewUser {
     /// Sign-in address.
     pub email: String,
@@ -137,6 +137,18 @@ pub struct NewUser {
     pub language: Option<String>,
     /// The password.
     pub password: String,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("email", &self.email)
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("language", &self.language)
+            .field("password", &"<redacted>")
+            .finish()
+    }
 }
 
 /// A freshly made API key: show `token` once, store `prefix` and `secret_hash`.

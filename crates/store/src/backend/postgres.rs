@@ -61,6 +61,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "mailboxes",
         include_str!("../../migrations/postgres/0009_mailboxes.sql"),
     ),
+    (
+        10,
+        "staff users and sessions",
+        include_str!("../../migrations/postgres/0010_staff.sql"),
+    ),
 ];
 
 pub(crate) fn migrator() -> sqlx::migrate::Migrator {

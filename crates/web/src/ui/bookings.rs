@@ -378,9 +378,13 @@ async fn form_page(
         .map(|p| json!({"id": p.id, "name": p.name}))
         .collect();
     let statuses: Vec<&str> = BookingStatus::ALL.iter().map(|s| s.as_str()).collect();
-    let values = values.unwrap_or_else(
-        || json!({"kind": "stay", "status": "confirmed", "form_id": Uuid::new_v4().to_string()}),
-    );
+    let values = values.unwrap_or_else(|| {
+        let mut fresh = echo(&Form(Vec::new()));
+        fresh["kind"] = json!("stay");
+        fresh["status"] = json!("confirmed");
+        fresh["form_id"] = json!(Uuid::new_v4().to_string());
+        fresh
+    });
     Ok(staff.page_with_status(
         status.unwrap_or(axum::http::StatusCode::OK),
         "booking_form.html",

@@ -11,7 +11,7 @@ macro_rules! ctx {
         #[allow(unused_mut)]
         let mut map = std::collections::BTreeMap::<&str, minijinja::Value>::new();
         $( map.insert(stringify!($key), minijinja::Value::from(minijinja::value::Serde(&$value))); )*
-        minijinja::Value::from_iter(map)
+        minijinja::Value::from_pairs(map)
     }};
 }
 
@@ -111,7 +111,8 @@ fn env() -> &'static Environment<'static> {
     ENV.get_or_init(|| {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
-        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        // A missing value may be tested (`{% if problem %}`) but never printed.
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
         for (name, source) in TEMPLATES {
             env.add_template(name, source)
                 .unwrap_or_else(|e| panic!("ui template {name}: {e}"));

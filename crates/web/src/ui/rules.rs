@@ -71,7 +71,7 @@ async fn list(State(s): State<AppState>, staff: Staff, Query(q): Query<ListQuery
             .collect();
         let rule_rows: Vec<Value> = rules
             .iter()
-            .map(|r| json!({"id": r.id, "name": r.name, "anchor": r.anchor.to_string(), "offset": offset_words(staff.lang, r.offset), "time": r.time_of_day.map(|t| t.to_string()), "channel": serde_json::to_value(r.channel).unwrap_or_default(), "enabled": r.enabled}))
+            .map(|r| json!({"id": r.id, "name": r.name, "anchor": anchor_key(&r.anchor.to_string()), "offset": offset_words(staff.lang, r.offset), "time": r.time_of_day.map(|t| t.to_string()), "channel": serde_json::to_value(r.channel).unwrap_or_default(), "enabled": r.enabled}))
             .collect();
         let props: Vec<Value> = properties.iter().map(|p| json!({"id": p.id, "name": p.name})).collect();
         Ok(staff.page(
@@ -190,6 +190,11 @@ async fn edit(State(s): State<AppState>, staff: Staff, Path(id): Path<String>) -
     respond(staff.lang, result)
 }
 
+/// The catalogue's word for an anchor: `status_changed_to:confirmed` → `status_changed_to`.
+fn anchor_key(anchor: &str) -> String {
+    anchor.split(':').next().unwrap_or(anchor).to_owned()
+}
+
 const ANCHORS: [&str; 9] = [
     "booking_created",
     "offer_created",
@@ -233,10 +238,16 @@ async fn editor(
         "source_channels": list(&c.source_channels), "languages": list(&c.languages),
         "min_lead": c.min_lead_hours, "max_lead": c.max_lead_hours,
     });
-    let mut anchors: Vec<String> = ANCHORS.iter().map(|a| (*a).to_owned()).collect();
-    if !anchors.contains(&rule.anchor.to_string()) {
-        anchors.push(rule.anchor.to_string());
+    let mut values: Vec<String> = ANCHORS.iter().map(|a| (*a).to_owned()).collect();
+    if !values.contains(&rule.anchor.to_string()) {
+        values.push(rule.anchor.to_string());
     }
+    let anchors: Vec<Value> = values
+        .iter()
+        .map(
+            |a| json!({"value": a, "key": anchor_key(a), "arg": a.split_once(':').map(|(_, x)| x)}),
+        )
+        .collect();
     let statuses: Vec<&str> = BookingStatus::ALL.iter().map(|s| s.as_str()).collect();
     let fields: Vec<&str> = GuestField::ALL.iter().map(|f| f.as_str()).collect();
     Ok(staff.page_with_status(
