@@ -18,6 +18,8 @@ pub struct Api {
     pub clock: ManualClock,
     pub key: String,
     pub other_key: String,
+    /// Where the staff UI's mail goes (password reset links, test sends).
+    pub staff_mail: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -65,7 +67,14 @@ impl Api {
             engine: engine.clone(),
             allow_private_webhooks: true,
             allow_private_imap: true,
-            ui: Default::default(),
+            ui: bellhop_web::ui::UiSettings {
+                mailer: Some(Arc::new(bellhop_transport::EmailTransport::Folder(
+                    bellhop_transport::EmlFolder::new(dir.path().join("staff-mail")).unwrap(),
+                ))),
+                mail_from: "bellhop@hotel.example".into(),
+                https: false,
+                public_url: "http://bellhop.test".into(),
+            },
             callbacks: bellhop_web::callbacks::CallbackSettings {
                 twilio_auth_token: Some(TWILIO_TOKEN.into()),
                 kannel_mo_token: Some(KANNEL_MO_TOKEN.into()),
@@ -78,6 +87,7 @@ impl Api {
             clock,
             other_key: keys.pop().unwrap(),
             key: keys.pop().unwrap(),
+            staff_mail: dir.path().join("staff-mail"),
             _dir: dir,
         }
     }

@@ -12,6 +12,7 @@ mod presets;
 mod privacy;
 mod sequences;
 mod sms;
+mod ui;
 
 use axum::http::StatusCode;
 use helpers::Api;
