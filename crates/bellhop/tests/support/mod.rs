@@ -2,6 +2,7 @@
 //! file, and a world with one property, one template and one rule; Kannel (`kannel`).
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod dovecot;
 pub mod kannel;
 pub mod live;

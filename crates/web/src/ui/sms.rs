@@ -130,7 +130,8 @@ async fn page(
     let sms = &p.sms;
     let (plan, size, price) = match sms.plan {
         SmsPlan::Package { size, price_cents } => ("package", size, price_cents),
-        SmsPlan::PerSms { price_cents } => ("per_sms", 0, price_cents),
+        // The package size a switch to packages would start from.
+        SmsPlan::PerSms { price_cents } => ("per_sms", 150, price_cents),
     };
     let settings = json!({
         "plan": plan, "package_size": size, "price": format!("{:.2}", price as f64 / 100.0),
