@@ -44,7 +44,7 @@ fn missing(contact: &Contact) -> Vec<&'static str> {
         .collect()
 }
 
-fn guest_name(c: &Contact) -> String {
+pub(super) fn guest_name(c: &Contact) -> String {
     let name = [c.first_name.as_deref(), c.last_name.as_deref()]
         .into_iter()
         .flatten()
@@ -60,7 +60,7 @@ fn guest_name(c: &Contact) -> String {
     }
 }
 
-fn when(b: &Booking, p: Option<&Property>) -> String {
+pub(super) fn when(b: &Booking, p: Option<&Property>) -> String {
     match &b.fields.schedule {
         Schedule::Stay { arrival, departure } => format!("{arrival} – {departure}"),
         Schedule::Appointment { start, end } => {
@@ -278,6 +278,14 @@ async fn detail(
             })
         })
         .collect();
+    // Histories record `user:<id>` and `api:<key id>`: shown by name.
+    let mut actors: HashMap<String, String> = HashMap::new();
+    for u in s.engine.users(account).await? {
+        actors.insert(format!("user:{}", u.id), u.name);
+    }
+    for k in s.engine.api_keys(account).await? {
+        actors.insert(format!("api:{}", k.id), format!("API · {}", k.name));
+    }
     let changes: Vec<Value> = query
         .booking_changes(account, booking.id)
         .await?
@@ -285,7 +293,7 @@ async fn detail(
         .map(|c| {
             json!({
                 "version": c.version,
-                "actor": c.actor,
+                "actor": actors.get(&c.actor).cloned().unwrap_or_else(|| c.actor.clone()),
                 "at": local(c.at, &zone),
                 "changes": c.changes.to_string(),
             })

@@ -106,7 +106,8 @@ fn offset_words(lang: i18n::Lang, offset: Offset) -> String {
 }
 
 /// The dry run's page: the sentence, the list, and the button that does it.
-fn dry_run_page(
+async fn dry_run_page(
+    s: &AppState,
     staff: &Staff,
     impact: &PlanImpact,
     confirm: Value,
@@ -122,7 +123,43 @@ fn dry_run_page(
             ("cancel", (impact.cancel as i64).into()),
         ],
     );
-    let examples: Vec<Value> = impact.examples.clone();
+    // Each example with its guest and, for a time, the property's local time.
+    let mut examples: Vec<Value> = Vec::new();
+    for example in &impact.examples {
+        let mut e = example.clone();
+        let booking = e["booking_id"]
+            .as_str()
+            .and_then(|b| Uuid::parse_str(b).ok());
+        if let Some(id) = booking
+            && let Ok(b) = s.engine.query().booking(staff.account(), id).await
+        {
+            if let Ok(c) = s
+                .engine
+                .query()
+                .contact(staff.account(), b.fields.contact_id)
+                .await
+            {
+                let name = [c.first_name, c.last_name]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                e["guest"] = json!(name);
+            }
+            if let (Ok(p), Some(at)) = (
+                s.engine
+                    .query()
+                    .property(staff.account(), b.fields.property_id)
+                    .await,
+                e["detail"]
+                    .as_str()
+                    .and_then(|d| d.parse::<jiff::Timestamp>().ok()),
+            ) {
+                e["detail"] = json!(super::local(at, &p.time_zone));
+            }
+        }
+        examples.push(e);
+    }
     let failures: Vec<Value> = impact
         .render_failures
         .iter()
@@ -166,12 +203,13 @@ async fn switch_preset(
             &[("name", preset.name.to_owned().into())],
         );
         Ok(dry_run_page(
+            &s,
             &staff,
             &impact,
             json!({"action": "/app/rules/preset", "fields": [["property", property.to_string()], ["key", key], ["on", if on {"1"} else {"0"}], ["confirm", "1"]]}),
             title,
             format!("/app/rules?property={property}"),
-        ))
+        ).await)
     }
     .await;
     respond(staff.lang, result)
@@ -420,6 +458,7 @@ async fn save(
         }
         fields.push(json!(["confirm", "1"]));
         Ok(dry_run_page(
+            &s,
             &staff,
             &impact,
             json!({"action": format!("/app/rules/{}", stored.id), "fields": fields}),
@@ -429,7 +468,8 @@ async fn save(
                 &[("name", rule.name.clone().into())],
             ),
             format!("/app/rules/{}", stored.id),
-        ))
+        )
+        .await)
     }
     .await;
     respond(staff.lang, result)

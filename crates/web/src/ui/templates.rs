@@ -4,7 +4,7 @@
 //! address. The preview is a document of its own posted into a frame, so the mail's inline
 //! styles never loosen the editor's content security policy.
 
-use super::{Form, Staff, UiError, local, path_id, respond, see_other};
+use super::{Form, Staff, UiError, path_id, respond, see_other};
 use crate::AppState;
 use axum::Router;
 use axum::body::Bytes;
@@ -133,17 +133,36 @@ async fn editor(
         Some((message, typed)) => (Some(message), typed),
         None => (None, content),
     };
-    let bookings: Vec<Value> = s
+    let mut bookings: Vec<Value> = Vec::new();
+    for b in s
         .engine
         .query()
         .bookings(
             account,
-            &BookingFilter { property_id: Some(property.id), limit: 30, ..Default::default() },
+            &BookingFilter {
+                property_id: Some(property.id),
+                limit: 30,
+                ..Default::default()
+            },
         )
         .await?
-        .into_iter()
-        .map(|b| json!({"id": b.id, "label": format!("{} · {}", local(b.created_at, &property.time_zone), b.fields.status.as_str())}))
-        .collect();
+    {
+        let guest = s
+            .engine
+            .query()
+            .contact(account, b.fields.contact_id)
+            .await?;
+        let label = format!(
+            "{} · {} · {}",
+            super::bookings::guest_name(&guest),
+            super::bookings::when(&b, Some(&property)),
+            super::i18n::tr(
+                staff.lang,
+                &format!("booking-status-{}", b.fields.status.as_str())
+            )
+        );
+        bookings.push(json!({"id": b.id, "label": label}));
+    }
     let booking = booking
         .filter(|b| {
             bookings
