@@ -3,12 +3,13 @@
 //! properties with their look (logo, colour, address, sender) and a preview of every preset
 //! in that look.
 
-use super::{Form, Owner, Staff, UiError, i18n, local, path_id, respond, see_other};
+use super::{
+    Owner, OwnerSubmitted, Staff, Submitted, UiError, i18n, local, path_id, respond, see_other,
+};
 use crate::AppState;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use bellhop_domain::presets;
@@ -90,13 +91,9 @@ async fn page(
 
 async fn create_user(
     State(s): State<AppState>,
-    Owner(staff): Owner,
-    headers: HeaderMap,
-    body: Bytes,
+    OwnerSubmitted(Submitted { staff, form }): OwnerSubmitted,
 ) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
-        staff.check_form(&form, &headers)?;
         let new = NewUser {
             email: form.get("email").unwrap_or("").to_owned(),
             name: form.get("name").unwrap_or("").to_owned(),
@@ -131,14 +128,10 @@ async fn create_user(
 
 async fn change_user(
     State(s): State<AppState>,
-    Owner(staff): Owner,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    OwnerSubmitted(Submitted { staff, form }): OwnerSubmitted,
 ) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
-        staff.check_form(&form, &headers)?;
         let account = staff.account();
         let id = path_id(&id)?;
         let user = s
@@ -182,13 +175,9 @@ fn key_page(staff: &Staff, token: &str) -> Response {
 
 async fn create_key(
     State(s): State<AppState>,
-    Owner(staff): Owner,
-    headers: HeaderMap,
-    body: Bytes,
+    OwnerSubmitted(Submitted { staff, form }): OwnerSubmitted,
 ) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
-        staff.check_form(&form, &headers)?;
         match s
             .engine
             .create_api_key(staff.account(), form.get("name").unwrap_or(""))
@@ -214,14 +203,10 @@ async fn create_key(
 
 async fn revoke_key(
     State(s): State<AppState>,
-    Owner(staff): Owner,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    OwnerSubmitted(Submitted { staff, .. }): OwnerSubmitted,
 ) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
-        staff.check_form(&form, &headers)?;
         s.engine
             .revoke_api_key(staff.account(), path_id(&id)?)
             .await?;
@@ -233,14 +218,10 @@ async fn revoke_key(
 
 async fn rotate_key(
     State(s): State<AppState>,
-    Owner(staff): Owner,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    OwnerSubmitted(Submitted { staff, .. }): OwnerSubmitted,
 ) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
-        staff.check_form(&form, &headers)?;
         let (_, token) = s
             .engine
             .rotate_api_key(staff.account(), path_id(&id)?)
@@ -305,14 +286,10 @@ async fn property_page(
 
 async fn save_property(
     State(s): State<AppState>,
-    Owner(staff): Owner,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    OwnerSubmitted(Submitted { staff, form }): OwnerSubmitted,
 ) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
-        staff.check_form(&form, &headers)?;
         let mut p = s
             .engine
             .query()

@@ -3,12 +3,10 @@
 //! missing data fixed in place, and bookings created and changed by hand (a channel's
 //! booking refuses what the channel owns: the engine says so).
 
-use super::{Form, Staff, UiError, local, path_id, respond, see_other};
+use super::{Form, Staff, Submitted, UiError, local, path_id, respond, see_other};
 use crate::AppState;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use bellhop_domain::booking::{BookingDetails, BookingFields, BookingStatus, Schedule};
@@ -523,15 +521,8 @@ fn echo(form: &Form) -> Value {
     Value::Object(v)
 }
 
-async fn create(
-    State(s): State<AppState>,
-    staff: Staff,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn create(State(s): State<AppState>, Submitted { staff, form }: Submitted) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
-        staff.check_form(&form, &headers)?;
         let account = staff.account();
         let unprocessable = Some(axum::http::StatusCode::UNPROCESSABLE_ENTITY);
         let property = match form
@@ -572,7 +563,9 @@ async fn create(
             .text("form_id")
             .map(|id| bellhop_engine::IdempotencyKey {
                 key: format!("ui-booking-{id}"),
-                request_hash: bellhop_engine::staff::sha256_hex(&String::from_utf8_lossy(&body)),
+                request_hash: bellhop_engine::staff::sha256_hex(
+                    &serde_urlencoded::to_string(&form.0).unwrap_or_default(),
+                ),
             });
         let actor = staff.actor();
         let answer = s
@@ -612,14 +605,10 @@ async fn create(
 
 async fn change(
     State(s): State<AppState>,
-    staff: Staff,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Submitted { staff, form }: Submitted,
 ) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
-        staff.check_form(&form, &headers)?;
         let account = staff.account();
         let booking = s.engine.query().booking(account, path_id(&id)?).await?;
         let property = s
@@ -677,14 +666,10 @@ async fn change(
 
 async fn fix_guest(
     State(s): State<AppState>,
-    staff: Staff,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Submitted { staff, form }: Submitted,
 ) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
-        staff.check_form(&form, &headers)?;
         let account = staff.account();
         let booking = s.engine.query().booking(account, path_id(&id)?).await?;
         let property = s

@@ -3,12 +3,11 @@
 //! their windows and case numbers, every inbound mail with its decision and the mail as
 //! received, and sequences with their enrolments.
 
-use super::{Form, Owner, Staff, UiError, local, path_id, respond};
+use super::{OwnerSubmitted, Staff, Submitted, UiError, local, path_id, respond};
 use crate::AppState;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use bellhop_domain::channel::ConnectionKind;
@@ -104,13 +103,9 @@ fn secrets_page(staff: &Staff, secrets: &ConnectionSecrets) -> Response {
 
 async fn create_connection(
     State(s): State<AppState>,
-    Owner(staff): Owner,
-    headers: HeaderMap,
-    body: Bytes,
+    OwnerSubmitted(Submitted { staff, form }): OwnerSubmitted,
 ) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
-        staff.check_form(&form, &headers)?;
         let property_id = form
             .get("property")
             .and_then(|p| Uuid::parse_str(p).ok())
@@ -159,14 +154,10 @@ async fn create_connection(
 
 async fn rotate(
     State(s): State<AppState>,
-    Owner(staff): Owner,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    OwnerSubmitted(Submitted { staff, .. }): OwnerSubmitted,
 ) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
-        staff.check_form(&form, &headers)?;
         let secrets = s
             .engine
             .rotate_connection(staff.account(), path_id(&id)?)
@@ -179,14 +170,10 @@ async fn rotate(
 
 async fn revoke(
     State(s): State<AppState>,
-    Owner(staff): Owner,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    OwnerSubmitted(Submitted { staff, .. }): OwnerSubmitted,
 ) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
-        staff.check_form(&form, &headers)?;
         s.engine
             .revoke_connection(staff.account(), path_id(&id)?)
             .await?;

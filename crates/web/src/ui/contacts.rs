@@ -2,12 +2,10 @@
 //! history with its evidence, a decision recorded by staff (with what the guest said and
 //! how), and the consent form sent to the guest by mail.
 
-use super::{Form, Staff, UiError, i18n, local, path_id, respond, see_other};
+use super::{Staff, Submitted, UiError, i18n, local, path_id, respond, see_other};
 use crate::AppState;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use bellhop_domain::consent::{Channel, Purpose, Source, State as ConsentState};
@@ -108,14 +106,10 @@ async fn show(
 
 async fn record(
     State(s): State<AppState>,
-    staff: Staff,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Submitted { staff, form }: Submitted,
 ) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
-        staff.check_form(&form, &headers)?;
         let contact = path_id(&id)?;
         let purpose = form
             .get("purpose")
@@ -160,14 +154,10 @@ async fn record(
 
 async fn request(
     State(s): State<AppState>,
-    staff: Staff,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Submitted { staff, form }: Submitted,
 ) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
-        staff.check_form(&form, &headers)?;
         let contact = path_id(&id)?;
         let property = form
             .get("property")

@@ -322,6 +322,46 @@ impl FromRequestParts<AppState> for Owner {
     }
 }
 
+/// A form a signed-in user submitted: the user, and the form once it carries the session's
+/// CSRF token (anything else is refused with 403 before the handler runs).
+pub(crate) struct Submitted {
+    pub staff: Staff,
+    pub form: Form,
+}
+
+impl axum::extract::FromRequest<AppState> for Submitted {
+    type Rejection = Response;
+
+    async fn from_request(request: axum::extract::Request, s: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let staff = Staff::from_request_parts(&mut parts, s).await?;
+        let lang = staff.lang;
+        let bytes = axum::body::to_bytes(body, crate::MAX_BODY)
+            .await
+            .map_err(|_| UiError::BadForm.page(lang))?;
+        let form = Form::parse(&bytes).map_err(|e| e.page(lang))?;
+        staff
+            .check_form(&form, &parts.headers)
+            .map_err(|e| e.page(lang))?;
+        Ok(Submitted { staff, form })
+    }
+}
+
+/// A form an owner submitted; a staff user gets 403.
+pub(crate) struct OwnerSubmitted(pub Submitted);
+
+impl axum::extract::FromRequest<AppState> for OwnerSubmitted {
+    type Rejection = Response;
+
+    async fn from_request(request: axum::extract::Request, s: &AppState) -> Result<Self, Response> {
+        let submitted = Submitted::from_request(request, s).await?;
+        if !submitted.staff.is_owner() {
+            return Err(UiError::OwnersOnly.page(submitted.staff.lang));
+        }
+        Ok(OwnerSubmitted(submitted))
+    }
+}
+
 /// A submitted form (`application/x-www-form-urlencoded`), fields in order.
 pub(crate) struct Form(Vec<(String, String)>);
 

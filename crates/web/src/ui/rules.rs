@@ -3,12 +3,11 @@
 //! before anything is saved the dry run in words — "adds 12, moves 3, cancels 1 message" —
 //! with the list, confirmed by a second click.
 
-use super::{Form, Staff, UiError, i18n, path_id, respond, see_other};
+use super::{Form, Staff, Submitted, UiError, i18n, path_id, respond, see_other};
 use crate::AppState;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use bellhop_domain::booking::BookingStatus;
@@ -177,13 +176,9 @@ async fn dry_run_page(
 
 async fn switch_preset(
     State(s): State<AppState>,
-    staff: Staff,
-    headers: HeaderMap,
-    body: Bytes,
+    Submitted { staff, form }: Submitted,
 ) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
-        staff.check_form(&form, &headers)?;
         let account = staff.account();
         let property = form
             .get("property")
@@ -402,14 +397,10 @@ fn rule_from(form: &Form, stored: &Rule) -> Result<Rule, Vec<String>> {
 
 async fn save(
     State(s): State<AppState>,
-    staff: Staff,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Submitted { staff, form }: Submitted,
 ) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
-        staff.check_form(&form, &headers)?;
         let stored = s
             .engine
             .query()

@@ -4,7 +4,7 @@
 
 use super::i18n::{Lang, tr};
 use super::{
-    Form, SESSION_COOKIE, SESSION_COOKIE_TLS, Staff, UiError, browser_lang, render, respond,
+    Form, SESSION_COOKIE, SESSION_COOKIE_TLS, Submitted, UiError, browser_lang, render, respond,
     see_other, session_cookie,
 };
 use crate::AppState;
@@ -206,13 +206,10 @@ async fn sign_in(
 
 async fn sign_out(
     State(s): State<AppState>,
-    staff: Staff,
     headers: HeaderMap,
-    body: Bytes,
+    Submitted { staff, .. }: Submitted,
 ) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
-        staff.check_form(&form, &headers)?;
         if let Some(token) = session_cookie(&headers) {
             s.engine.sign_out(&token).await?;
         }
@@ -234,13 +231,10 @@ async fn sign_out(
 
 async fn set_language(
     State(s): State<AppState>,
-    staff: Staff,
     headers: HeaderMap,
-    body: Bytes,
+    Submitted { staff, form }: Submitted,
 ) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
-        staff.check_form(&form, &headers)?;
         let language = form
             .get("language")
             .and_then(Lang::parse)

@@ -3,12 +3,11 @@
 //! number without one gets, smart encoding, what STOP stops) and the month's overview with a
 //! chart of each day (sent, delivered, rejected). Settings are for owners.
 
-use super::{Form, Owner, Staff, UiError, respond, see_other};
+use super::{Form, OwnerSubmitted, Staff, Submitted, UiError, respond, see_other};
 use crate::AppState;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use bellhop_domain::billing::{Month, SmsPlan};
@@ -270,13 +269,9 @@ fn apply(form: &Form, p: &mut Property, staff: &Staff) -> Vec<String> {
 
 async fn save(
     State(s): State<AppState>,
-    Owner(staff): Owner,
-    headers: HeaderMap,
-    body: Bytes,
+    OwnerSubmitted(Submitted { staff, form }): OwnerSubmitted,
 ) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
-        staff.check_form(&form, &headers)?;
         let id = form
             .get("property")
             .and_then(|p| Uuid::parse_str(p).ok())

@@ -4,10 +4,9 @@
 //! address. The preview is a document of its own posted into a frame, so the mail's inline
 //! styles never loosen the editor's content security policy.
 
-use super::{Form, Staff, UiError, path_id, respond, see_other};
+use super::{Form, Staff, Submitted, UiError, path_id, respond, see_other};
 use crate::AppState;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -232,14 +231,10 @@ fn typed(form: &Form) -> Value {
 
 async fn save(
     State(s): State<AppState>,
-    staff: Staff,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Submitted { staff, form }: Submitted,
 ) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
-        staff.check_form(&form, &headers)?;
         let template = s
             .engine
             .query()
@@ -284,18 +279,15 @@ async fn save(
 /// with `Accept: application/json`) the SMS analysis and any error for the counter.
 async fn preview(
     State(s): State<AppState>,
-    staff: Staff,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    Submitted { staff, form }: Submitted,
 ) -> Response {
     let wants_json = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/json"));
     let result = async {
-        let form = Form::parse(&body)?;
-        staff.check_form(&form, &headers)?;
         let template = s
             .engine
             .query()
@@ -418,14 +410,10 @@ fn preview_document(
 
 async fn test_send(
     State(s): State<AppState>,
-    staff: Staff,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Submitted { staff, form }: Submitted,
 ) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
-        staff.check_form(&form, &headers)?;
         let account = staff.account();
         let template = s.engine.query().template(account, path_id(&id)?).await?;
         let (draft, variant) = draft(&template, &form)?;
