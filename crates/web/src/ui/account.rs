@@ -4,7 +4,8 @@
 //! in that look.
 
 use super::{
-    Owner, OwnerSubmitted, Staff, Submitted, UiError, i18n, local, path_id, respond, see_other,
+    Owner, OwnerSubmitted, Staff, Submitted, UiError, i18n, local, path_id, refusal, respond,
+    see_other,
 };
 use crate::AppState;
 use axum::Router;
@@ -109,17 +110,16 @@ async fn create_user(
         };
         match s.engine.create_user(staff.account(), new).await {
             Ok(_) => Ok(see_other("/app/account?done=user-created")),
-            Err(bellhop_engine::EngineError::Invalid { field, message }) => {
+            Err(e) => {
                 page(
                     &s,
                     &staff,
                     None,
-                    vec![format!("{field}: {message}")],
+                    vec![refusal(e)?],
                     StatusCode::UNPROCESSABLE_ENTITY,
                 )
                 .await
             }
-            Err(e) => Err(e.into()),
         }
     }
     .await;
@@ -184,17 +184,16 @@ async fn create_key(
             .await
         {
             Ok((_, token)) => Ok(key_page(&staff, &token)),
-            Err(bellhop_engine::EngineError::Invalid { field, message }) => {
+            Err(e) => {
                 page(
                     &s,
                     &staff,
                     None,
-                    vec![format!("{field}: {message}")],
+                    vec![refusal(e)?],
                     StatusCode::UNPROCESSABLE_ENTITY,
                 )
                 .await
             }
-            Err(e) => Err(e.into()),
         }
     }
     .await;
@@ -336,18 +335,17 @@ async fn save_property(
         }
         match s.engine.update_property(&p).await {
             Ok(_) => Ok(see_other(&format!("/app/properties/{}?done=saved", p.id))),
-            Err(bellhop_engine::EngineError::Invalid { field, message }) => {
+            Err(e) => {
                 property_page(
                     &s,
                     &staff,
                     &id,
                     None,
-                    vec![format!("{field}: {message}")],
+                    vec![refusal(e)?],
                     StatusCode::UNPROCESSABLE_ENTITY,
                 )
                 .await
             }
-            Err(e) => Err(e.into()),
         }
     }
     .await;

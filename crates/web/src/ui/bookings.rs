@@ -3,7 +3,7 @@
 //! missing data fixed in place, and bookings created and changed by hand (a channel's
 //! booking refuses what the channel owns: the engine says so).
 
-use super::{Form, Staff, Submitted, UiError, local, path_id, respond, see_other};
+use super::{Form, Staff, Submitted, UiError, local, path_id, refusal, respond, see_other};
 use crate::AppState;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -586,17 +586,16 @@ async fn create(State(s): State<AppState>, Submitted { staff, form }: Submitted)
                     .map_err(|e| bellhop_engine::EngineError::Internal(e.to_string()))?;
                 Ok(see_other(&format!("/app/bookings/{id}?done=created")))
             }
-            Err(bellhop_engine::EngineError::Invalid { field, message }) => {
+            Err(e) => {
                 form_page(
                     &s,
                     &staff,
                     Some(echo(&form)),
                     unprocessable,
-                    vec![format!("{field}: {message}")],
+                    vec![refusal(e)?],
                 )
                 .await
             }
-            Err(e) => Err(e.into()),
         }
     }
     .await;

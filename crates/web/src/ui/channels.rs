@@ -3,7 +3,7 @@
 //! their windows and case numbers, every inbound mail with its decision and the mail as
 //! received, and sequences with their enrolments.
 
-use super::{OwnerSubmitted, Staff, Submitted, UiError, local, path_id, respond};
+use super::{OwnerSubmitted, Staff, Submitted, UiError, local, path_id, refusal, respond};
 use crate::AppState;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -136,16 +136,15 @@ async fn create_connection(
         };
         match s.engine.create_connection(staff.account(), settings).await {
             Ok(secrets) => Ok(secrets_page(&staff, &secrets)),
-            Err(bellhop_engine::EngineError::Invalid { field, message }) => {
+            Err(e) => {
                 channels_page(
                     &s,
                     &staff,
-                    vec![format!("{field}: {message}")],
+                    vec![refusal(e)?],
                     StatusCode::UNPROCESSABLE_ENTITY,
                 )
                 .await
             }
-            Err(e) => Err(e.into()),
         }
     }
     .await;

@@ -549,6 +549,15 @@ pub(crate) fn local(ts: jiff::Timestamp, zone: &jiff::tz::TimeZone) -> String {
         .to_string()
 }
 
+/// What the user of a form should read about a change the engine refused (a field's problem);
+/// any other error becomes the error page.
+pub(crate) fn refusal(e: EngineError) -> Result<String, UiError> {
+    match e {
+        EngineError::Invalid { field, message } => Ok(format!("{field}: {message}")),
+        e => Err(e.into()),
+    }
+}
+
 /// Parses a path id; a malformed one is a page that does not exist.
 pub(crate) fn path_id(id: &str) -> Result<Uuid, UiError> {
     Uuid::parse_str(id).map_err(|_| UiError::NotFound)

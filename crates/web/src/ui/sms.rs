@@ -3,7 +3,7 @@
 //! number without one gets, smart encoding, what STOP stops) and the month's overview with a
 //! chart of each day (sent, delivered, rejected). Settings are for owners.
 
-use super::{Form, OwnerSubmitted, Staff, Submitted, UiError, respond, see_other};
+use super::{Form, OwnerSubmitted, Staff, Submitted, UiError, refusal, respond, see_other};
 use crate::AppState;
 use axum::Router;
 use axum::extract::{Query, State};
@@ -292,19 +292,18 @@ async fn save(
         }
         match s.engine.update_property(&property).await {
             Ok(_) => Ok(see_other(&format!("/app/sms?property={id}&done=saved"))),
-            Err(bellhop_engine::EngineError::Invalid { field, message }) => {
+            Err(e) => {
                 page(
                     &s,
                     &staff,
                     Some(id.to_string()),
                     None,
                     None,
-                    vec![format!("{field}: {message}")],
+                    vec![refusal(e)?],
                     StatusCode::UNPROCESSABLE_ENTITY,
                 )
                 .await
             }
-            Err(e) => Err(e.into()),
         }
     }
     .await;
