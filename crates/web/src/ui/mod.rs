@@ -249,16 +249,21 @@ impl Staff {
     }
 }
 
-/// The session cookie's value in a request.
-pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
+/// The value of the cookie `name` in a request.
+pub(crate) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE_TLS || *name == SESSION_COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.to_owned())
+}
+
+/// The session cookie's value in a request (its TLS name first).
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie_value(headers, SESSION_COOKIE_TLS).or_else(|| cookie_value(headers, SESSION_COOKIE))
 }
 
 /// The language of a request without a user: the browser's.

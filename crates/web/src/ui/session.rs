@@ -4,8 +4,8 @@
 
 use super::i18n::{Lang, tr};
 use super::{
-    Form, SESSION_COOKIE, SESSION_COOKIE_TLS, Submitted, UiError, browser_lang, render, respond,
-    see_other, session_cookie,
+    Form, SESSION_COOKIE, SESSION_COOKIE_TLS, Submitted, UiError, browser_lang, cookie_value,
+    render, respond, see_other, session_cookie,
 };
 use crate::AppState;
 use crate::pages::Online;
@@ -55,17 +55,6 @@ fn cookie(name: &str, value: &str, max_age: Option<i64>, tls: bool) -> HeaderVal
         c.push_str(&format!("; Max-Age={age}"));
     }
     HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static("x=; Max-Age=0"))
-}
-
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.to_owned())
 }
 
 /// The browser's form nonce (new if it has none) and the token its forms carry.
