@@ -403,3 +403,209 @@ async fn import_bookings_takes_a_csv_reports_bad_rows_by_line_and_a_second_run_c
         "{contacts:?}"
     );
 }
+
+/// The value of `name="…" value="…"` in a page (the forms' hidden tokens).
+fn hidden_input(page: &str, name: &str) -> String {
+    let at = page
+        .find(&format!("name=\"{name}\""))
+        .unwrap_or_else(|| panic!("no input {name} in {page}"));
+    let rest = &page[at..];
+    let value = &rest[rest.find("value=\"").unwrap() + 7..];
+    value[..value.find('"').unwrap()].to_owned()
+}
+
+/// `name=value` of the first `Set-Cookie` named `name`.
+fn cookie(reply: &reqwest::Response, name: &str) -> String {
+    reply
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no cookie {name}"))
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_demo_serves_its_month_to_the_demo_user_it_prints() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut demo = tokio::process::Command::new(env!("CARGO_BIN_EXE_bellhop"))
+        .args(["demo", "--serve", "--listen", "127.0.0.1:0", "--out"])
+        .arg(dir.path().join("demo"))
+        .env("BELLHOP_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(demo.stdout.take().unwrap()).lines();
+    let (mut url, mut owner) = (None, None);
+    let printed = tokio::time::timeout(std::time::Duration::from_secs(240), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(u) = line.strip_prefix("The staff UI: ") {
+                url = Some(u.trim_end_matches("/app").to_owned());
+            }
+            if let Some(rest) = line.trim().strip_prefix("sign in as ")
+                && let Some(rest) = rest.strip_suffix(" (owner)")
+            {
+                let (email, password) = rest.split_once(" / ").unwrap();
+                owner = Some((email.to_owned(), password.to_owned()));
+            }
+            if line.contains("Ctrl-C stops") {
+                break;
+            }
+        }
+    })
+    .await;
+    printed.expect("the demo printed its URL within 4 minutes");
+    let base = url.expect("the demo prints the UI's URL");
+    let (email, password) = owner.expect("the demo prints an owner to sign in as");
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let form = http.get(format!("{base}/app/signin")).send().await.unwrap();
+    let form_cookie = cookie(&form, "bellhop_form");
+    let token = hidden_input(&form.text().await.unwrap(), "form_token");
+    let signed_in = http
+        .post(format!("{base}/app/signin"))
+        .header("cookie", form_cookie)
+        .form(&[
+            ("form_token", token.as_str()),
+            ("email", email.as_str()),
+            ("password", password.as_str()),
+            ("next", "/app"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), reqwest::StatusCode::SEE_OTHER);
+    let session = cookie(&signed_in, "bellhop_session");
+    let page = |path: &'static str| {
+        let (http, base, session) = (http.clone(), base.clone(), session.clone());
+        async move {
+            let reply = http
+                .get(format!("{base}{path}"))
+                .header("cookie", session)
+                .header("accept-language", "en")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(reply.status(), reqwest::StatusCode::OK, "{path}");
+            reply.text().await.unwrap()
+        }
+    };
+    let bookings = page("/app/bookings").await;
+    for needle in ["Hotel Alpenblick", "Salon Bella"] {
+        assert!(bookings.contains(needle), "bookings lack {needle}");
+    }
+    let messages = page("/app/messages").await;
+    assert!(messages.matches("<tr").count() > 20, "{messages}");
+    assert!(page("/app/sms").await.contains("2026-04"));
+    demo.kill().await.unwrap();
+}
+
+#[test]
+fn user_create_makes_the_first_owner_and_then_more_users() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let user = |args: &[&str], stdin: Option<&str>| {
+        let mut child = bellhop()
+            .args(["user", "create"])
+            .args(args)
+            .current_dir(dir.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            input.write_all(text.as_bytes()).unwrap();
+        }
+        drop(input);
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, first, err) = user(&["--email", "owner@hotel.example", "--name", "Owner"], None);
+    assert!(ok, "{err}");
+    assert!(
+        first.contains("(new)"),
+        "an empty database gets an account: {first}"
+    );
+    assert!(
+        first.lines().any(|l| l.starts_with("api key bh_")),
+        "{first}"
+    );
+    assert!(first.contains("<owner@hotel.example> (owner)"), "{first}");
+    let password = first
+        .lines()
+        .find_map(|l| l.strip_prefix("password "))
+        .expect("a generated password is printed once");
+    assert_eq!(password.len(), 20);
+
+    let (ok, staff, err) = user(
+        &[
+            "--email",
+            "desk@hotel.example",
+            "--name",
+            "Desk",
+            "--role",
+            "staff",
+            "--password-stdin",
+        ],
+        Some("correct horse battery\n"),
+    );
+    assert!(ok, "{err}");
+    assert!(
+        !staff.contains("(new)"),
+        "the only account is used: {staff}"
+    );
+    assert!(!staff.contains("password "), "{staff}");
+    assert!(staff.contains("(staff)"), "{staff}");
+
+    for (args, stdin, refusal) in [
+        (
+            vec!["--email", "owner@hotel.example", "--name", "Again"],
+            None,
+            "exists already",
+        ),
+        (
+            vec![
+                "--email",
+                "x@hotel.example",
+                "--name",
+                "X",
+                "--password-stdin",
+            ],
+            Some("short\n"),
+            "at least 10",
+        ),
+        (
+            vec![
+                "--email",
+                "y@hotel.example",
+                "--name",
+                "Y",
+                "--role",
+                "boss",
+            ],
+            None,
+            "owner or staff",
+        ),
+    ] {
+        let (ok, _, err) = user(&args, stdin);
+        assert!(!ok, "{args:?} was accepted");
+        assert!(err.contains(refusal), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
