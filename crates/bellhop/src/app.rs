@@ -72,8 +72,8 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
     let addr = listener.local_addr()?;
     let state = AppState {
         engine: engine.clone(),
-        allow_private_webhooks: config.channels.allow_private_webhooks,
-        allow_private_imap: config.inbound.allow_private_imap,
+        webhook_targets: config.webhook_targets()?,
+        imap_targets: config.imap_targets()?,
         callbacks: config.callback_settings(),
         ui: if config.role.api() {
             config.ui_settings()?
@@ -114,10 +114,12 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Run
         tasks.push(start_dispatch(config, &store, &clock, &callbacks, &stop)?);
         let poller = bellhop_transport::alpinebits::AlpineBitsClient::new(
             Duration::from_secs(config.channels.webhook_timeout_secs.max(1) * 3),
-            config.channels.allow_private_webhooks,
+            config.webhook_targets()?,
         )?;
         let watcher = engine.clone();
-        let imap = config.inbound.imap_watch(config.dispatch_config().node);
+        let imap = config
+            .inbound
+            .imap_watch(config.dispatch_config().node, config.imap_targets()?);
         let imap_stop = stop.clone();
         tasks.push(tokio::spawn(async move {
             watcher.watch_mailboxes(imap, imap_stop).await
@@ -150,7 +152,7 @@ fn start_dispatch(
         email: transport.clone(),
         sms: Arc::new(config.sms_gateway(callbacks)?),
         voice: Arc::new(config.voice_gateway(callbacks)?),
-        webhook: Arc::new(config.channels.webhook_sender()?),
+        webhook: Arc::new(config.channels.webhook_sender(config.webhook_targets()?)?),
     };
     let dispatch = config.dispatch_config();
     tracing::info!(node = %dispatch.node, workers = config.dispatch.workers, batch = dispatch.batch_size,

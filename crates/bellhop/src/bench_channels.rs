@@ -161,8 +161,8 @@ pub async fn channels(
     );
     let app = bellhop_web::app(bellhop_web::AppState {
         engine,
-        allow_private_webhooks: false,
-        allow_private_imap: false,
+        webhook_targets: Default::default(),
+        imap_targets: Default::default(),
         ui: Default::default(),
         callbacks: Default::default(),
     });

@@ -313,8 +313,8 @@ pub async fn kannel(k: KannelArgs, messages: usize) -> anyhow::Result<()> {
     let engine = Engine::new(store.clone(), Arc::new(clock.clone())).with_signer(callbacks.clone());
     let app = bellhop_web::app(bellhop_web::AppState {
         engine,
-        allow_private_webhooks: false,
-        allow_private_imap: false,
+        webhook_targets: Default::default(),
+        imap_targets: Default::default(),
         ui: Default::default(),
         callbacks: Default::default(),
     });

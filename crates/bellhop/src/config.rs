@@ -8,6 +8,7 @@ use bellhop_transport::sms::{
     GenericConfig, GenericGateway, KannelConfig, KannelGateway, SmsFolder, SmsGateway,
     TwilioConfig, TwilioGateway, VoiceGateway,
 };
+use bellhop_transport::ssrf::OutboundPolicy;
 use bellhop_transport::{EmailTransport, EmlFolder, SmtpConfig, SmtpTls, SmtpTransport};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -49,6 +50,19 @@ pub struct Config {
     pub inbound: InboundConfig,
     /// The staff web UI under `/app`.
     pub ui: UiConfig,
+    /// Where targets that users name (webhooks, AlpineBits servers, IMAP hosts, logos) may be.
+    pub outbound: OutboundConfig,
+}
+
+/// Outbound connections to targets a user names. Public addresses only, unless listed here.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboundConfig {
+    /// Private addresses and CIDR ranges these targets may also be in (`"10.20.0.0/16"`,
+    /// `"127.0.0.1"`): an on-premise channel manager, a local IMAP server. Loopback,
+    /// private, link-local, metadata (169.254.169.254) and multicast addresses are refused
+    /// otherwise, as written and as resolved.
+    pub allow: Vec<String>,
 }
 
 /// The staff web UI.
@@ -92,7 +106,8 @@ pub struct InboundConfig {
     pub idle_timeout_secs: u64,
     /// Seconds between looks at IMAP mailboxes (without IDLE), and the longest IDLE wait.
     pub imap_poll_secs: u64,
-    /// Let IMAP mailboxes be on loopback and private hosts (on-premise servers, tests).
+    /// Let IMAP mailboxes be on any loopback or private host (on-premise servers, tests);
+    /// `outbound.allow` names single ranges instead.
     pub allow_private_imap: bool,
     /// PEM certificate chain: with `tls_key`, the listener offers STARTTLS.
     pub tls_cert: Option<PathBuf>,
@@ -122,15 +137,19 @@ impl Default for InboundConfig {
 }
 
 impl InboundConfig {
-    /// How this node watches IMAP mailboxes.
-    pub fn imap_watch(&self, node: String) -> bellhop_engine::ImapWatchConfig {
+    /// How this node watches IMAP mailboxes, on the hosts `targets` permits.
+    pub fn imap_watch(
+        &self,
+        node: String,
+        targets: OutboundPolicy,
+    ) -> bellhop_engine::ImapWatchConfig {
         let every = Duration::from_secs(self.imap_poll_secs.clamp(1, 3_600));
         bellhop_engine::ImapWatchConfig {
             node,
             every,
             // Renewed after every look; a dead node's mailboxes move on after this.
             lease: (every * 3).max(Duration::from_secs(60)),
-            allow_private: self.allow_private_imap,
+            targets,
             timeout: Duration::from_secs(30),
             max_bytes: self.max_message_bytes,
         }
@@ -173,8 +192,9 @@ impl InboundConfig {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ChannelsConfig {
-    /// Let webhooks reach private, loopback and link-local addresses (an on-premise channel
-    /// manager). Off: such URLs are refused when saved and when resolved (SSRF).
+    /// Let webhooks and AlpineBits requests reach any private, loopback or link-local
+    /// address (tests); `outbound.allow` names single ranges instead. Off: such URLs are
+    /// refused when saved and when resolved (SSRF).
     pub allow_private_webhooks: bool,
     /// Seconds a channel has to answer a webhook.
     pub webhook_timeout_secs: u64,
@@ -190,11 +210,14 @@ impl Default for ChannelsConfig {
 }
 
 impl ChannelsConfig {
-    /// The webhook sender these settings describe.
-    pub fn webhook_sender(&self) -> anyhow::Result<bellhop_transport::webhook::WebhookSender> {
+    /// The webhook sender these settings describe, reaching what `targets` permits.
+    pub fn webhook_sender(
+        &self,
+        targets: OutboundPolicy,
+    ) -> anyhow::Result<bellhop_transport::webhook::WebhookSender> {
         Ok(bellhop_transport::webhook::WebhookSender::new(
             Duration::from_secs(self.webhook_timeout_secs.max(1)),
-            self.allow_private_webhooks,
+            targets,
         )?)
     }
 }
@@ -521,6 +544,7 @@ impl Default for Config {
             channels: ChannelsConfig::default(),
             inbound: InboundConfig::default(),
             ui: UiConfig::default(),
+            outbound: OutboundConfig::default(),
         }
     }
 }
@@ -575,6 +599,25 @@ impl Default for DispatchSettings {
 }
 
 impl Config {
+    /// Where webhooks, AlpineBits requests and logo URLs may go.
+    pub fn webhook_targets(&self) -> anyhow::Result<OutboundPolicy> {
+        Ok(self
+            .outbound_allow()?
+            .or_anywhere(self.channels.allow_private_webhooks))
+    }
+
+    /// Where IMAP mailboxes may be.
+    pub fn imap_targets(&self) -> anyhow::Result<OutboundPolicy> {
+        Ok(self
+            .outbound_allow()?
+            .or_anywhere(self.inbound.allow_private_imap))
+    }
+
+    fn outbound_allow(&self) -> anyhow::Result<OutboundPolicy> {
+        OutboundPolicy::allowing(&self.outbound.allow)
+            .map_err(|e| anyhow::anyhow!("outbound.allow: {e}"))
+    }
+
     /// Loads defaults ← file ← environment. A named file must exist; `bellhop.toml` in the
     /// working directory is read when present.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
@@ -703,6 +746,9 @@ impl Config {
                 self.listen
             ),
         );
+        if let Err(e) = OutboundPolicy::allowing(&self.outbound.allow) {
+            check(false, format!("outbound.allow: {e}"));
+        }
         if wrong.is_empty() {
             Ok(())
         } else {

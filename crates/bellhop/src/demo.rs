@@ -1183,7 +1183,7 @@ pub async fn run(out: &Path) -> anyhow::Result<DemoWorld> {
         )),
         webhook: Arc::new(bellhop_transport::webhook::WebhookSender::new(
             std::time::Duration::from_secs(10),
-            true,
+            bellhop_transport::ssrf::OutboundPolicy::anywhere(),
         )?),
     };
     let dispatcher = Dispatcher::new(

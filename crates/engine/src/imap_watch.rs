@@ -22,8 +22,8 @@ pub struct ImapWatchConfig {
     pub every: Duration,
     /// How long a lease lasts without renewal (a dead node's mailboxes move on after it).
     pub lease: Duration,
-    /// Private and loopback IMAP hosts are allowed.
-    pub allow_private: bool,
+    /// The hosts mailboxes may be on.
+    pub targets: bellhop_transport::ssrf::OutboundPolicy,
     /// Per exchange with the server.
     pub timeout: Duration,
     /// Larger messages are skipped.
@@ -136,7 +136,7 @@ impl Engine {
             password: password.to_owned(),
             folder: source.folder.clone(),
         };
-        let mut session = ImapWatch::connect(&account, config.allow_private, config.timeout)
+        let mut session = ImapWatch::connect(&account, &config.targets, config.timeout)
             .await
             .map_err(|e| e.to_string())?;
         loop {

@@ -2,6 +2,7 @@
 //! fields, HTTP Basic, the protocol headers) to a channel's server, answered with XML.
 
 use crate::SendError;
+use crate::ssrf::OutboundPolicy;
 use crate::webhook::WebhookSender;
 use std::time::Duration;
 
@@ -20,10 +21,10 @@ pub struct AlpineBitsClient {
 }
 
 impl AlpineBitsClient {
-    /// A client with `timeout` per request.
-    pub fn new(timeout: Duration, allow_private: bool) -> Result<Self, SendError> {
+    /// A client with `timeout` per request, reaching only what `targets` permits.
+    pub fn new(timeout: Duration, targets: OutboundPolicy) -> Result<Self, SendError> {
         Ok(AlpineBitsClient {
-            http: WebhookSender::new(timeout, allow_private)?,
+            http: WebhookSender::new(timeout, targets)?,
         })
     }
 

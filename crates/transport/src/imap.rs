@@ -5,7 +5,7 @@
 //! against the web PKI roots. Host names are resolved here and private answers dropped unless
 //! allowed, so a name cannot point bellhop at an internal service.
 
-use std::net::SocketAddr;
+use crate::ssrf::OutboundPolicy;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -106,46 +106,6 @@ pub struct ImapWatch {
     timeout: Duration,
 }
 
-/// Whether `host` may be reached: public addresses always; loopback, private, link-local and
-/// the like only when `allow_private`.
-pub fn check_host(host: &str, allow_private: bool) -> Result<(), String> {
-    let host = host.trim().trim_start_matches('[').trim_end_matches(']');
-    if host.is_empty()
-        || host.len() > 253
-        || host.contains(['/', ' ', '@', ':']) && host.parse::<std::net::IpAddr>().is_err()
-    {
-        return Err("not a host name".into());
-    }
-    if allow_private {
-        return Ok(());
-    }
-    if host.eq_ignore_ascii_case("localhost") {
-        return Err("localhost is not allowed (inbound.allow_private_imap)".into());
-    }
-    if let Ok(ip) = host.parse::<std::net::IpAddr>()
-        && !crate::webhook::is_public(ip)
-    {
-        return Err(format!(
-            "{ip} is not a public address (inbound.allow_private_imap)"
-        ));
-    }
-    Ok(())
-}
-
-async fn resolve(host: &str, port: u16, allow_private: bool) -> Result<Vec<SocketAddr>, ImapError> {
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
-        .await
-        .map_err(|e| err("cannot resolve the IMAP host", e))?
-        .filter(|a| allow_private || crate::webhook::is_public(a.ip()))
-        .collect();
-    if addrs.is_empty() {
-        return Err(ImapError(format!(
-            "{host} has no public address (private ones need inbound.allow_private_imap)"
-        )));
-    }
-    Ok(addrs)
-}
-
 fn tls_config() -> Arc<rustls::ClientConfig> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -160,12 +120,15 @@ impl ImapWatch {
     /// Connects, logs in and selects the folder.
     pub async fn connect(
         account: &ImapAccount,
-        allow_private: bool,
+        targets: &OutboundPolicy,
         timeout: Duration,
     ) -> Result<ImapWatch, ImapError> {
-        check_host(&account.host, allow_private).map_err(ImapError)?;
+        targets.check_host(&account.host).map_err(ImapError)?;
         let work = async {
-            let addrs = resolve(&account.host, account.port, allow_private).await?;
+            let addrs = targets
+                .resolve(&account.host, account.port)
+                .await
+                .map_err(|e| err("cannot resolve the IMAP host", e))?;
             let tcp = TcpStream::connect(&addrs[..])
                 .await
                 .map_err(|e| err("cannot connect", e))?;
@@ -308,27 +271,5 @@ impl ImapWatch {
     /// Logs out (best effort).
     pub async fn logout(mut self) {
         let _ = tokio::time::timeout(self.timeout, self.session.logout()).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::check_host;
-
-    #[test]
-    fn private_hosts_need_the_setting() {
-        for (host, allowed) in [
-            ("imap.example.com", true),
-            ("127.0.0.1", false),
-            ("localhost", false),
-            ("10.1.2.3", false),
-            ("[::1]", false),
-            ("169.254.169.254", false),
-            ("imap.example.com/x", false),
-            ("", false),
-        ] {
-            assert_eq!(check_host(host, false).is_ok(), allowed, "{host}");
-        }
-        assert!(check_host("127.0.0.1", true).is_ok());
     }
 }

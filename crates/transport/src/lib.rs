@@ -11,6 +11,7 @@ pub mod imap;
 mod mime;
 pub mod sms;
 mod smtp;
+pub mod ssrf;
 pub mod webhook;
 
 pub use eml::EmlFolder;

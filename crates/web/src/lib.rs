@@ -29,10 +29,10 @@ pub struct AppState {
     pub engine: Engine,
     /// Gateway callback settings.
     pub callbacks: callbacks::CallbackSettings,
-    /// Channel webhooks may go to private and loopback addresses (on-premise, tests).
-    pub allow_private_webhooks: bool,
-    /// IMAP mailboxes may be on private and loopback hosts.
-    pub allow_private_imap: bool,
+    /// Where channel webhooks, AlpineBits servers and logo URLs may be (SSRF rules).
+    pub webhook_targets: bellhop_transport::ssrf::OutboundPolicy,
+    /// Where IMAP mailboxes may be.
+    pub imap_targets: bellhop_transport::ssrf::OutboundPolicy,
     /// The staff web UI's mail and cookie settings.
     pub ui: ui::UiSettings,
 }

@@ -377,7 +377,7 @@ async fn the_client_polls_a_channel_one_node_at_a_time_and_acknowledges_what_it_
 
     let client = bellhop_transport::alpinebits::AlpineBitsClient::new(
         std::time::Duration::from_secs(5),
-        true,
+        bellhop_transport::ssrf::OutboundPolicy::anywhere(),
     )
     .unwrap();
     let (a, b) = tokio::join!(

@@ -649,7 +649,7 @@ fn webhook_mailer(api: &Api) -> (tempfile::TempDir, bellhop_engine::Dispatcher) 
             webhook: Arc::new(
                 bellhop_transport::webhook::WebhookSender::new(
                     std::time::Duration::from_secs(5),
-                    true,
+                    bellhop_transport::ssrf::OutboundPolicy::anywhere(),
                 )
                 .unwrap(),
             ),

@@ -36,7 +36,14 @@ pub struct Reply {
 }
 
 impl Api {
+    /// An API whose webhooks, AlpineBits servers and IMAP hosts may be anywhere (the tests'
+    /// peers are on 127.0.0.1).
     pub async fn new() -> Api {
+        Self::with_targets(bellhop_transport::ssrf::OutboundPolicy::anywhere()).await
+    }
+
+    /// An API whose user-named targets must be where `targets` permits.
+    pub async fn with_targets(targets: bellhop_transport::ssrf::OutboundPolicy) -> Api {
         let dir = tempfile::tempdir().unwrap();
         let (store, _) = scratch::open(dir.path(), &StoreOptions::default())
             .await
@@ -65,8 +72,8 @@ impl Api {
         }
         let app = bellhop_web::app(AppState {
             engine: engine.clone(),
-            allow_private_webhooks: true,
-            allow_private_imap: true,
+            webhook_targets: targets.clone(),
+            imap_targets: targets,
             ui: bellhop_web::ui::UiSettings {
                 mailer: Some(Arc::new(bellhop_transport::EmailTransport::Folder(
                     bellhop_transport::EmlFolder::new(dir.path().join("staff-mail")).unwrap(),

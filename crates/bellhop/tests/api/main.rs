@@ -8,10 +8,12 @@ mod consent;
 mod edge;
 mod helpers;
 mod imports;
+mod isolation;
 mod presets;
 mod privacy;
 mod sequences;
 mod sms;
+mod ssrf;
 mod ui;
 
 use axum::http::StatusCode;

@@ -643,6 +643,78 @@ async fn a_staff_user_cannot_reach_owner_pages() {
     assert!(users.iter().any(|u| u.role == Role::Owner && !u.disabled));
 }
 
+/// Every page that shows one record.
+fn record_pages(r: &Records) -> Vec<String> {
+    vec![
+        format!("/app/bookings/{}", r.booking),
+        format!("/app/contacts/{}", r.contact),
+        format!("/app/messages/{}", r.message),
+        format!("/app/messages/{}/body", r.message),
+        format!("/app/templates/{}", r.template),
+        format!("/app/rules/{}", r.rule),
+        format!("/app/properties/{}", r.property),
+        format!("/app/properties/{}/presets/pre_arrival", r.property),
+        format!("/app/inbound/{}", r.inbound),
+    ]
+}
+
+/// The UI's routes as its source declares them (`.route("/app/…", …)`).
+fn ui_routes() -> Vec<String> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../web/src/ui");
+    let mut routes = Vec::new();
+    for file in std::fs::read_dir(dir).unwrap() {
+        let path = file.unwrap().path();
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(path).unwrap();
+        for part in text.split(".route(").skip(1) {
+            let part = part.trim_start();
+            if let Some(rest) = part.strip_prefix('"') {
+                routes.push(rest[..rest.find('"').unwrap()].to_owned());
+            }
+        }
+    }
+    routes
+}
+
+#[test]
+fn the_isolation_tables_cover_every_ui_route_that_takes_an_id() {
+    let id = "01900000-0000-7000-8000-000000000000".to_owned();
+    let r = Records {
+        property: id.clone(),
+        template: id.clone(),
+        rule: id.clone(),
+        booking: id.clone(),
+        contact: id.clone(),
+        message: id.clone(),
+        connection: id.clone(),
+        inbound: id.clone(),
+    };
+    let mut walked = record_pages(&r);
+    walked.extend(every_form(&r, &id, &id).into_iter().map(|(path, _)| path));
+    let routes = ui_routes();
+    assert!(routes.len() > 30, "{routes:?}");
+    for route in routes.iter().filter(|r| r.contains('{')) {
+        // A reset link's token belongs to no account's records.
+        if route.starts_with("/app/password-reset/") {
+            continue;
+        }
+        let matches = |path: &String| {
+            let (a, b): (Vec<&str>, Vec<&str>) =
+                (route.split('/').collect(), path.split('/').collect());
+            a.len() == b.len()
+                && a.iter()
+                    .zip(&b)
+                    .all(|(x, y)| x == y || (x.starts_with('{') && !y.is_empty()))
+        };
+        assert!(
+            walked.iter().any(matches),
+            "{route} takes an id but no isolation table walks it: add it to record_pages or every_form"
+        );
+    }
+}
+
 #[tokio::test]
 async fn user_a_never_sees_account_b_data_on_any_page() {
     let api = Api::new().await;
@@ -654,21 +726,8 @@ async fn user_a_never_sees_account_b_data_on_any_page() {
     let session = Session::sign_in(&api, "owner@a.example", OWNER_PASSWORD).await;
     let b_user = api.engine.users(b).await.unwrap()[0].id.to_string();
     let b_key = api.engine.api_keys(b).await.unwrap()[0].id.to_string();
-    let pages_of = |r: &Records| {
-        vec![
-            format!("/app/bookings/{}", r.booking),
-            format!("/app/contacts/{}", r.contact),
-            format!("/app/messages/{}", r.message),
-            format!("/app/messages/{}/body", r.message),
-            format!("/app/templates/{}", r.template),
-            format!("/app/rules/{}", r.rule),
-            format!("/app/properties/{}", r.property),
-            format!("/app/properties/{}/presets/pre_arrival", r.property),
-            format!("/app/inbound/{}", r.inbound),
-        ]
-    };
     // Each of A's pages exists for A (the table covers real pages) ...
-    for path in pages_of(&mine) {
+    for path in record_pages(&mine) {
         let status = session.get(&path).await.status;
         // The message body exists once the message is sent; planned, it has none.
         let expected = if path.ends_with("/body") {
@@ -679,7 +738,7 @@ async fn user_a_never_sees_account_b_data_on_any_page() {
         assert_eq!(status, expected, "{path} for its own account");
     }
     // ... and the same page for B's record is not found.
-    for path in pages_of(&theirs) {
+    for path in record_pages(&theirs) {
         let reply = session.get(&path).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
         assert!(!html(&reply).contains("Bernadette"), "{path}");

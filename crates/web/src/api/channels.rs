@@ -145,7 +145,7 @@ fn created(s: ConnectionSecrets) -> ConnectionCreated {
     }
 }
 
-fn settings(
+async fn settings(
     state: &AppState,
     property_id: Uuid,
     input: ConnectionIn,
@@ -158,14 +158,20 @@ fn settings(
             if url.len() > 2000 {
                 return Err(ApiError::invalid("webhook_url", "at most 2,000 characters"));
             }
-            bellhop_transport::webhook::check_url(url, state.allow_private_webhooks)
+            state
+                .webhook_targets
+                .check_url_now(url)
+                .await
                 .map_err(|e| ApiError::invalid("webhook_url", e))?;
             Some(url.to_owned())
         }
     };
     let poll = match input.poll {
         Some(p) if kind == ConnectionKind::AlpineBits => {
-            bellhop_transport::webhook::check_url(p.url.trim(), state.allow_private_webhooks)
+            state
+                .webhook_targets
+                .check_url_now(p.url.trim())
+                .await
                 .map_err(|e| ApiError::invalid("poll.url", e))?;
             Some(bellhop_engine::PollSettings {
                 url: p.url.trim().to_owned(),
@@ -206,7 +212,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<ConnectionCreated>), ApiError> {
     let property = path_id(&id)?;
     let input: ConnectionIn = parse_json(&body)?;
-    let settings = settings(&s, property, input)?;
+    let settings = settings(&s, property, input).await?;
     let secrets = s
         .engine
         .create_connection(tenant.account_id, settings)
@@ -266,7 +272,7 @@ pub async fn update(
     let id = path_id(&id)?;
     let input: ConnectionIn = parse_json(&body)?;
     let current = s.engine.query().connection(tenant.account_id, id).await?;
-    let settings = settings(&s, current.property_id, input)?;
+    let settings = settings(&s, current.property_id, input).await?;
     let c = s
         .engine
         .update_connection(tenant.account_id, id, settings)

@@ -175,11 +175,18 @@ fn out(m: Mailbox, now: Timestamp) -> MailboxOut {
     }
 }
 
-fn draft(state: &AppState, property_id: Uuid, input: MailboxIn) -> Result<MailboxDraft, ApiError> {
+async fn draft(
+    state: &AppState,
+    property_id: Uuid,
+    input: MailboxIn,
+) -> Result<MailboxDraft, ApiError> {
     let imap = match input.imap {
         None => None,
         Some(i) => {
-            bellhop_transport::imap::check_host(&i.host, state.allow_private_imap)
+            state
+                .imap_targets
+                .check_host_now(&i.host, i.port.unwrap_or(993))
+                .await
                 .map_err(|e| ApiError::invalid("imap.host", e))?;
             if i.user.trim().is_empty() || i.user.len() > 320 {
                 return Err(ApiError::invalid(
@@ -241,7 +248,7 @@ pub async fn create(
     let input: MailboxIn = parse_json(&body)?;
     let m = s
         .engine
-        .save_mailbox(tenant.account_id, None, draft(&s, property, input)?)
+        .save_mailbox(tenant.account_id, None, draft(&s, property, input).await?)
         .await?;
     Ok((StatusCode::CREATED, Json(out(m, s.engine.now()))))
 }
@@ -292,7 +299,7 @@ pub async fn replace(
         .save_mailbox(
             tenant.account_id,
             Some(id),
-            draft(&s, current.property_id, input)?,
+            draft(&s, current.property_id, input).await?,
         )
         .await?;
     Ok(Json(out(m, s.engine.now())))

@@ -10,7 +10,7 @@ mod message_out;
 mod messages;
 mod openapi;
 mod presets;
-mod properties;
+pub(crate) mod properties;
 mod rules;
 mod schemas;
 mod sequences;

@@ -148,6 +148,34 @@ impl From<&Property> for PropertyOut {
     }
 }
 
+/// The brand's broken rules, and links that point at a loopback, private or metadata address
+/// (guests' mail programs and the staff's browsers would fetch them; they only ever need a
+/// public address).
+pub(crate) fn brand_problems(
+    brand: &bellhop_domain::property::Brand,
+) -> Vec<(&'static str, String)> {
+    let mut problems: Vec<(&'static str, String)> = brand
+        .problems()
+        .into_iter()
+        .map(|(f, m)| (f, m.to_owned()))
+        .collect();
+    let public = bellhop_transport::ssrf::OutboundPolicy::public_only();
+    for (field, url) in [
+        ("logo_url", &brand.logo_url),
+        ("website", &brand.website),
+        ("map_url", &brand.map_url),
+        ("booking_url", &brand.booking_url),
+    ] {
+        if let Some(url) = url
+            && !problems.iter().any(|(f, _)| *f == field)
+            && let Err(why) = public.check_url(url)
+        {
+            problems.push((field, why));
+        }
+    }
+    problems
+}
+
 fn to_property(input: PropertyIn, account_id: Uuid, id: Uuid) -> Result<Property, ApiError> {
     let mut check = Check::default();
     check.text("name", &input.name, 1, 200);
@@ -168,8 +196,8 @@ fn to_property(input: PropertyIn, account_id: Uuid, id: Uuid) -> Result<Property
             check.fail(field, why);
         }
     }
-    for (field, message) in input.brand.problems() {
-        check.fail(&format!("brand.{field}"), message);
+    for (field, message) in brand_problems(&input.brand) {
+        check.fail(&format!("brand.{field}"), &message);
     }
     if let Err(e) = input.sms.plan.validate() {
         check.fail("sms.plan", e);

@@ -304,9 +304,7 @@ async fn save_property(
         p.brand.website = form.text("website");
         p.brand.booking_url = form.text("booking_url");
         p.brand.map_url = form.text("map_url");
-        let mut errors: Vec<String> = p
-            .brand
-            .problems()
+        let mut errors: Vec<String> = crate::api::properties::brand_problems(&p.brand)
             .into_iter()
             .map(|(f, m)| format!("{f}: {m}"))
             .collect();

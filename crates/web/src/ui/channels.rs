@@ -116,7 +116,7 @@ async fn create_connection(
             .ok_or(UiError::BadForm)?;
         let webhook_url = form.text("webhook_url");
         if let Some(url) = &webhook_url
-            && let Err(e) = bellhop_transport::webhook::check_url(url, s.allow_private_webhooks)
+            && let Err(e) = s.webhook_targets.check_url_now(url).await
         {
             return channels_page(
                 &s,
