@@ -228,10 +228,24 @@ pub async fn seed_due_confirmations(store: &bellhop_store::Store, messages: usiz
 /// Dispatch settings of the kill tests: small batches, short leases.
 pub const KILL_BATCH: usize = 100;
 pub const KILL_WORKERS: usize = 2;
+pub const KILL_LEASE_SECS: u64 = 5;
 
 /// `bellhop serve` on `database`, sending to the SMTP server on `smtp_port`.
 pub fn serve(dir: &Path, database: &str, smtp_port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_bellhop"))
+    serve_as(dir, database, smtp_port, None, Stdio::inherit())
+}
+
+/// [`serve`] as the node named `node` (default: the host name and process id), its log
+/// (warnings) going to `log`.
+pub fn serve_as(
+    dir: &Path,
+    database: &str,
+    smtp_port: u16,
+    node: Option<&str>,
+    log: Stdio,
+) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_bellhop"));
+    command
         .arg("serve")
         .current_dir(dir)
         .env("BELLHOP_DATABASE", database)
@@ -242,13 +256,16 @@ pub fn serve(dir: &Path, database: &str, smtp_port: u16) -> Child {
         .env("BELLHOP_EMAIL__SMTP__PORT", smtp_port.to_string())
         .env("BELLHOP_EMAIL__SMTP__POOL_SIZE", "8")
         .env("BELLHOP_DISPATCH__BATCH_SIZE", KILL_BATCH.to_string())
-        .env("BELLHOP_DISPATCH__LEASE_SECS", "5")
+        .env("BELLHOP_DISPATCH__LEASE_SECS", KILL_LEASE_SECS.to_string())
         .env("BELLHOP_DISPATCH__WORKERS", KILL_WORKERS.to_string())
         .env("BELLHOP_DISPATCH__POLL_MS", "200")
         .env("BELLHOP_LOG", "warn")
         .stdout(Stdio::null())
-        .spawn()
-        .expect("start bellhop serve")
+        .stderr(log);
+    if let Some(node) = node {
+        command.env("BELLHOP_DISPATCH__NODE", node);
+    }
+    command.spawn().expect("start bellhop serve")
 }
 
 pub fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {

@@ -83,10 +83,15 @@ async fn document() -> Json<serde_json::Value> {
 /// is derived) allows those fields.
 pub fn finish(mut doc: serde_json::Value) -> serde_json::Value {
     use serde_json::{Value, json};
-    let problem = json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}});
+    let problem =
+        json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}});
     if let Some(paths) = doc["paths"].as_object_mut() {
         for item in paths.values_mut() {
-            for op in item.as_object_mut().into_iter().flat_map(|o| o.values_mut()) {
+            for op in item
+                .as_object_mut()
+                .into_iter()
+                .flat_map(|o| o.values_mut())
+            {
                 let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
                     continue;
                 };
@@ -95,9 +100,9 @@ pub fn finish(mut doc: serde_json::Value) -> serde_json::Value {
                         response["content"] = problem.clone();
                     }
                 }
-                responses.entry("default").or_insert_with(|| {
-                    json!({"description": "A problem (RFC 9457)", "content": problem.clone()})
-                });
+                responses.entry("default").or_insert_with(
+                    || json!({"description": "A problem (RFC 9457)", "content": problem.clone()}),
+                );
             }
         }
     }
@@ -125,7 +130,10 @@ fn open_composed_parts(schema: &mut serde_json::Value, schemas: &serde_json::Val
                     if let Some(mut inline) = target
                         && inline["additionalProperties"] == Value::Bool(false)
                     {
-                        inline.as_object_mut().unwrap().remove("additionalProperties");
+                        inline
+                            .as_object_mut()
+                            .unwrap()
+                            .remove("additionalProperties");
                         *part = inline;
                     }
                 }
