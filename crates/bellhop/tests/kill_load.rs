@@ -171,16 +171,10 @@ async fn one_sqlite_node_killed_every_few_seconds_across_100k_sends_loses_nothin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a load test for figures: bench/kill runs it"]
 async fn three_postgres_nodes_one_killed_every_few_seconds_across_100k_sends_lose_nothing() {
-    let base = scratch::postgres_url().expect("BELLHOP_TEST_DATABASE_URL");
     let messages = setting("BELLHOP_TEST_KILL_MESSAGES", 100_000) as usize;
     let every = Duration::from_secs(setting("BELLHOP_TEST_KILL_EVERY_SECS", 3));
     let dir = tempfile::tempdir().unwrap();
-    let database = scratch::new_schema(&base).await.unwrap();
-    let store = Store::open_url(&database, &StoreOptions::default())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    let account = support::seed_due_confirmations(&store, messages).await;
+    let (database, store, account) = postgres_world(messages).await;
     let sink = Sink::start();
 
     let start = |i: usize| {
@@ -224,6 +218,19 @@ async fn three_postgres_nodes_one_killed_every_few_seconds_across_100k_sends_los
     );
 }
 
+/// A new schema of the test database with `messages` due confirmations: its URL, its store
+/// and the account.
+async fn postgres_world(messages: usize) -> (String, Store, Uuid) {
+    let base = scratch::postgres_url().expect("BELLHOP_TEST_DATABASE_URL");
+    let database = scratch::new_schema(&base).await.unwrap();
+    let store = Store::open_url(&database, &StoreOptions::default())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let account = support::seed_due_confirmations(&store, messages).await;
+    (database, store, account)
+}
+
 fn signal(child: &Child, name: &str) {
     Command::new("kill")
         .args([&format!("-{name}"), &child.id().to_string()])
@@ -234,15 +241,9 @@ fn signal(child: &Child, name: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a load test for figures: bench/kill runs it"]
 async fn a_node_frozen_past_its_lease_changes_nothing_when_it_wakes() {
-    let base = scratch::postgres_url().expect("BELLHOP_TEST_DATABASE_URL");
     let messages = 5_000;
     let dir = tempfile::tempdir().unwrap();
-    let database = scratch::new_schema(&base).await.unwrap();
-    let store = Store::open_url(&database, &StoreOptions::default())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    let account = support::seed_due_confirmations(&store, messages).await;
+    let (database, store, account) = postgres_world(messages).await;
     let sink = Sink::start();
     let log = dir.path().join("frozen.log");
 
