@@ -42,17 +42,6 @@ async fn with_status(store: &Store, account: Uuid, status: MessageStatus) -> Has
         .collect()
 }
 
-async fn sent_count(store: &Store) -> usize {
-    store
-        .count_by_status()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|(s, _)| s == "sent")
-        .map(|(_, n)| n as usize)
-        .sum()
-}
-
 /// A kill: when, and the messages the dead node held (claimed and still `sending` a second
 /// later, when the live nodes' batches of that moment are done).
 struct Kill {
@@ -122,7 +111,7 @@ fn report(name: &str, messages: usize, kills: &[Kill], t: &support::Tally, rescu
 
 async fn until_all_sent(store: &Store, messages: usize, mut tick: impl AsyncFnMut()) {
     let started = Instant::now();
-    while sent_count(store).await < messages {
+    while support::sent_count(store).await < messages {
         assert!(
             started.elapsed() < Duration::from_secs(3_600),
             "not all sent within an hour: {:?}",
@@ -150,7 +139,7 @@ async fn one_sqlite_node_killed_every_few_seconds_across_100k_sends_loses_nothin
     let mut node = serve_as(dir.path(), &database, sink.port, None, Stdio::null());
     until_all_sent(&store, messages, async || {
         tokio::time::sleep(every).await;
-        if sent_count(&store).await < messages {
+        if support::sent_count(&store).await < messages {
             kills.push(kill(&store, account, &mut node).await);
             node = serve_as(dir.path(), &database, sink.port, None, Stdio::null());
         }
@@ -191,7 +180,7 @@ async fn three_postgres_nodes_one_killed_every_few_seconds_across_100k_sends_los
     let started = Instant::now();
     until_all_sent(&store, messages, async || {
         tokio::time::sleep(every).await;
-        if sent_count(&store).await < messages {
+        if support::sent_count(&store).await < messages {
             let victim = kills.len() % nodes.len();
             kills.push(kill(&store, account, &mut nodes[victim]).await);
             nodes[victim] = start(victim);

@@ -276,17 +276,20 @@ pub fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// How many messages of the store are recorded as sent.
+pub async fn sent_count(store: &bellhop_store::Store) -> usize {
+    store
+        .count_by_status()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(s, _)| s == "sent")
+        .map_or(0, |(_, n)| n as usize)
+}
+
 /// Waits until every message of the store is recorded as sent.
 pub async fn wait_until_all_sent(store: &bellhop_store::Store, messages: usize) {
-    let sent = || async {
-        store
-            .count_by_status()
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|(s, _)| s == "sent")
-            .map_or(0, |(_, n)| n as usize)
-    };
+    let sent = || sent_count(store);
     let started = Instant::now();
     while sent().await < messages {
         assert!(
