@@ -136,6 +136,33 @@ pub fn path_id(text: &str) -> Result<Uuid, ApiError> {
     text.parse().map_err(|_| ApiError::NotFound)
 }
 
+/// The kind of record a path id names, for [`own_record`].
+#[derive(Clone, Copy, Debug)]
+pub enum Record {
+    Contact,
+    Property,
+    Sequence,
+}
+
+/// The id of a record of the caller's account, looked up before the body is read: a request
+/// on another account's record, or on none, is a 404 whatever its body says, so no answer
+/// tells "exists elsewhere" from "invalid" (tests/api/isolation.rs walks every operation).
+pub async fn own_record(
+    state: &crate::AppState,
+    account: Uuid,
+    kind: Record,
+    id: &str,
+) -> Result<Uuid, ApiError> {
+    let id = path_id(id)?;
+    let query = state.engine.query();
+    match kind {
+        Record::Contact => query.contact(account, id).await.map(|_| ())?,
+        Record::Property => query.property(account, id).await.map(|_| ())?,
+        Record::Sequence => query.sequence(account, id).await.map(|_| ())?,
+    }
+    Ok(id)
+}
+
 /// Parses an RFC 3339 instant from a query parameter.
 pub fn instant(field: &str, text: &str) -> Result<jiff::Timestamp, ApiError> {
     text.parse().map_err(|_| {

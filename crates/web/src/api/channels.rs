@@ -5,7 +5,7 @@
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::error::ApiError;
-use crate::extract::{parse_json, path_id};
+use crate::extract::{Record, own_record, parse_json, path_id};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -210,7 +210,7 @@ pub async fn create(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<ConnectionCreated>), ApiError> {
-    let property = path_id(&id)?;
+    let property = own_record(&s, tenant.account_id, Record::Property, &id).await?;
     let input: ConnectionIn = parse_json(&body)?;
     let settings = settings(&s, property, input).await?;
     let secrets = s

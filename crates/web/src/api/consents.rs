@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::error::ApiError;
-use crate::extract::{parse_json, path_id};
+use crate::extract::{Record, own_record, parse_json, path_id};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -156,7 +156,7 @@ pub async fn record(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<ConsentEvent>), ApiError> {
-    let contact = path_id(&id)?;
+    let contact = own_record(&s, tenant.account_id, Record::Contact, &id).await?;
     let d = decision(parse_json(&body)?, tenant.actor())?;
     if let Some(text) = d.text_id
         && !s
@@ -220,7 +220,7 @@ pub async fn write_text(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<ConsentText>), ApiError> {
-    let property = path_id(&id)?;
+    let property = own_record(&s, tenant.account_id, Record::Property, &id).await?;
     let input: ConsentTextIn = parse_json(&body)?;
     let language = bellhop_domain::language::LanguageTag::parse(&input.language)
         .map_err(|e| ApiError::invalid("language", e.to_string()))?;

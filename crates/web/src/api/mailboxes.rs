@@ -6,7 +6,7 @@
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::error::ApiError;
-use crate::extract::{parse_json, path_id};
+use crate::extract::{Record, own_record, parse_json, path_id};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -237,14 +237,14 @@ async fn draft(
 /// Creates a mailbox of a property.
 #[utoipa::path(post, path = "/api/v1/properties/{id}/mailboxes", tag = "autoresponder", params(("id" = Uuid, Path)),
     request_body = MailboxIn,
-    responses((status = 201, body = MailboxOut), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+    responses((status = 201, body = MailboxOut), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(s): State<AppState>,
     tenant: Tenant,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<MailboxOut>), ApiError> {
-    let property = path_id(&id)?;
+    let property = own_record(&s, tenant.account_id, Record::Property, &id).await?;
     let input: MailboxIn = parse_json(&body)?;
     let m = s
         .engine

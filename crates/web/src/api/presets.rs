@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::error::ApiError;
-use crate::extract::{parse_json, path_id};
+use crate::extract::{Record, own_record, parse_json};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
@@ -137,7 +137,7 @@ pub async fn install(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<PresetInstallOut>, ApiError> {
-    let property = path_id(&id)?;
+    let property = own_record(&s, tenant.account_id, Record::Property, &id).await?;
     let input: PresetsIn = parse_json(&body)?;
     let mut keys = input.presets;
     if let Some(set) = &input.set {

@@ -5,7 +5,7 @@
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::error::ApiError;
-use crate::extract::{parse_json, path_id};
+use crate::extract::{Record, own_record, parse_json, path_id};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -75,14 +75,14 @@ fn draft(property_id: Uuid, input: SequenceIn) -> SequenceDraft {
 /// Creates a sequence of a property.
 #[utoipa::path(post, path = "/api/v1/properties/{id}/sequences", tag = "autoresponder", params(("id" = Uuid, Path)),
     request_body = SequenceIn,
-    responses((status = 201, body = SequenceOut), (status = 422, body = crate::error::Problem)))]
+    responses((status = 201, body = SequenceOut), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(s): State<AppState>,
     tenant: Tenant,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<SequenceOut>), ApiError> {
-    let property = path_id(&id)?;
+    let property = own_record(&s, tenant.account_id, Record::Property, &id).await?;
     let input: SequenceIn = parse_json(&body)?;
     let sequence = s
         .engine
@@ -234,7 +234,7 @@ pub async fn enrol(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<EnrolmentOut>), ApiError> {
-    let sequence = path_id(&id)?;
+    let sequence = own_record(&s, tenant.account_id, Record::Sequence, &id).await?;
     let input: EnrolIn = parse_json(&body)?;
     let e = s
         .engine

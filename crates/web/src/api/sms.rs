@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::error::ApiError;
-use crate::extract::{self, instant, parse_json, path_id};
+use crate::extract::{self, Record, instant, own_record, parse_json, path_id};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -377,13 +377,13 @@ pub async fn set_consent(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<ContactSms>, ApiError> {
+    let contact = own_record(&s, tenant.account_id, Record::Contact, &id).await?;
     let input: ConsentIn = parse_json(&body)?;
     let opt_in = match input.action.as_str() {
         "opt_in" => true,
         "opt_out" => false,
         _ => return Err(ApiError::invalid("action", "opt_out or opt_in")),
     };
-    let contact = path_id(&id)?;
     s.engine
         .set_sms_consent(
             tenant.account_id,
