@@ -363,8 +363,18 @@ pub fn normalize(input: &str, default_country: Option<&str>) -> Result<PhoneNumb
     }
     Ok(PhoneNumber {
         raw: input.to_owned(),
-        e164: E164(e164(&number)),
+        e164: within_e164(input, &number)?,
         kind: PhoneType::from_lib(number_type(&number)),
+    })
+}
+
+/// The number's E.164 form, refused when longer than E.164's 15 digits: some numbering
+/// plans' metadata accept longer national numbers (German fixed lines), but no network
+/// routes them and the stored form must read back (fuzz find, `phone_number`).
+fn within_e164(input: &str, number: &phonenumber::PhoneNumber) -> Result<E164, PhoneError> {
+    E164::parse(&e164(number)).map_err(|_| PhoneError::Unparsable {
+        input: input.trim().to_owned(),
+        why: "longer than the 15 digits E.164 allows".to_owned(),
     })
 }
 
@@ -399,7 +409,9 @@ pub fn inspect(input: &str, default_country: Option<&str>) -> PhoneInspection {
                     .mode(phonenumber::Mode::International)
                     .to_string(),
             );
-            if number.is_valid() {
+            if let Err(e) = within_e164(input, &number) {
+                out.error = Some(e.to_string());
+            } else if number.is_valid() {
                 out.valid = true;
                 out.kind = Some(PhoneType::from_lib(number_type(&number)));
             } else {
@@ -446,6 +458,20 @@ mod tests {
             assert_eq!((n.e164.as_str(), n.kind), (e164, kind), "{country} {input}");
             assert_eq!(n.raw, input);
         }
+    }
+
+    #[test]
+    fn a_number_longer_than_e164_allows_is_refused_though_its_plan_accepts_it() {
+        // Fuzz find (phone_number): the German plan's metadata takes this 14-digit national
+        // number as a fixed line, but +49 and it make 16 digits, which no E.164 form holds.
+        let err = normalize("23456712234567", Some("DE")).unwrap_err();
+        assert!(err.to_string().contains("15 digits"), "{err}");
+        let seen = inspect("23456712234567", Some("DE"));
+        assert!(!seen.valid);
+        assert!(seen.error.unwrap().contains("15 digits"));
+        // Every normalised number reads back as itself.
+        let n = normalize("0234 5671223456", Some("DE")).unwrap();
+        assert_eq!(E164::parse(n.e164.as_str()).unwrap(), n.e164);
     }
 
     #[test]
