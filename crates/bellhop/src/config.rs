@@ -588,7 +588,7 @@ impl Default for DispatchSettings {
     fn default() -> Self {
         DispatchSettings {
             batch_size: 200,
-            lease_secs: 120,
+            lease_secs: 60,
             poll_ms: 1000,
             retain_bodies: true,
             retain_bodies_days: None,

@@ -15,7 +15,7 @@ use bellhop_store::{MessageFilter, Store, StoreOptions, scratch};
 use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{KILL_BATCH, KILL_LEASE_SECS, KILL_WORKERS, Sink, serve_as, wait_for};
+use support::{KILL_BATCH, KILL_WORKERS, Sink, kill_lease_secs, serve_as, wait_for};
 use uuid::Uuid;
 
 fn setting(name: &str, default: u64) -> u64 {
@@ -89,11 +89,12 @@ fn report(name: &str, messages: usize, kills: &[Kill], t: &support::Tally, rescu
     let max = rescue.last().copied().unwrap_or_default();
     println!(
         "{name}: messages={messages} kills={} lost={} duplicates={} in_flight_at_kills={held} \
-         bound={} rescue_after_kill_s p50={p50:.1} max={max:.1} (lease {KILL_LEASE_SECS} s)",
+         bound={} rescue_after_kill_s p50={p50:.1} max={max:.1} (lease {} s)",
         kills.len(),
         t.lost,
         t.duplicates,
         kills.len() * KILL_BATCH * KILL_WORKERS,
+        kill_lease_secs(),
     );
     assert_eq!(t.expected, messages);
     assert_eq!(t.lost, 0, "{name}: lost messages");
@@ -104,7 +105,7 @@ fn report(name: &str, messages: usize, kills: &[Kill], t: &support::Tally, rescu
     );
     // Re-sent within 90 s of the lease lapsing.
     assert!(
-        max <= (KILL_LEASE_SECS + 90) as f64,
+        max <= (kill_lease_secs() + 90) as f64,
         "{name}: a dead node's message waited {max:.1} s"
     );
 }

@@ -53,7 +53,7 @@ impl Default for DispatchConfig {
         DispatchConfig {
             node: format!("node-{}", &Uuid::new_v4().simple().to_string()[..8]),
             batch_size: 200,
-            lease: SignedDuration::from_secs(120),
+            lease: SignedDuration::from_secs(60),
             poll_interval: Duration::from_secs(1),
             backoff: Backoff::default(),
             retain_bodies: true,
@@ -363,14 +363,57 @@ impl Dispatcher {
             .store
             .claim_due(&self.config.node, now, lease_until, self.config.batch_size)
             .await?;
+        if claimed.is_empty() {
+            return Ok(DispatchStats::default());
+        }
+        telemetry::claimed(claimed.len());
+        let ids: Vec<Uuid> = claimed.iter().map(|c| c.id).collect();
+        tokio::select! {
+            done = self.process(&claimed, now) => done,
+            never = self.keep_leases(&ids) => match never {},
+        }
+    }
+
+    /// Renews the lease of a batch every third of the lease while it is being sent, so a
+    /// batch may outlast its lease (a slow server) and the lease can stay short enough for a
+    /// dead node's messages to be taken over within a minute.
+    async fn keep_leases(&self, ids: &[Uuid]) -> std::convert::Infallible {
+        let every = self
+            .config
+            .lease
+            .unsigned_abs()
+            .checked_div(3)
+            .unwrap_or_default()
+            .max(Duration::from_secs(1));
+        loop {
+            tokio::time::sleep(every).await;
+            let now = self.clock.now();
+            let until = now.checked_add(self.config.lease).unwrap_or(now);
+            match self.store.renew_claims(&self.config.node, ids, until).await {
+                Ok(held) if held < ids.len() as u64 => tracing::warn!(
+                    held,
+                    claimed = ids.len(),
+                    node = %self.config.node,
+                    "some leases of this batch were taken over while it was being sent"
+                ),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, node = %self.config.node, "lease renewal failed")
+                }
+            }
+        }
+    }
+
+    /// Decides, renders, sends and records one claimed batch.
+    async fn process(
+        &self,
+        claimed: &[Claimed],
+        now: Timestamp,
+    ) -> Result<DispatchStats, EngineError> {
         let mut stats = DispatchStats {
             claimed: claimed.len(),
             ..DispatchStats::default()
         };
-        if claimed.is_empty() {
-            return Ok(stats);
-        }
-        telemetry::claimed(claimed.len());
         // From here until the transports have answered, the bookings cannot change: a change
         // that committed after the claim is seen by the check below, and one that comes later
         // waits for the send. No message goes out for a date that a committed change replaced.
@@ -378,7 +421,7 @@ impl Dispatcher {
         booking_ids.sort_unstable();
         booking_ids.dedup();
         let (hold, bookings) = self.store.hold_bookings(&booking_ids).await?;
-        let ctx = self.context(&claimed).await?;
+        let ctx = self.context(claimed).await?;
         // Decide and render every message first, then hand each transport its share at once:
         // SMTP spreads them over its connections and pipelines them, SMS go out in parallel.
         let mut outcomes: Vec<Outcome> = Vec::with_capacity(claimed.len());

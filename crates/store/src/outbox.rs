@@ -303,6 +303,47 @@ impl Store {
             .collect()
     }
 
+    /// Extends the lease of messages `owner` still holds to `lease_until`, while their batch is
+    /// being sent: a batch may take longer than the lease (a slow server), and the lease can
+    /// then stay short, so a dead node's messages are taken over soon. Messages whose lease
+    /// was already taken over (or that have an outcome) are left alone. Returns how many held.
+    pub async fn renew_claims(
+        &self,
+        owner: &str,
+        ids: &[Uuid],
+        lease_until: Timestamp,
+    ) -> Result<u64, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.begin().await?;
+        let held = on!(tx.conn(), c, db => {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE dispatch_queue SET lease_until = $1 WHERE message_id IN
+                   (SELECT id FROM messages WHERE id {} AND status = 'sending' AND lease_owner = $2)",
+                db::in_list(3)
+            )))
+            .bind(Ts(lease_until))
+            .bind(owner)
+            .bind(db::id_list(ids))
+            .execute(&mut *c)
+            .await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE messages SET lease_until = $1
+                 WHERE id {} AND status = 'sending' AND lease_owner = $2",
+                db::in_list(3)
+            )))
+            .bind(Ts(lease_until))
+            .bind(owner)
+            .bind(db::id_list(ids))
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        tx.commit().await?;
+        Ok(held)
+    }
+
     /// Records a batch of outcomes in one transaction. Returns how many were stale (their
     /// lease had been taken over), which changed nothing.
     pub async fn record_outcomes(

@@ -268,6 +268,29 @@ impl World {
 
     /// A dispatcher sending to an SMTP server on 127.0.0.1:`port`, one connection.
     pub fn dispatcher_to_smtp(&self, node: &str, port: u16, timeout: Duration) -> Dispatcher {
+        self.dispatcher_to_smtp_with(self.config(node), port, timeout)
+    }
+
+    /// A dispatcher with a lease of `lease` sending to an SMTP server on 127.0.0.1:`port`.
+    pub fn dispatcher_to_smtp_leasing(
+        &self,
+        node: &str,
+        lease: jiff::SignedDuration,
+        port: u16,
+    ) -> Dispatcher {
+        let config = DispatchConfig {
+            lease,
+            ..self.config(node)
+        };
+        self.dispatcher_to_smtp_with(config, port, Duration::from_secs(30))
+    }
+
+    fn dispatcher_to_smtp_with(
+        &self,
+        config: DispatchConfig,
+        port: u16,
+        timeout: Duration,
+    ) -> Dispatcher {
         let smtp = SmtpTransport::new(SmtpConfig {
             host: "127.0.0.1".into(),
             port,
@@ -282,7 +305,7 @@ impl World {
             self.store.clone(),
             bellhop_engine::Transports::email_only(Arc::new(EmailTransport::Smtp(smtp))),
             Arc::new(self.clock.clone()),
-            self.config(node),
+            config,
         )
     }
 

@@ -1,5 +1,6 @@
 //! The send hold: while a message is being sent its booking cannot change (the send-time
-//! check stays true until the peer has answered), and every other booking can.
+//! check stays true until the peer has answered), and every other booking can. And the
+//! lease: a batch slower than its lease keeps its claim while it is being sent.
 
 use crate::helpers::World;
 use jiff::civil::date;
@@ -127,6 +128,81 @@ async fn a_slow_smtp_peer_holds_only_the_booking_it_sends_for() {
     assert_eq!(stats.sent, 1);
     edit.await.unwrap();
     assert!(peer.answered.load(Ordering::SeqCst));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_slower_than_its_lease_keeps_its_claim_while_it_is_sent() {
+    let w = World::new().await;
+    let guest = w.guest("slow@example.com", Some("de")).await;
+    w.appointment(guest, crate::helpers::ts("2026-05-01T08:00:00Z"), 0)
+        .await;
+    let (port, peer) = slow_smtp_peer(Duration::from_secs(3)).await;
+    let lease = jiff::SignedDuration::from_secs(2);
+    let dispatcher = w.dispatcher_to_smtp_leasing("slow", lease, port);
+    let sending = tokio::spawn(async move { dispatcher.run_once().await.unwrap() });
+    tokio::time::timeout(Duration::from_secs(20), peer.data_received.notified())
+        .await
+        .expect("the message never reached the peer");
+    // The claim's own lease lapses while the peer is still thinking; the renewal (every
+    // second here) moves it on from the clock's new time.
+    w.clock.advance(jiff::SignedDuration::from_secs(3));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        !peer.answered.load(Ordering::SeqCst),
+        "the peer answered too soon"
+    );
+    let other = bellhop_engine::Clock::now(&w.clock);
+    let until = other.checked_add(lease).unwrap();
+    let taken = w.store.claim_due("other", other, until, 10).await.unwrap();
+    assert!(taken.is_empty(), "a renewed claim was taken over");
+    let stats = sending.await.unwrap();
+    assert_eq!((stats.sent, stats.stale), (1, 0));
+}
+
+#[tokio::test]
+async fn a_node_renews_only_the_claims_it_still_holds() {
+    let w = World::new().await;
+    let guest = w.guest("held@example.com", Some("de")).await;
+    w.appointment(guest, crate::helpers::ts("2026-05-01T08:00:00Z"), 0)
+        .await;
+    let now = bellhop_engine::Clock::now(&w.clock);
+    let at = |secs: i64| {
+        now.checked_add(jiff::SignedDuration::from_secs(secs))
+            .unwrap()
+    };
+    let claimed = w.store.claim_due("first", now, at(5), 10).await.unwrap();
+    let ids: Vec<_> = claimed.iter().map(|c| c.id).collect();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(
+        w.store
+            .renew_claims("stranger", &ids, at(60))
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(
+        w.store
+            .claim_due("second", at(6), at(11), 10)
+            .await
+            .unwrap()
+            .len()
+            == 1
+    );
+    // "first" was frozen past its lease: its renewal must not extend the new owner's claim.
+    assert_eq!(
+        w.store.renew_claims("first", &ids, at(600)).await.unwrap(),
+        0
+    );
+    let third = w
+        .store
+        .claim_due("third", at(12), at(20), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        third.len(),
+        1,
+        "the lapsed claim of the second node is taken over"
+    );
 }
 
 #[tokio::test]
