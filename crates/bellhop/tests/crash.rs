@@ -4,7 +4,6 @@
 
 mod support;
 
-use bellhop_store::{Store, StoreOptions};
 use std::time::Duration;
 use support::{KILL_BATCH, KILL_WORKERS, serve, wait_for};
 
@@ -13,11 +12,8 @@ const MESSAGES: usize = 10_000;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_dispatcher_mid_run_loses_nothing_and_repeats_only_in_flight_messages() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("crash.db");
-    let store = Store::open(&db, &StoreOptions::default()).await.unwrap();
-    store.migrate().await.unwrap();
-    let account = support::seed_due_confirmations(&store, MESSAGES).await;
-    let database = db.display().to_string();
+    let database = dir.path().join("crash.db").display().to_string();
+    let (store, account) = support::due_world(&database, MESSAGES).await;
 
     let sink = support::Sink::start();
     let mut kills = 0;

@@ -11,7 +11,7 @@
 mod support;
 
 use bellhop_domain::message::MessageStatus;
-use bellhop_store::{MessageFilter, Store, StoreOptions, scratch};
+use bellhop_store::{MessageFilter, Store, scratch};
 use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -57,8 +57,8 @@ async fn kill(store: &Store, account: Uuid, node: &mut Child, earlier: &[Kill]) 
         node.try_wait().unwrap().is_none(),
         "a node exited by itself"
     );
-    signal(node, "STOP");
     let at = jiff::Timestamp::now();
+    freeze(node).await;
     let before = with_status(store, account, MessageStatus::Sending).await;
     node.kill().unwrap(); // SIGKILL
     node.wait().unwrap();
@@ -138,11 +138,8 @@ async fn one_sqlite_node_killed_every_few_seconds_across_100k_sends_loses_nothin
     let messages = setting("BELLHOP_TEST_KILL_MESSAGES", 100_000) as usize;
     let every = Duration::from_secs(setting("BELLHOP_TEST_KILL_EVERY_SECS", 3));
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("kill.db");
-    let store = Store::open(&db, &StoreOptions::default()).await.unwrap();
-    store.migrate().await.unwrap();
-    let account = support::seed_due_confirmations(&store, messages).await;
-    let database = db.display().to_string();
+    let database = dir.path().join("kill.db").display().to_string();
+    let (store, account) = support::due_world(&database, messages).await;
     let sink = Sink::start();
 
     let mut kills = Vec::new();
@@ -223,12 +220,15 @@ async fn three_postgres_nodes_one_killed_every_few_seconds_across_100k_sends_los
 async fn postgres_world(messages: usize) -> (String, Store, Uuid) {
     let base = scratch::postgres_url().expect("BELLHOP_TEST_DATABASE_URL");
     let database = scratch::new_schema(&base).await.unwrap();
-    let store = Store::open_url(&database, &StoreOptions::default())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    let account = support::seed_due_confirmations(&store, messages).await;
+    let (store, account) = support::due_world(&database, messages).await;
     (database, store, account)
+}
+
+/// SIGSTOPs the node and waits for what it had already sent to the database to finish
+/// there: a claim in flight at the freeze still commits, and must be in the next snapshot.
+async fn freeze(node: &Child) {
+    signal(node, "STOP");
+    tokio::time::sleep(Duration::from_millis(300)).await;
 }
 
 fn signal(child: &Child, name: &str) {
@@ -260,7 +260,7 @@ async fn a_node_frozen_past_its_lease_changes_nothing_when_it_wakes() {
     // Freeze it while it holds claims.
     let mut held = HashSet::new();
     for _ in 0..200 {
-        signal(&frozen, "STOP");
+        freeze(&frozen).await;
         held = with_status(&store, account, MessageStatus::Sending).await;
         if !held.is_empty() {
             break;

@@ -8,7 +8,7 @@
 
 mod support;
 
-use bellhop_store::{Store, StoreOptions, scratch};
+use bellhop_store::scratch;
 use std::time::Duration;
 use support::{KILL_BATCH, KILL_WORKERS, serve, wait_for};
 
@@ -28,11 +28,7 @@ async fn three_nodes_on_postgres_deliver_everything_when_one_is_killed_mid_run()
     };
     let dir = tempfile::tempdir().unwrap();
     let database = scratch::new_schema(&base).await.unwrap();
-    let store = Store::open_url(&database, &StoreOptions::default())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    let account = support::seed_due_confirmations(&store, MESSAGES).await;
+    let (store, account) = support::due_world(&database, MESSAGES).await;
 
     let sink = support::Sink::start();
     let mut nodes: Vec<_> = (0..NODES)

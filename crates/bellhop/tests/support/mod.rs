@@ -187,6 +187,17 @@ pub fn stay(property: Uuid, contact: Uuid, arrival: jiff::civil::Date) -> Bookin
     BookingFields::new(property, contact, BookingStatus::Confirmed, schedule)
 }
 
+/// The database at `database` (a SQLite path or a PostgreSQL URL), migrated and holding
+/// `messages` confirmations due now: its store and the account.
+pub async fn due_world(database: &str, messages: usize) -> (bellhop_store::Store, Uuid) {
+    let store = bellhop_store::Store::open_url(database, &Default::default())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let account = seed_due_confirmations(&store, messages).await;
+    (store, account)
+}
+
 /// A store holding `messages` confirmations, all due now, for one account; returns the account.
 pub async fn seed_due_confirmations(store: &bellhop_store::Store, messages: usize) -> Uuid {
     use bellhop_domain::Contact;
